@@ -1,0 +1,205 @@
+//! Reading and writing JSON artifacts: strict parsing with the JSON path of any error, atomic
+//! writes (temp file in the same directory, fsync, rename), and sha256 lineage.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::{Error, Result};
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Reads a JSON artifact into `T`. Unknown keys are rejected by `T`'s own
+/// `deny_unknown_fields`; any error names the file and the JSON path (`$.tables.users.rows`).
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(io_err(path))?;
+    parse_json(path, &bytes)
+}
+
+/// Parses JSON bytes that came from `path` (used for messages only).
+pub fn parse_json<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let json_path = json_path(e.path());
+        let inner = e.into_inner();
+        Error::Format {
+            path: path.to_path_buf(),
+            json_path,
+            message: describe_serde_error(&inner),
+        }
+    })
+}
+
+/// Renders a serde path as `$.a.b[3]`.
+fn json_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::from("$");
+    for seg in path.iter() {
+        match seg {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } => out.push_str(&format!(".{key}")),
+            Segment::Enum { variant } => out.push_str(&format!(".{variant}")),
+            Segment::Unknown => out.push_str(".?"),
+        }
+    }
+    out
+}
+
+/// serde_json's message without its trailing "at line X column Y" (the JSON path is clearer),
+/// which keeps the line and column for syntax errors only.
+fn describe_serde_error(e: &serde_json::Error) -> String {
+    if e.is_syntax() || e.is_eof() {
+        return e.to_string();
+    }
+    let msg = e.to_string();
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg,
+    }
+}
+
+/// Serialises `value` as pretty JSON and writes it atomically to `path`.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::Invalid {
+        path: path.to_path_buf(),
+        message: format!("cannot serialise: {e}"),
+    })?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
+}
+
+/// Writes `bytes` to `path` atomically: a temp file beside it, fsync, rename. On error nothing
+/// is left behind and an existing file at `path` is untouched.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut out = AtomicFile::create(path)?;
+    out.write_all(bytes).map_err(io_err(path))?;
+    out.commit()
+}
+
+/// A file that appears at its final path only when [`AtomicFile::commit`] is called; dropped
+/// uncommitted, it vanishes.
+pub struct AtomicFile {
+    path: PathBuf,
+    inner: BufWriter<tempfile::NamedTempFile>,
+}
+
+impl AtomicFile {
+    /// Starts writing a file that will be renamed to `path` on commit.
+    pub fn create(path: &Path) -> Result<AtomicFile> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let prefix = format!(
+            ".{}.",
+            path.file_name().and_then(|n| n.to_str()).unwrap_or("pgshape")
+        );
+        let tmp = tempfile::Builder::new()
+            .prefix(&prefix)
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(io_err(path))?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            inner: BufWriter::with_capacity(1 << 20, tmp),
+        })
+    }
+
+    /// Flushes, fsyncs and renames the file into place.
+    pub fn commit(self) -> Result<()> {
+        let path = self.path;
+        let tmp = self
+            .inner
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .map_err(io_err(&path))?;
+        tmp.as_file().sync_all().map_err(io_err(&path))?;
+        tmp.persist(&path).map_err(|e| e.error).map_err(io_err(&path))?;
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The sha256 of a file, lowercase hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = File::open(path).map_err(io_err(path))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(io_err(path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// The sha256 of bytes, lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        tables: std::collections::BTreeMap<String, Inner>,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        rows: u64,
+    }
+
+    #[test]
+    fn unknown_key_error_names_file_and_json_path() {
+        let err = parse_json::<Outer>(
+            Path::new("spec.json"),
+            br#"{"tables": {"t1": {"rows": 3, "rowz": 4}}}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("spec.json: at $.tables.t1"), "{err}");
+        assert!(err.contains("unknown field `rowz`"), "{err}");
+    }
+
+    #[test]
+    fn atomic_write_leaves_nothing_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.json");
+        {
+            let mut f = AtomicFile::create(&path).unwrap();
+            f.write_all(b"partial").unwrap();
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        write_json(&path, &serde_json::json!({"a": 1})).unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert_eq!(sha256_file(&path).unwrap(), sha256_hex(b"{\n  \"a\": 1\n}\n"));
+    }
+}

@@ -1,0 +1,351 @@
+//! The schema model (tables, columns, keys, foreign keys, enums) read from `pg_catalog`, and the
+//! foreign-key graph with a load order that tolerates self-references and cycles.
+//!
+//! Identifiers here come from the catalog only; nothing in this module reads a row value.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use postgres::Client;
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// A schema: the tables of one or more PostgreSQL schemas and the enum types they use.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schema {
+    pub tables: Vec<Table>,
+    #[serde(default)]
+    pub enums: Vec<EnumType>,
+}
+
+/// One table (or partitioned table; partitions themselves are not listed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Table {
+    pub schema: String,
+    pub name: String,
+    #[serde(default)]
+    pub partitioned: bool,
+    pub columns: Vec<Column>,
+    #[serde(default)]
+    pub primary_key: Option<Vec<String>>,
+    #[serde(default)]
+    pub unique_keys: Vec<Vec<String>>,
+    #[serde(default)]
+    pub foreign_keys: Vec<ForeignKey>,
+}
+
+/// One column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Column {
+    pub name: String,
+    /// `format_type()` of the column, e.g. `bigint`, `character varying(40)`, `text[]`.
+    pub data_type: String,
+    /// What kind of type: base, enum, domain, array, composite, range.
+    pub type_kind: TypeKind,
+    pub not_null: bool,
+    /// `a` (always) or `d` (by default) for identity columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// Generated (stored) columns are never written by a loader.
+    #[serde(default)]
+    pub generated: bool,
+}
+
+/// The kind of a column's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TypeKind {
+    Base,
+    Enum,
+    Domain,
+    Array,
+    Composite,
+    Range,
+    Other,
+}
+
+/// A foreign key, possibly composite.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForeignKey {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub ref_schema: String,
+    pub ref_table: String,
+    pub ref_columns: Vec<String>,
+    #[serde(default)]
+    pub deferrable: bool,
+}
+
+/// An enum type and its labels (labels are catalog identifiers, not row values).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnumType {
+    pub schema: String,
+    pub name: String,
+    pub labels: Vec<String>,
+}
+
+impl Schema {
+    /// Finds a table by name (unqualified names match in any schema).
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.iter().find(|t| t.name == name || t.qualified() == name)
+    }
+}
+
+impl Table {
+    /// `schema.name`, unquoted (a display and map key).
+    pub fn qualified(&self) -> String {
+        format!("{}.{}", self.schema, self.name)
+    }
+
+    /// Finds a column by name.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// Reads the tables, keys and enums of the given PostgreSQL schemas.
+pub fn read(client: &mut Client, schemas: &[String]) -> Result<Schema> {
+    let rows = client
+        .query(
+            "SELECT c.oid, n.nspname::text, c.relname::text, c.relkind = 'p'
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+                AND n.nspname = ANY($1)
+              ORDER BY n.nspname, c.relname",
+            &[&schemas],
+        )
+        .map_err(Error::db("reading tables from pg_class"))?;
+    let mut tables = Vec::new();
+    for row in rows {
+        let oid: u32 = row.get(0);
+        let mut table = Table {
+            schema: row.get(1),
+            name: row.get(2),
+            partitioned: row.get(3),
+            columns: Vec::new(),
+            primary_key: None,
+            unique_keys: Vec::new(),
+            foreign_keys: Vec::new(),
+        };
+        read_columns(client, oid, &mut table)?;
+        read_constraints(client, oid, &mut table)?;
+        tables.push(table);
+    }
+    let enums = client
+        .query(
+            "SELECT n.nspname::text, t.typname::text,
+                    array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
+               FROM pg_type t
+               JOIN pg_namespace n ON n.oid = t.typnamespace
+               JOIN pg_enum e ON e.enumtypid = t.oid
+              WHERE n.nspname = ANY($1)
+              GROUP BY 1, 2 ORDER BY 1, 2",
+            &[&schemas],
+        )
+        .map_err(Error::db("reading enum types"))?
+        .into_iter()
+        .map(|r| EnumType {
+            schema: r.get(0),
+            name: r.get(1),
+            labels: r.get(2),
+        })
+        .collect();
+    Ok(Schema { tables, enums })
+}
+
+fn read_columns(client: &mut Client, oid: u32, table: &mut Table) -> Result<()> {
+    let rows = client
+        .query(
+            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), t.typtype::text,
+                    t.typcategory::text, a.attnotnull, a.attidentity::text, a.attgenerated::text
+               FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+              WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
+              ORDER BY a.attnum",
+            &[&oid],
+        )
+        .map_err(Error::db(format!("reading columns of {}", table.qualified())))?;
+    for r in rows {
+        let typtype: String = r.get(2);
+        let category: String = r.get(3);
+        let identity: String = r.get(5);
+        let generated: String = r.get(6);
+        let type_kind = match (typtype.as_str(), category.as_str()) {
+            (_, "A") => TypeKind::Array,
+            ("e", _) => TypeKind::Enum,
+            ("d", _) => TypeKind::Domain,
+            ("c", _) => TypeKind::Composite,
+            ("r", _) | ("m", _) => TypeKind::Range,
+            ("b", _) => TypeKind::Base,
+            _ => TypeKind::Other,
+        };
+        table.columns.push(Column {
+            name: r.get(0),
+            data_type: r.get(1),
+            type_kind,
+            not_null: r.get(4),
+            identity: (!identity.is_empty()).then_some(identity),
+            generated: !generated.is_empty(),
+        });
+    }
+    Ok(())
+}
+
+fn read_constraints(client: &mut Client, oid: u32, table: &mut Table) -> Result<()> {
+    let rows = client
+        .query(
+            "SELECT c.conname::text, c.contype::text,
+                    ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, i)
+                          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.i),
+                    rn.nspname::text, r.relname::text,
+                    ARRAY(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(n, i)
+                          JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.i),
+                    c.condeferrable
+               FROM pg_constraint c
+               LEFT JOIN pg_class r ON r.oid = c.confrelid
+               LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace
+              WHERE c.conrelid = $1 AND c.contype IN ('p', 'u', 'f')
+              ORDER BY c.contype, c.conname",
+            &[&oid],
+        )
+        .map_err(Error::db(format!("reading constraints of {}", table.qualified())))?;
+    for r in rows {
+        let kind: String = r.get(1);
+        let columns: Vec<String> = r.get(2);
+        match kind.as_str() {
+            "p" => table.primary_key = Some(columns),
+            "u" => table.unique_keys.push(columns),
+            _ => table.foreign_keys.push(ForeignKey {
+                name: r.get(0),
+                columns,
+                ref_schema: r.get(3),
+                ref_table: r.get(4),
+                ref_columns: r.get(5),
+                deferrable: r.get(6),
+            }),
+        }
+    }
+    Ok(())
+}
+
+/// A load order over a schema's tables: parents before children. Self-references never block a
+/// table; a cycle is broken by naming the foreign keys that must be deferred (loaded nullable
+/// and filled later, or created after the load).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadOrder {
+    /// Qualified table names, parents first.
+    pub tables: Vec<String>,
+    /// `(table, foreign key name)` edges that point forward in `tables` (cycle breakers).
+    pub deferred: Vec<(String, String)>,
+}
+
+/// Orders tables parents-first (Kahn's algorithm, ties by name so the order is stable). When
+/// only cycles remain, the table with the fewest unmet parents goes next and those edges are
+/// reported as deferred.
+pub fn load_order(schema: &Schema) -> LoadOrder {
+    let names: BTreeSet<String> = schema.tables.iter().map(Table::qualified).collect();
+    // parents[t] = (parent, fk name) edges, excluding self-references and outside tables.
+    let mut parents: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for t in &schema.tables {
+        let q = t.qualified();
+        let edges = t
+            .foreign_keys
+            .iter()
+            .map(|fk| (format!("{}.{}", fk.ref_schema, fk.ref_table), fk.name.clone()))
+            .filter(|(p, _)| *p != q && names.contains(p))
+            .collect();
+        parents.insert(q, edges);
+    }
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    let mut order = LoadOrder {
+        tables: Vec::new(),
+        deferred: Vec::new(),
+    };
+    while done.len() < names.len() {
+        let ready = names
+            .iter()
+            .filter(|t| !done.contains(*t))
+            .find(|t| parents[*t].iter().all(|(p, _)| done.contains(p)));
+        let next = match ready {
+            Some(t) => t.clone(),
+            None => {
+                let t = names
+                    .iter()
+                    .filter(|t| !done.contains(*t))
+                    .min_by_key(|t| parents[*t].iter().filter(|(p, _)| !done.contains(p)).count())
+                    .expect("a table is left")
+                    .clone();
+                for (p, fk) in &parents[&t] {
+                    if !done.contains(p) {
+                        order.deferred.push((t.clone(), fk.clone()));
+                    }
+                }
+                t
+            }
+        };
+        done.insert(next.clone());
+        order.tables.push(next);
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(name: &str, fks: &[(&str, &str)]) -> Table {
+        Table {
+            schema: "s".into(),
+            name: name.into(),
+            partitioned: false,
+            columns: vec![],
+            primary_key: None,
+            unique_keys: vec![],
+            foreign_keys: fks
+                .iter()
+                .map(|(fk, parent)| ForeignKey {
+                    name: fk.to_string(),
+                    columns: vec![],
+                    ref_schema: "s".into(),
+                    ref_table: parent.to_string(),
+                    ref_columns: vec![],
+                    deferrable: false,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn parents_first_and_self_reference_ignored() {
+        let s = Schema {
+            tables: vec![
+                table("c", &[("c_b", "b"), ("c_self", "c")]),
+                table("b", &[("b_a", "a")]),
+                table("a", &[]),
+            ],
+            enums: vec![],
+        };
+        let o = load_order(&s);
+        assert_eq!(o.tables, ["s.a", "s.b", "s.c"]);
+        assert!(o.deferred.is_empty());
+    }
+
+    #[test]
+    fn cycle_is_broken_with_a_deferred_edge() {
+        let s = Schema {
+            tables: vec![
+                table("x", &[("x_y", "y")]),
+                table("y", &[("y_x", "x")]),
+                table("z", &[("z_x", "x")]),
+            ],
+            enums: vec![],
+        };
+        let o = load_order(&s);
+        assert_eq!(o.tables, ["s.x", "s.y", "s.z"]);
+        assert_eq!(o.deferred, vec![("s.x".to_string(), "x_y".to_string())]);
+    }
+}

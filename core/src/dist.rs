@@ -1,0 +1,181 @@
+//! Distributions a spec can name. Every distribution is sampled by inverse transform from one
+//! uniform draw, [`Dist::quantile`]`(u)`, so a fan-out or a length is a monotone function of its
+//! draw: scaling, calibration and percentile checks all reason about the same quantile function.
+
+use serde::{Deserialize, Serialize};
+
+/// A univariate distribution over non-negative reals (counts, lengths, durations).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Dist {
+    /// Always this value.
+    Constant(f64),
+    /// Uniform on [min, max].
+    Uniform { min: f64, max: f64 },
+    /// Lognormal with the given median and log-space sigma, optionally capped.
+    Lognormal {
+        median: f64,
+        sigma: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<f64>,
+    },
+    /// Pareto (power law) with scale `min` and tail index `alpha`, optionally capped.
+    Pareto {
+        min: f64,
+        alpha: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<f64>,
+    },
+    /// An empirical quantile function: `[p, value]` points with p rising from 0 to 1; values are
+    /// interpolated log-linearly between positive neighbours (heavy tails), linearly otherwise.
+    Quantiles(Vec<[f64; 2]>),
+}
+
+impl Dist {
+    /// The value at cumulative probability `u` in [0, 1).
+    pub fn quantile(&self, u: f64) -> f64 {
+        match self {
+            Dist::Constant(v) => *v,
+            Dist::Uniform { min, max } => min + (max - min) * u,
+            Dist::Lognormal { median, sigma, max } => {
+                let v = median * (sigma * inverse_normal_cdf(u.clamp(1e-12, 1.0 - 1e-12))).exp();
+                max.map_or(v, |m| v.min(m))
+            }
+            Dist::Pareto { min, alpha, max } => {
+                let v = min / (1.0 - u).max(1e-12).powf(1.0 / alpha);
+                max.map_or(v, |m| v.min(m))
+            }
+            Dist::Quantiles(points) => interpolate(points, u),
+        }
+    }
+
+    /// Checks parameters; `what` names the spec location for the message.
+    pub fn validate(&self) -> Result<(), String> {
+        let finite = |x: f64| x.is_finite();
+        match self {
+            Dist::Constant(v) if !finite(*v) => Err("constant must be finite".into()),
+            Dist::Uniform { min, max } if !(finite(*min) && finite(*max) && min <= max) => {
+                Err("uniform needs finite min <= max".into())
+            }
+            Dist::Lognormal { median, sigma, .. } if !(*median > 0.0 && *sigma >= 0.0) => {
+                Err("lognormal needs median > 0 and sigma >= 0".into())
+            }
+            Dist::Pareto { min, alpha, .. } if !(*min > 0.0 && *alpha > 0.0) => {
+                Err("pareto needs min > 0 and alpha > 0".into())
+            }
+            Dist::Quantiles(points) => {
+                if points.len() < 2 {
+                    return Err("quantiles needs at least two [p, value] points".into());
+                }
+                if points[0][0] != 0.0 || points[points.len() - 1][0] != 1.0 {
+                    return Err("quantiles must start at p = 0 and end at p = 1".into());
+                }
+                for w in points.windows(2) {
+                    if !(w[0][0] < w[1][0]) || !(w[0][1] <= w[1][1]) {
+                        return Err("quantiles must rise in p and never fall in value".into());
+                    }
+                }
+                if points.iter().any(|p| !p[1].is_finite() || p[1] < 0.0) {
+                    return Err("quantile values must be finite and >= 0".into());
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The mean, by numeric integration of the quantile function (exact enough for scaling
+    /// estimates and reports; the generator meets targets by counting, not by this figure).
+    pub fn mean(&self) -> f64 {
+        const N: usize = 100_000;
+        (0..N).map(|i| self.quantile((i as f64 + 0.5) / N as f64)).sum::<f64>() / N as f64
+    }
+}
+
+fn interpolate(points: &[[f64; 2]], u: f64) -> f64 {
+    let i = points.partition_point(|p| p[0] <= u).clamp(1, points.len() - 1);
+    let ([p0, v0], [p1, v1]) = (points[i - 1], points[i]);
+    let t = ((u - p0) / (p1 - p0)).clamp(0.0, 1.0);
+    if v0 > 0.0 && v1 > 0.0 {
+        (v0.ln() + t * (v1.ln() - v0.ln())).exp()
+    } else {
+        v0 + t * (v1 - v0)
+    }
+}
+
+/// Acklam's rational approximation of the standard normal quantile (relative error < 1.2e-9).
+pub fn inverse_normal_cdf(p: f64) -> f64 {
+    const A: [f64; 6] = [
+        -3.969683028665376e+01,
+        2.209460984245205e+02,
+        -2.759285104469687e+02,
+        1.383_577_518_672_69e2,
+        -3.066479806614716e+01,
+        2.506628277459239e+00,
+    ];
+    const B: [f64; 5] = [
+        -5.447609879822406e+01,
+        1.615858368580409e+02,
+        -1.556989798598866e+02,
+        6.680131188771972e+01,
+        -1.328068155288572e+01,
+    ];
+    const C: [f64; 6] = [
+        -7.784894002430293e-03,
+        -3.223964580411365e-01,
+        -2.400758277161838e+00,
+        -2.549732539343734e+00,
+        4.374664141464968e+00,
+        2.938163982698783e+00,
+    ];
+    const D: [f64; 4] = [
+        7.784695709041462e-03,
+        3.224671290700398e-01,
+        2.445134137142996e+00,
+        3.754408661907416e+00,
+    ];
+    const LOW: f64 = 0.02425;
+    if p < LOW {
+        let q = (-2.0 * p.ln()).sqrt();
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    } else if p <= 1.0 - LOW {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    } else {
+        let q = (-2.0 * (1.0 - p).ln()).sqrt();
+        -(((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_hit_their_points_and_interpolate_in_log_space() {
+        let d = Dist::Quantiles(vec![[0.0, 1.0], [0.5, 15.0], [0.95, 500.0], [1.0, 5000.0]]);
+        d.validate().unwrap();
+        assert!((d.quantile(0.5) - 15.0).abs() < 1e-9);
+        assert!((d.quantile(0.95) - 500.0).abs() < 1e-6);
+        let mid = d.quantile(0.725);
+        assert!((mid - (15.0f64 * 500.0).sqrt()).abs() < 1e-6, "{mid}");
+    }
+
+    #[test]
+    fn lognormal_median_and_normal_quantile() {
+        assert!(inverse_normal_cdf(0.5).abs() < 1e-9);
+        assert!((inverse_normal_cdf(0.975) - 1.959964).abs() < 1e-5);
+        let d = Dist::Lognormal { median: 40.0, sigma: 1.0, max: None };
+        assert!((d.quantile(0.5) - 40.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn invalid_quantiles_are_refused() {
+        assert!(Dist::Quantiles(vec![[0.0, 5.0], [1.0, 2.0]]).validate().is_err());
+        assert!(Dist::Quantiles(vec![[0.1, 1.0], [1.0, 2.0]]).validate().is_err());
+    }
+}

@@ -1,0 +1,30 @@
+//! `pgshape-core`: what the three pgshape binaries share.
+//!
+//! Everything here is synchronous and, except [`conn`] and [`catalog::read`], testable without
+//! a database. One module per concept:
+//!
+//! - [`artifact`]: strict JSON reading (file and JSON path in every error), atomic writes, sha256.
+//! - [`conn`]: connection settings from flags, `DATABASE_URL` or libpq's `PG*` variables, redacted.
+//! - [`catalog`]: the schema model read from `pg_catalog`, and the foreign-key graph.
+//! - [`copy`]: PostgreSQL binary (and CSV) COPY encoding.
+//! - [`rng`]: named, seekable random streams derived from (seed, table, column, group).
+//! - [`dist`]: the distributions a spec can name (quantile functions, Zipf, lognormal, ...).
+//! - [`spec`]: the distribution spec format.
+//! - [`pack`]: the metrics pack format.
+//! - [`ident`]: SQL identifier quoting.
+
+pub mod artifact;
+pub mod catalog;
+pub mod conn;
+pub mod copy;
+pub mod dist;
+pub mod error;
+pub mod ident;
+pub mod pack;
+pub mod rng;
+pub mod spec;
+
+pub use error::{Error, Result};
+
+/// The version of the pgshape tools, recorded in every artifact.
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,75 @@
+//! The metrics pack: the only artifact that leaves production. Aggregates only; every string
+//! in it is a catalog identifier, a fixed vocabulary word, an allow-listed label or a token.
+//! See `docs/formats.md` and design invariant 1.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Schema;
+
+/// The pack format version this build reads and writes.
+pub const PACK_VERSION: u32 = 1;
+
+/// A metrics pack (`shape-metrics-YYYYMMDD.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pack {
+    pub pack_version: u32,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+    /// RFC 3339 UTC; consumers refuse an expired pack unless told otherwise.
+    pub expires_at: String,
+    pub tool_version: String,
+    pub window: PackWindow,
+    pub sampling: Sampling,
+    pub privacy: Privacy,
+    /// HMAC of a fixed label under the salt: tells packs made with the same salt apart, reveals
+    /// nothing of it.
+    pub salt_fingerprint: String,
+    pub schema: Schema,
+    /// Per table (qualified name `schema.table`).
+    pub tables: BTreeMap<String, TableMetrics>,
+}
+
+/// The extraction window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackWindow {
+    pub days: u32,
+    pub start: String,
+    pub end: String,
+}
+
+/// How rows were read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sampling {
+    /// `full` or `tablesample_system`/`tablesample_bernoulli`.
+    pub method: String,
+    /// Fraction of rows read, 1.0 for full scans.
+    pub fraction: f64,
+}
+
+/// Privacy parameters the pack was made under.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Privacy {
+    /// Minimum entities per exported bin or category.
+    pub k_min: u64,
+    /// Differential-privacy epsilon when noise was added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epsilon: Option<f64>,
+}
+
+/// Per-table figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableMetrics {
+    pub total_rows: u64,
+    /// `exact` (count(*)) or `estimated` (catalog estimate).
+    pub count_method: String,
+    /// Rows whose window column falls in the window, when the table has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_rows: Option<u64>,
+}

@@ -1,0 +1,437 @@
+//! The distribution spec: a declarative, schema-generic description of a synthetic dataset.
+//!
+//! A spec names tables (in any order), how many rows each has — a band count, or a fan-out per
+//! row of a parent table — and a generator per column. It holds data only: the chat reference
+//! schema is one file in `specs/`, not code. The JSON is strict: unknown keys are rejected and
+//! every error names the file and the JSON path. See `docs/formats.md`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use crate::dist::Dist;
+use crate::{artifact, Error, Result};
+
+/// The spec format version this build reads and writes.
+pub const SPEC_VERSION: u32 = 1;
+
+/// A distribution spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    pub spec_version: u32,
+    /// A short name, e.g. `chat`.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// The DDL that creates the tables, relative to the spec file (used by `--create-schema`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ddl: Option<PathBuf>,
+    /// The time window every timestamp falls in.
+    pub window: Window,
+    /// Lineage: set by `calibrate` to the pack this spec was fitted to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibrated_from: Option<Lineage>,
+    /// Named sizes, e.g. `ci`, `dev`, `staging`, `perf`.
+    pub bands: IndexMap<String, Band>,
+    /// Tables by name (unqualified; the loader's `--schema` places them).
+    pub tables: IndexMap<String, TableSpec>,
+}
+
+/// The window timestamps fall in: `days` days before `end`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    /// RFC 3339, e.g. `2026-11-01T00:00:00Z`: fixed, never "now", so data is reproducible.
+    pub end: String,
+    pub days: u32,
+}
+
+/// Where a calibrated spec came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lineage {
+    pub pack_sha256: String,
+    pub pack_created_at: String,
+}
+
+/// A band: target row counts and the chunk size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Band {
+    /// Target rows per table. Root tables must be listed; a per-parent table listed here has its
+    /// fan-out scaled so the target is met; one not listed keeps its fan-out as specified.
+    pub rows: IndexMap<String, u64>,
+    /// Rows per output chunk (a unit of parallelism, resume and hashing). Part of the data's
+    /// identity: the same spec, band and seed always chunk the same way.
+    #[serde(default = "default_chunk_rows")]
+    pub chunk_rows: u64,
+}
+
+fn default_chunk_rows() -> u64 {
+    262_144
+}
+
+/// One table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableSpec {
+    pub rows: Rows,
+    /// Column generators in COPY column order. Columns not listed are left to their defaults.
+    pub columns: IndexMap<String, ColumnSpec>,
+}
+
+/// How many rows a table has.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Rows {
+    /// As many as the band says.
+    Band,
+    /// A number per row of a parent table; rows are grouped by parent.
+    PerParent(PerParent),
+}
+
+/// A fan-out from a parent table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerParent {
+    pub parent: String,
+    /// Children per parent among parents that have children.
+    pub fanout: Dist,
+    /// The fraction of parents with no child at all.
+    #[serde(default)]
+    pub zero_fraction: f64,
+}
+
+/// A column's generator; exactly one of the generator fields is set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnSpec {
+    /// The fraction of NULLs (the column must be nullable).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub null_fraction: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<Sequence>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ParentKey>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<Reference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pick: Option<Pick>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub earlier: Option<Earlier>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<Number>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<Category>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boolean: Option<Boolean>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uuid: Option<UuidGen>,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+/// `start + step * row_index`: keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sequence {
+    #[serde(default = "one")]
+    pub start: i64,
+    #[serde(default = "one")]
+    pub step: i64,
+}
+
+fn one() -> i64 {
+    1
+}
+
+/// The value of a column of the parent row (the foreign key that groups this table).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParentKey {
+    /// The parent's column; its generator must be a `sequence`.
+    pub column: String,
+}
+
+/// A row of another table, chosen with a popularity skew (hot rows spread over the key range).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reference {
+    pub table: String,
+    /// The referenced column; its generator must be a `sequence`.
+    pub column: String,
+    /// Zipf exponent of popularity (0 = uniform).
+    #[serde(default)]
+    pub zipf: f64,
+    /// Distinct within the parent group (for composite keys such as (group, user)).
+    #[serde(default)]
+    pub distinct: bool,
+}
+
+/// A value from a related set: the `column` of the rows of `table` grouped under the parent
+/// whose key is `via` (e.g. a message's sender among its conversation's participants).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pick {
+    pub table: String,
+    pub column: String,
+    /// A value reference: `col` (this row) or `parent.col` (the parent row).
+    pub via: String,
+    /// Value references whose values may not be picked (e.g. `parent.sender_id`).
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Distinct within this row's group; the group is cut short when the set runs out.
+    #[serde(default)]
+    pub distinct: bool,
+}
+
+/// A reference to an earlier row of the same group of this table (a reply, a tree edge).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Earlier {
+    /// This table's key column (a `sequence`).
+    pub column: String,
+}
+
+/// A timestamp shaped by hourly and weekday profiles, after another timestamp or in the window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timestamp {
+    /// A value reference this timestamp follows (`parent.created_at`, `created_at`); absent:
+    /// uniform over the window before profiles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// Seconds after `after` (required with `after`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset_seconds: Option<Dist>,
+    /// Relative weight of each UTC hour (24 values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hourly: Option<Vec<f64>>,
+    /// Relative weight of each weekday, Monday first (7 values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weekly: Option<Vec<f64>>,
+    /// Sort the values ascending within the group (arrival order matches row order).
+    #[serde(default)]
+    pub ascending: bool,
+}
+
+/// A number from a distribution; rounded to an integer for integer columns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Number {
+    pub dist: Dist,
+}
+
+/// One of a fixed set of labels with weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Category {
+    /// Label → relative weight.
+    pub weights: IndexMap<String, f64>,
+}
+
+/// Gibberish text with a length distribution. Never shaped like PII: no `@` (except the
+/// `email` style's reserved `example.invalid` domain), no digit runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Text {
+    /// Length in characters.
+    pub length: Dist,
+    #[serde(default)]
+    pub style: TextStyle,
+    /// Make every value unique (a row-derived suffix is appended).
+    #[serde(default)]
+    pub unique: bool,
+}
+
+/// The shape of generated text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextStyle {
+    /// Pronounceable gibberish words separated by spaces, sentence-cased.
+    #[default]
+    Words,
+    /// One lowercase word.
+    Word,
+    /// Two capitalised words.
+    Name,
+    /// `word.word@example.invalid`.
+    Email,
+    /// Uppercase letters and digits.
+    Code,
+}
+
+/// True with probability `p`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Boolean {
+    pub p: f64,
+}
+
+/// A random (version 4) UUID.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UuidGen {}
+
+impl ColumnSpec {
+    /// The name of the generator in use, or an error when none or several are set.
+    pub fn kind(&self) -> std::result::Result<&'static str, String> {
+        let set: Vec<&'static str> = [
+            ("sequence", self.sequence.is_some()),
+            ("parent", self.parent.is_some()),
+            ("reference", self.reference.is_some()),
+            ("pick", self.pick.is_some()),
+            ("earlier", self.earlier.is_some()),
+            ("timestamp", self.timestamp.is_some()),
+            ("number", self.number.is_some()),
+            ("category", self.category.is_some()),
+            ("text", self.text.is_some()),
+            ("boolean", self.boolean.is_some()),
+            ("uuid", self.uuid.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(n, on)| on.then_some(n))
+        .collect();
+        match set.as_slice() {
+            [one] => Ok(one),
+            [] => Err("no generator given (sequence, parent, reference, pick, earlier, timestamp, number, category, text, boolean or uuid)".into()),
+            many => Err(format!("several generators given: {}", many.join(", "))),
+        }
+    }
+}
+
+impl Spec {
+    /// Reads and checks a spec file.
+    pub fn read(path: &Path) -> Result<Spec> {
+        let spec: Spec = artifact::read_json(path)?;
+        spec.check(path)?;
+        Ok(spec)
+    }
+
+    /// Checks what the types cannot: version, generators, references between tables, bands.
+    pub fn check(&self, path: &Path) -> Result<()> {
+        let bad = |json_path: String, message: String| Error::Format {
+            path: path.to_path_buf(),
+            json_path,
+            message,
+        };
+        if self.spec_version != SPEC_VERSION {
+            return Err(bad(
+                "$.spec_version".into(),
+                format!("version {} is not supported (this build reads {SPEC_VERSION})", self.spec_version),
+            ));
+        }
+        chrono::DateTime::parse_from_rfc3339(&self.window.end)
+            .map_err(|e| bad("$.window.end".into(), format!("not an RFC 3339 timestamp: {e}")))?;
+        for (tname, t) in &self.tables {
+            let at = format!("$.tables.{tname}");
+            match &t.rows {
+                Rows::Band => {
+                    for (bname, band) in &self.bands {
+                        if !band.rows.contains_key(tname) {
+                            return Err(bad(
+                                format!("$.bands.{bname}.rows"),
+                                format!("table {tname} has rows \"band\" but band {bname} gives it no count"),
+                            ));
+                        }
+                    }
+                }
+                Rows::PerParent(pp) => {
+                    if !self.tables.contains_key(&pp.parent) {
+                        return Err(bad(format!("{at}.rows.per_parent.parent"), format!("no table {}", pp.parent)));
+                    }
+                    pp.fanout
+                        .validate()
+                        .map_err(|m| bad(format!("{at}.rows.per_parent.fanout"), m))?;
+                    if !(0.0..1.0).contains(&pp.zero_fraction) {
+                        return Err(bad(format!("{at}.rows.per_parent.zero_fraction"), "must be in [0, 1)".into()));
+                    }
+                }
+            }
+            for (cname, c) in &t.columns {
+                let cat = format!("{at}.columns.{cname}");
+                c.kind().map_err(|m| bad(cat.clone(), m))?;
+                if !(0.0..=1.0).contains(&c.null_fraction) {
+                    return Err(bad(format!("{cat}.null_fraction"), "must be in [0, 1]".into()));
+                }
+                let dists = [
+                    c.number.as_ref().map(|n| ("number.dist", &n.dist)),
+                    c.text.as_ref().map(|n| ("text.length", &n.length)),
+                    c.timestamp
+                        .as_ref()
+                        .and_then(|n| n.offset_seconds.as_ref().map(|d| ("timestamp.offset_seconds", d))),
+                ];
+                for (p, d) in dists.into_iter().flatten() {
+                    d.validate().map_err(|m| bad(format!("{cat}.{p}"), m))?;
+                }
+                if let Some(ts) = &c.timestamp {
+                    if ts.after.is_some() != ts.offset_seconds.is_some() {
+                        return Err(bad(format!("{cat}.timestamp"), "after and offset_seconds go together".into()));
+                    }
+                    if ts.hourly.as_ref().is_some_and(|h| h.len() != 24 || !weights_ok(h)) {
+                        return Err(bad(format!("{cat}.timestamp.hourly"), "needs 24 non-negative weights, not all zero".into()));
+                    }
+                    if ts.weekly.as_ref().is_some_and(|h| h.len() != 7 || !weights_ok(h)) {
+                        return Err(bad(format!("{cat}.timestamp.weekly"), "needs 7 non-negative weights, not all zero".into()));
+                    }
+                }
+                if let Some(cat_spec) = &c.category {
+                    let w: Vec<f64> = cat_spec.weights.values().copied().collect();
+                    if !weights_ok(&w) {
+                        return Err(bad(format!("{cat}.category.weights"), "needs non-negative weights, not all zero".into()));
+                    }
+                }
+                for (p, table) in [
+                    ("reference.table", c.reference.as_ref().map(|r| &r.table)),
+                    ("pick.table", c.pick.as_ref().map(|r| &r.table)),
+                ] {
+                    if let Some(table) = table {
+                        if !self.tables.contains_key(table) {
+                            return Err(bad(format!("{cat}.{p}"), format!("no table {table}")));
+                        }
+                    }
+                }
+            }
+        }
+        for (bname, band) in &self.bands {
+            for tname in band.rows.keys() {
+                if !self.tables.contains_key(tname) {
+                    return Err(bad(format!("$.bands.{bname}.rows.{tname}"), format!("no table {tname}")));
+                }
+            }
+            if band.chunk_rows == 0 {
+                return Err(bad(format!("$.bands.{bname}.chunk_rows"), "must be > 0".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// The band named `name`, or an error listing the bands there are.
+    pub fn band(&self, name: &str) -> Result<&Band> {
+        self.bands.get(name).ok_or_else(|| {
+            Error::Unsupported(format!(
+                "spec {} has no band {name:?} (it has: {})",
+                self.name,
+                self.bands.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+        })
+    }
+
+    /// Row targets per table of a band, for reports.
+    pub fn targets(&self, band: &str) -> Result<BTreeMap<String, u64>> {
+        Ok(self.band(band)?.rows.iter().map(|(k, v)| (k.clone(), *v)).collect())
+    }
+}
+
+fn weights_ok(w: &[f64]) -> bool {
+    w.iter().all(|x| x.is_finite() && *x >= 0.0) && w.iter().any(|x| *x > 0.0)
+}
