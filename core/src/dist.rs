@@ -2,6 +2,7 @@
 //! uniform draw, [`Dist::quantile`]`(u)`, so a fan-out or a length is a monotone function of its
 //! draw: scaling, calibration and percentile checks all reason about the same quantile function.
 
+use libm::{exp, log, pow};
 use serde::{Deserialize, Serialize};
 
 /// A univariate distribution over non-negative reals (counts, lengths, durations).
@@ -38,11 +39,11 @@ impl Dist {
             Dist::Constant(v) => *v,
             Dist::Uniform { min, max } => min + (max - min) * u,
             Dist::Lognormal { median, sigma, max } => {
-                let v = median * (sigma * inverse_normal_cdf(u.clamp(1e-12, 1.0 - 1e-12))).exp();
+                let v = median * exp(sigma * inverse_normal_cdf(u.clamp(1e-12, 1.0 - 1e-12)));
                 max.map_or(v, |m| v.min(m))
             }
             Dist::Pareto { min, alpha, max } => {
-                let v = min / (1.0 - u).max(1e-12).powf(1.0 / alpha);
+                let v = min / pow((1.0 - u).max(1e-12), 1.0 / alpha);
                 max.map_or(v, |m| v.min(m))
             }
             Dist::Quantiles(points) => interpolate(points, u),
@@ -97,7 +98,7 @@ fn interpolate(points: &[[f64; 2]], u: f64) -> f64 {
     let ([p0, v0], [p1, v1]) = (points[i - 1], points[i]);
     let t = ((u - p0) / (p1 - p0)).clamp(0.0, 1.0);
     if v0 > 0.0 && v1 > 0.0 {
-        (v0.ln() + t * (v1.ln() - v0.ln())).exp()
+        exp(log(v0) + t * (log(v1) - log(v0)))
     } else {
         v0 + t * (v1 - v0)
     }
@@ -136,7 +137,7 @@ pub fn inverse_normal_cdf(p: f64) -> f64 {
     ];
     const LOW: f64 = 0.02425;
     if p < LOW {
-        let q = (-2.0 * p.ln()).sqrt();
+        let q = (-2.0 * log(p)).sqrt();
         (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
             / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
     } else if p <= 1.0 - LOW {
@@ -145,7 +146,7 @@ pub fn inverse_normal_cdf(p: f64) -> f64 {
         (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
             / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
     } else {
-        let q = (-2.0 * (1.0 - p).ln()).sqrt();
+        let q = (-2.0 * log(1.0 - p)).sqrt();
         -(((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
             / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
     }

@@ -12,9 +12,11 @@
 //! - [`spec`]: the distribution spec format.
 //! - [`pack`]: the metrics pack format.
 //! - [`ident`]: SQL identifier quoting.
+//! - [`cli`]: what the binaries share at their edge: logging, exit codes.
 
 pub mod artifact;
 pub mod catalog;
+pub mod cli;
 pub mod conn;
 pub mod copy;
 pub mod dist;

@@ -106,9 +106,12 @@ pub struct PerParent {
 }
 
 /// A column's generator; exactly one of the generator fields is set.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ColumnSpec {
+    /// The column's SQL type, which fixes its COPY encoding.
+    #[serde(rename = "type")]
+    pub sql_type: SqlType,
     /// The fraction of NULLs (the column must be nullable).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub null_fraction: f64,
@@ -134,6 +137,43 @@ pub struct ColumnSpec {
     pub boolean: Option<Boolean>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uuid: Option<UuidGen>,
+}
+
+/// The SQL types the generator can encode. Enum and varchar columns are `text` on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqlType {
+    #[serde(alias = "int8")]
+    Bigint,
+    #[serde(alias = "int4", alias = "int")]
+    Integer,
+    #[serde(alias = "int2")]
+    Smallint,
+    #[serde(alias = "float8", alias = "double precision")]
+    Double,
+    #[serde(alias = "float4")]
+    Real,
+    #[serde(alias = "bool")]
+    Boolean,
+    #[serde(alias = "varchar", alias = "enum")]
+    Text,
+    #[serde(alias = "timestamp with time zone")]
+    Timestamptz,
+    #[serde(alias = "timestamp without time zone")]
+    Timestamp,
+    Date,
+    Uuid,
+}
+
+impl SqlType {
+    /// True for the integer types.
+    pub fn is_integer(self) -> bool {
+        matches!(self, SqlType::Bigint | SqlType::Integer | SqlType::Smallint)
+    }
+    /// True for the timestamp and date types.
+    pub fn is_temporal(self) -> bool {
+        matches!(self, SqlType::Timestamptz | SqlType::Timestamp | SqlType::Date)
+    }
 }
 
 fn is_zero(x: &f64) -> bool {

@@ -1,0 +1,19 @@
+//! `pgshape-generator` as a library: turn a distribution spec into rows, deterministically.
+//!
+//! - [`model`]: a spec and a band compiled into tables with resolved generators.
+//! - [`plan`]: row counts per parent (fan-out) and chunk boundaries, from integer prefix sums.
+//! - [`engine`]: group generation and the cursors that walk a table from any row.
+//! - [`value`]: the in-memory value of a cell and its COPY encodings.
+//! - [`text`]: gibberish text.
+//! - [`dataset`]: chunks to files or to any sink, content hashes, the generation report.
+//!
+//! Row r of table T is a pure function of (seed, spec, band, T, r): see `docs/architecture.md`.
+
+pub mod dataset;
+pub mod engine;
+pub mod model;
+pub mod plan;
+pub mod text;
+pub mod value;
+
+pub use model::Model;

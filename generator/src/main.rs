@@ -1,1 +1,180 @@
-fn main() {}
+//! `pgshape-generator`: deterministic synthetic datasets from a distribution spec.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use pgshape_core::artifact;
+use pgshape_core::cli::{self, code, Exit};
+use pgshape_core::spec::Spec;
+use pgshape_generator::dataset::{self, Format, RunOptions, Shard};
+use pgshape_generator::Model;
+
+/// Build deterministic, production-shaped synthetic datasets from a distribution spec.
+///
+/// The same spec, band and seed give byte-identical data whatever the thread or shard count.
+#[derive(Parser)]
+#[command(name = "pgshape-generator", version, propagate_version = true)]
+struct Cli {
+    /// More logging (-v debug, -vv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Warnings and errors only.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a band into a directory of COPY chunk files plus its report.
+    Generate(GenerateArgs),
+    /// Print per-table content hashes of a band without writing any file (what CI compares).
+    Hash(HashArgs),
+}
+
+#[derive(clap::Args)]
+struct Common {
+    /// The distribution spec (JSON).
+    #[arg(long)]
+    spec: PathBuf,
+    /// The band: a size named in the spec (ci, dev, staging, perf, ...).
+    #[arg(long)]
+    band: String,
+    /// The seed string; archive it to regenerate the same data.
+    #[arg(long)]
+    seed: String,
+    /// Worker threads (default: the number of cores). Never changes a byte.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Make only shard k of N (every N-th chunk); the union of all shards equals one run.
+    #[arg(long, default_value = "1/1")]
+    shard: Shard,
+}
+
+#[derive(clap::Args)]
+struct GenerateArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The output directory (created; must be empty).
+    #[arg(long)]
+    output: PathBuf,
+    /// Chunk file encoding.
+    #[arg(long, value_enum, default_value_t = FormatArg::Binary)]
+    format: FormatArg,
+}
+
+#[derive(clap::Args)]
+struct HashArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Print JSON instead of `table rows hash` lines.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Binary,
+    Csv,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cli::init_logging(cli.verbose, cli.quiet);
+    cli::finish(match cli.command {
+        Command::Generate(a) => generate(a, cli.quiet),
+        Command::Hash(a) => hash(a),
+    })
+}
+
+struct Loaded {
+    model: Model,
+    spec_sha256: String,
+    plan_ms: u64,
+    threads: usize,
+}
+
+fn load(c: &Common) -> Result<Loaded> {
+    let started = Instant::now();
+    let spec = Spec::read(&c.spec)?;
+    let spec_sha256 = artifact::sha256_file(&c.spec)?;
+    let model = Model::new(spec, &c.band, &c.seed).with_context(|| format!("compiling {}", c.spec.display()))?;
+    let threads = c.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    Ok(Loaded { model, spec_sha256, plan_ms: started.elapsed().as_millis() as u64, threads })
+}
+
+fn progress(model: &Model, quiet: bool) -> Option<indicatif::ProgressBar> {
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let total: u64 = model.tables.iter().map(|t| t.plan.rows).sum();
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} rows {per_sec} eta {eta}")
+            .expect("valid template"),
+    );
+    Some(bar)
+}
+
+fn generate(a: GenerateArgs, quiet: bool) -> Result<()> {
+    let l = load(&a.common)?;
+    if a.output.exists() && std::fs::read_dir(&a.output)?.next().is_some() {
+        return Err(Exit::new(code::BAD_INPUT, format!("{}: the output directory is not empty", a.output.display())).into());
+    }
+    // Read the DDL first: an unreadable file must fail before hours of generation.
+    let ddl = match &l.model.spec.ddl {
+        Some(ddl) => {
+            let src = a.common.spec.parent().unwrap_or(std::path::Path::new(".")).join(ddl);
+            Some(std::fs::read(&src).with_context(|| format!("reading the spec's DDL {}", src.display()))?)
+        }
+        None => None,
+    };
+    std::fs::create_dir_all(&a.output).with_context(|| format!("creating {}", a.output.display()))?;
+    let bar = progress(&l.model, quiet);
+    let on_chunk = |_: &str, rows: u64| {
+        if let Some(b) = &bar {
+            b.inc(rows);
+        }
+    };
+    let format = match a.format {
+        FormatArg::Binary => Format::Binary,
+        FormatArg::Csv => Format::Csv,
+    };
+    let opts = RunOptions { threads: l.threads, shard: a.common.shard, format, output: Some(&a.output), on_chunk: &on_chunk };
+    let mut report = dataset::run(&l.model, &l.spec_sha256, &opts, l.plan_ms)?;
+    if let Some(bytes) = &ddl {
+        artifact::write_atomic(&a.output.join("schema.sql"), bytes)?;
+        report.ddl = Some("schema.sql".into());
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let path = dataset::save_report(&a.output, &report)?;
+    for (name, t) in &report.tables {
+        tracing::info!(table = %name, rows = t.rows, chunks = t.chunks.len(), "generated");
+    }
+    tracing::info!(report = %path.display(), ms = report.timings.generate_ms, "dataset complete");
+    println!("{}", path.display());
+    Ok(())
+}
+
+fn hash(a: HashArgs) -> Result<()> {
+    let l = load(&a.common)?;
+    let opts = RunOptions { threads: l.threads, shard: a.common.shard, format: Format::Binary, output: None, on_chunk: &|_, _| {} };
+    let report = dataset::run(&l.model, &l.spec_sha256, &opts, l.plan_ms)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report.tables)?);
+    } else {
+        for name in &report.order {
+            let t = &report.tables[name];
+            let hash = t.content_hash.clone().unwrap_or_else(|| dataset::combine(&t.chunks) + " (partial)");
+            println!("{name} {} {hash}", t.rows);
+        }
+    }
+    Ok(())
+}

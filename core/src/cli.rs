@@ -1,0 +1,93 @@
+//! The binaries' shared edge: logging to stderr through `tracing`, and the documented exit
+//! codes (see `docs/runbook.md`).
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success (also when stdout is a closed pipe) |
+//! | 1 | the command ran and found a problem: PII findings, verification mismatch, threshold exceeded |
+//! | 2 | bad input: flags, files, formats, missing settings such as `ANONYMIZATION_SALT` |
+//! | 3 | database error: connection, statement, timeout |
+//! | 4 | refused for safety: production target, foreign rows, expired pack |
+//! | 5 | an internal error (a bug: please report it) |
+
+use std::process::ExitCode;
+
+use crate::Error;
+
+/// Exit codes.
+pub mod code {
+    pub const OK: u8 = 0;
+    pub const FINDINGS: u8 = 1;
+    pub const BAD_INPUT: u8 = 2;
+    pub const DATABASE: u8 = 3;
+    pub const REFUSED: u8 = 4;
+    pub const INTERNAL: u8 = 5;
+}
+
+/// An error that carries its own exit code (raised at the binaries' edge).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Exit {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Exit {
+    pub fn new(code: u8, message: impl Into<String>) -> Exit {
+        Exit { code, message: message.into() }
+    }
+}
+
+/// Logs to stderr: `-q` warnings only, default info, `-v` debug, `-vv` trace; `RUST_LOG`
+/// overrides. No colour when `NO_COLOR` is set or stderr is not a terminal.
+pub fn init_logging(verbose: u8, quiet: bool) {
+    use std::io::IsTerminal;
+    let level = match (quiet, verbose) {
+        (true, _) => "warn",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let color = std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(color)
+        .with_target(false)
+        .try_init();
+}
+
+/// Runs a binary's main and maps its error to an exit code, printing the error chain.
+pub fn finish(result: anyhow::Result<()>) -> ExitCode {
+    let Err(err) = result else { return ExitCode::SUCCESS };
+    if err.chain().any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+        return ExitCode::SUCCESS;
+    }
+    let code = exit_code(&err);
+    let mut msg = format!("error: {err}");
+    for cause in err.chain().skip(1) {
+        msg.push_str(&format!("\n  caused by: {cause}"));
+    }
+    eprintln!("{msg}");
+    ExitCode::from(code)
+}
+
+fn exit_code(err: &anyhow::Error) -> u8 {
+    for e in err.chain() {
+        if let Some(exit) = e.downcast_ref::<Exit>() {
+            return exit.code;
+        }
+        if let Some(e) = e.downcast_ref::<Error>() {
+            return match e {
+                Error::Io { .. } | Error::Format { .. } | Error::Invalid { .. } | Error::Config(_) | Error::Unsupported(_) => code::BAD_INPUT,
+                Error::Db { .. } => code::DATABASE,
+            };
+        }
+        if e.downcast_ref::<postgres::Error>().is_some() {
+            return code::DATABASE;
+        }
+    }
+    code::INTERNAL
+}

@@ -1,0 +1,355 @@
+//! Chunks to bytes: COPY encoding, content hashes, parallel workers, files and the report.
+//!
+//! A chunk's content hash is BLAKE3 over its rows in binary COPY encoding (whatever the output
+//! format); a table's hash is BLAKE3 over its chunk hashes in chunk order. Workers take chunks
+//! from a shared counter, so threads and shards change who generates a chunk, never its bytes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use pgshape_core::artifact::{self, AtomicFile};
+use pgshape_core::copy;
+use pgshape_core::spec::SqlType;
+use pgshape_core::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{generate_group, Ctx, Cursor};
+use crate::model::Model;
+use crate::plan::Chunk;
+use crate::value::{encode_binary, encode_csv, GroupBuf, RowCopy};
+
+/// The report format version.
+pub const REPORT_VERSION: u32 = 1;
+
+/// Output encoding of chunk files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Binary,
+    Csv,
+}
+
+
+/// `k/N`: this run makes every N-th chunk starting at k-1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Shard, String> {
+        let (k, n) = s.split_once('/').ok_or("expected k/N, e.g. 2/4")?;
+        let index: u32 = k.parse().map_err(|_| "k is not a number")?;
+        let count: u32 = n.parse().map_err(|_| "N is not a number")?;
+        if count == 0 || index == 0 || index > count {
+            return Err("need 1 <= k <= N".into());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// One generated chunk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChunkReport {
+    pub index: usize,
+    /// Relative to the dataset directory; absent when nothing was written (`hash`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    pub rows: u64,
+    pub hash: String,
+}
+
+/// One table of a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableReport {
+    pub columns: Vec<String>,
+    pub types: Vec<SqlType>,
+    /// Rows written (a distinct pick may cut planned rows).
+    pub rows: u64,
+    pub planned_rows: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_rows: Option<u64>,
+    pub chunk_count: usize,
+    /// BLAKE3 of the chunk hashes in order; present when every chunk is in this report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_hash: Option<String>,
+    pub chunks: Vec<ChunkReport>,
+}
+
+/// The generation report (`report_<band>_<timestamp>.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    pub report_version: u32,
+    pub tool_version: String,
+    pub created_at: String,
+    pub spec_name: String,
+    pub spec_sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pack_sha256: Option<String>,
+    pub band: String,
+    pub seed: String,
+    pub format: Format,
+    pub shard: Shard,
+    /// The DDL copied from the spec into the dataset (`schema.sql`), when the spec names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ddl: Option<String>,
+    /// Tables in load order (parents first).
+    pub order: Vec<String>,
+    pub tables: BTreeMap<String, TableReport>,
+    pub timings: Timings,
+}
+
+/// Wall times in milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timings {
+    pub plan_ms: u64,
+    pub generate_ms: u64,
+    pub threads: usize,
+}
+
+/// A unit of work: one chunk of one table.
+#[derive(Debug, Clone, Copy)]
+pub struct Job {
+    pub table: usize,
+    pub chunk: Chunk,
+}
+
+/// All chunks of all tables in load order, then restricted to a shard.
+pub fn jobs(model: &Model, shard: Shard) -> Vec<Job> {
+    model
+        .order
+        .iter()
+        .flat_map(|&ti| model.tables[ti].plan.chunks.iter().map(move |&chunk| Job { table: ti, chunk }))
+        .enumerate()
+        .filter(|(i, _)| *i as u32 % shard.count == shard.index - 1)
+        .map(|(_, j)| j)
+        .collect()
+}
+
+/// Generates one chunk, handing encoded bytes to `sink` in pieces of about 1 MiB. Binary
+/// output includes the COPY header and trailer. Returns (live rows, content hash).
+pub fn generate_chunk(
+    model: &Model,
+    job: Job,
+    format: Format,
+    ctx: &mut Ctx,
+    sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+) -> Result<(u64, String)> {
+    let t = &model.tables[job.table];
+    let types: Vec<SqlType> = t.columns.iter().map(|c| c.sql_type).collect();
+    let mut hasher = blake3::Hasher::new();
+    let mut out = Vec::with_capacity(1 << 21);
+    let mut hash_buf = Vec::with_capacity(1 << 16);
+    if format == Format::Binary {
+        copy::header(&mut out);
+    }
+    let mut rows = 0u64;
+    let mut emit = |buf: &GroupBuf, out: &mut Vec<u8>| -> Result<()> {
+        for r in buf.live_rows() {
+            match format {
+                Format::Binary => {
+                    let at = out.len();
+                    encode_binary(out, buf, r, &types);
+                    hasher.update(&out[at..]);
+                }
+                Format::Csv => {
+                    hash_buf.clear();
+                    encode_binary(&mut hash_buf, buf, r, &types);
+                    hasher.update(&hash_buf);
+                    encode_csv(out, buf, r, &types);
+                }
+            }
+            rows += 1;
+        }
+        if out.len() >= 1 << 20 {
+            sink(out)?;
+            out.clear();
+        }
+        Ok(())
+    };
+    let mut buf = GroupBuf::default();
+    let chunk = job.chunk;
+    match t.parent {
+        None => {
+            for g in chunk.first_group..chunk.end_group {
+                let first = g * crate::model::ROOT_BLOCK;
+                generate_group(model, job.table, g, first, None, ctx, &mut buf)?;
+                emit(&buf, &mut out)?;
+            }
+        }
+        Some(p) if chunk.end_group > chunk.first_group => {
+            let mut parent = Cursor::new(model, p, chunk.first_group, ctx)?;
+            let mut row = RowCopy::default();
+            let mut first = chunk.first_row;
+            for g in chunk.first_group..chunk.end_group {
+                let (pbuf, pos) = parent.current();
+                row.fill(pbuf, pos);
+                generate_group(model, job.table, g, first, Some(&row), ctx, &mut buf)?;
+                first += buf.rows as u64;
+                emit(&buf, &mut out)?;
+                if g + 1 < chunk.end_group {
+                    parent.advance(model, ctx)?;
+                }
+            }
+        }
+        Some(_) => {}
+    }
+    if format == Format::Binary {
+        copy::trailer(&mut out);
+    }
+    if !out.is_empty() {
+        sink(&out)?;
+    }
+    Ok((rows, hasher.finalize().to_hex().to_string()))
+}
+
+/// Options of a generation run.
+pub struct RunOptions<'a> {
+    pub threads: usize,
+    pub shard: Shard,
+    pub format: Format,
+    /// Where chunk files go; `None` hashes without writing.
+    pub output: Option<&'a Path>,
+    /// Called after each chunk with (table, rows) — progress bars.
+    pub on_chunk: &'a (dyn Fn(&str, u64) + Sync),
+}
+
+/// Generates the shard's chunks with `threads` workers and returns the report (unsaved).
+pub fn run(model: &Model, spec_sha256: &str, opts: &RunOptions<'_>, plan_ms: u64) -> Result<Report> {
+    let started = Instant::now();
+    let jobs = jobs(model, opts.shard);
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<ChunkReport>>> = Mutex::new(vec![None; jobs.len()]);
+    let failure: Mutex<Option<Error>> = Mutex::new(None);
+    let ext = match opts.format {
+        Format::Binary => "bin",
+        Format::Csv => "csv",
+    };
+    if let Some(dir) = opts.output {
+        for &ti in &model.order {
+            let d = dir.join(&model.tables[ti].name);
+            std::fs::create_dir_all(&d).map_err(|source| Error::Io { path: d.clone(), source })?;
+        }
+    }
+    std::thread::scope(|s| {
+        for _ in 0..opts.threads.max(1) {
+            s.spawn(|| {
+                let mut ctx = Ctx::new(model);
+                loop {
+                    if failure.lock().expect("lock").is_some() {
+                        return;
+                    }
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&job) = jobs.get(i) else { return };
+                    match run_job(model, job, opts, ext, &mut ctx) {
+                        Ok(report) => results.lock().expect("lock")[i] = Some(report),
+                        Err(e) => {
+                            failure.lock().expect("lock").get_or_insert(e);
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = failure.into_inner().expect("lock") {
+        return Err(e);
+    }
+    let results = results.into_inner().expect("lock");
+    let mut tables = BTreeMap::new();
+    let band = model.spec.band(&model.band)?;
+    for &ti in &model.order {
+        let t = &model.tables[ti];
+        let chunks: Vec<ChunkReport> = jobs
+            .iter()
+            .zip(&results)
+            .filter(|(j, _)| j.table == ti)
+            .map(|(_, r)| r.clone().expect("every job reported"))
+            .collect();
+        let complete = chunks.len() == t.plan.chunks.len();
+        let content_hash = complete.then(|| combine(&chunks));
+        tables.insert(
+            t.name.clone(),
+            TableReport {
+                columns: t.columns.iter().map(|c| c.name.clone()).collect(),
+                types: t.columns.iter().map(|c| c.sql_type).collect(),
+                rows: chunks.iter().map(|c| c.rows).sum(),
+                planned_rows: t.plan.rows,
+                target_rows: band.rows.get(&t.name).copied(),
+                chunk_count: t.plan.chunks.len(),
+                content_hash,
+                chunks,
+            },
+        );
+    }
+    Ok(Report {
+        report_version: REPORT_VERSION,
+        tool_version: pgshape_core::TOOL_VERSION.into(),
+        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        spec_name: model.spec.name.clone(),
+        spec_sha256: spec_sha256.into(),
+        pack_sha256: model.spec.calibrated_from.as_ref().map(|l| l.pack_sha256.clone()),
+        band: model.band.clone(),
+        seed: model.seed_text.clone(),
+        format: opts.format,
+        shard: opts.shard,
+        ddl: None,
+        order: model.order.iter().map(|&i| model.tables[i].name.clone()).collect(),
+        tables,
+        timings: Timings { plan_ms, generate_ms: started.elapsed().as_millis() as u64, threads: opts.threads },
+    })
+}
+
+fn run_job(model: &Model, job: Job, opts: &RunOptions<'_>, ext: &str, ctx: &mut Ctx) -> Result<ChunkReport> {
+    let t = &model.tables[job.table];
+    let (rows, hash, file) = match opts.output {
+        Some(dir) => {
+            let rel = format!("{}/{:06}.{ext}", t.name, job.chunk.index);
+            let path: PathBuf = dir.join(&rel);
+            let mut f = AtomicFile::create(&path)?;
+            let (rows, hash) = generate_chunk(model, job, opts.format, ctx, &mut |b| {
+                std::io::Write::write_all(&mut f, b).map_err(|source| Error::Io { path: path.clone(), source })
+            })?;
+            f.commit()?;
+            (rows, hash, Some(rel))
+        }
+        None => {
+            let (rows, hash) = generate_chunk(model, job, opts.format, ctx, &mut |_| Ok(()))?;
+            (rows, hash, None)
+        }
+    };
+    (opts.on_chunk)(&t.name, rows);
+    Ok(ChunkReport { index: job.chunk.index, file, rows, hash })
+}
+
+/// A table's content hash from its chunk hashes in order.
+pub fn combine(chunks: &[ChunkReport]) -> String {
+    let mut h = blake3::Hasher::new();
+    for c in chunks {
+        h.update(c.hash.as_bytes());
+    }
+    h.finalize().to_hex().to_string()
+}
+
+/// Writes the report into `dir` last (a dataset without a report is incomplete).
+pub fn save_report(dir: &Path, report: &Report) -> Result<PathBuf> {
+    let stamp = report.created_at.replace([':', '-'], "");
+    let name = if report.shard.count > 1 {
+        format!("report_{}_{}_shard{}of{}.json", report.band, stamp, report.shard.index, report.shard.count)
+    } else {
+        format!("report_{}_{}.json", report.band, stamp)
+    };
+    let path = dir.join(name);
+    artifact::write_json(&path, report)?;
+    Ok(path)
+}

@@ -1,0 +1,404 @@
+//! Group generation and cursors.
+//!
+//! A group (a root block, or the children of one parent row) is generated column by column;
+//! each column draws from its own stream `(seed, table, column)` at stream number = group, so a
+//! column's values never depend on another column's draws, on chunking or on threads.
+
+use pgshape_core::rng::Stream;
+use pgshape_core::spec::TextStyle;
+use pgshape_core::{Error, Result};
+
+use crate::model::{ColumnModel, Gen, Model, TableModel, ValueRef, ROOT_BLOCK};
+use crate::text;
+use crate::value::{GroupBuf, RowCopy, Value};
+
+/// Per-thread caches for random access: the last group generated of each table.
+pub struct Ctx {
+    slots: Vec<Option<GroupBuf>>,
+    scratch_parent: Vec<RowCopy>,
+}
+
+impl Ctx {
+    pub fn new(model: &Model) -> Ctx {
+        Ctx { slots: vec![None; model.tables.len()], scratch_parent: vec![RowCopy::default(); model.tables.len()] }
+    }
+
+    /// Makes sure the cache of table `ti` holds group `g`.
+    fn ensure_group(&mut self, model: &Model, ti: usize, g: u64) -> Result<()> {
+        if self.slots[ti].as_ref().is_some_and(|b| b.group == g && b.cols > 0) {
+            return Ok(());
+        }
+        let t = &model.tables[ti];
+        let mut buf = self.slots[ti].take().unwrap_or_default();
+        let parent = match t.parent {
+            None => None,
+            Some(p) => {
+                if model.tables[p].parent.is_some() {
+                    return Err(Error::Unsupported(format!(
+                        "table {}: picks read it by group, which needs its parent {} to be a root table",
+                        t.name, model.tables[p].name
+                    )));
+                }
+                self.ensure_group(model, p, g / ROOT_BLOCK)?;
+                let mut row = std::mem::take(&mut self.scratch_parent[ti]);
+                row.fill(self.slots[p].as_ref().expect("ensured"), (g % ROOT_BLOCK) as usize);
+                Some(row)
+            }
+        };
+        let first_row = if t.needs_first_row() { t.plan.group_first_row(g) } else { 0 };
+        let res = generate_group(model, ti, g, first_row, parent.as_ref(), self, &mut buf);
+        if let Some(row) = parent {
+            self.scratch_parent[ti] = row;
+        }
+        self.slots[ti] = Some(buf);
+        res
+    }
+
+    fn slot(&self, ti: usize) -> &GroupBuf {
+        self.slots[ti].as_ref().expect("ensured")
+    }
+}
+
+impl TableModel {
+    /// Whether generation reads the group's first row index (sequences, earlier references,
+    /// unique text).
+    pub fn needs_first_row(&self) -> bool {
+        self.columns.iter().any(|c| {
+            matches!(c.gen, Gen::Sequence { .. } | Gen::Earlier { .. } | Gen::Text { unique: true, .. })
+        })
+    }
+}
+
+/// Generates group `g` of table `ti` into `out`. `parent` is the parent row for child tables.
+pub fn generate_group(
+    model: &Model,
+    ti: usize,
+    g: u64,
+    first_row: u64,
+    parent: Option<&RowCopy>,
+    ctx: &mut Ctx,
+    out: &mut GroupBuf,
+) -> Result<()> {
+    let t = &model.tables[ti];
+    let n = t.plan.group_rows(g) as usize;
+    out.reset(g, first_row, n, t.columns.len());
+    if n == 0 {
+        return Ok(());
+    }
+    for &ci in &t.eval_order {
+        gen_column(model, t, ci, parent, ctx, out)?;
+    }
+    Ok(())
+}
+
+fn read_ref(r: ValueRef, row: usize, out: &GroupBuf, parent: Option<&RowCopy>) -> Value {
+    match r {
+        ValueRef::Own(c) => out.get(row, c),
+        ValueRef::Parent(c) => parent.map_or(Value::Null, |p| p.values[c]),
+    }
+}
+
+fn gen_column(
+    model: &Model,
+    t: &TableModel,
+    ci: usize,
+    parent: Option<&RowCopy>,
+    ctx: &mut Ctx,
+    out: &mut GroupBuf,
+) -> Result<()> {
+    let col: &ColumnModel = &t.columns[ci];
+    let mut s = col.key.stream(out.group);
+    let n = out.rows;
+    let nulls = col.null_fraction > 0.0;
+    let mut used: Vec<i64> = Vec::new();
+    let mut text_buf = String::new();
+    for r in 0..n {
+        if nulls && s.unit() < col.null_fraction {
+            continue; // already Null
+        }
+        let v = match &col.gen {
+            Gen::Sequence { start, step } => Value::Int(start + step * (out.first_row + r as u64) as i64),
+            Gen::ParentKey { column } => parent.map_or(Value::Null, |p| p.values[*column]),
+            Gen::Reference { table, start, step, zipf, distinct } => {
+                let rows = model.tables[*table].plan.rows;
+                let mut pick = || start + step * popular_index(&mut s, rows, *zipf) as i64;
+                let mut v = pick();
+                if *distinct {
+                    let mut tries = 0;
+                    while used.contains(&v) && tries < 64 {
+                        v = pick();
+                        tries += 1;
+                    }
+                    if used.contains(&v) {
+                        out.dropped[r] = true;
+                        continue;
+                    }
+                    used.push(v);
+                }
+                Value::Int(v)
+            }
+            Gen::Pick { table, column, via, via_start, via_step, exclude, distinct } => {
+                let key = match read_ref(*via, r, out, parent) {
+                    Value::Int(k) => k,
+                    _ => continue,
+                };
+                let g = ((key - via_start) / via_step) as u64;
+                ctx.ensure_group(model, *table, g)?;
+                let src = ctx.slot(*table);
+                let excluded: Vec<Value> = exclude.iter().map(|e| read_ref(*e, r, out, parent)).collect();
+                let ok = |v: Value| -> bool {
+                    !excluded.contains(&v) && !(*distinct && matches!(v, Value::Int(i) if used.contains(&i)))
+                };
+                let live: Vec<usize> = src.live_rows().collect();
+                let mut chosen = None;
+                if !live.is_empty() {
+                    for _ in 0..16 {
+                        let v = src.get(live[s.below(live.len() as u64) as usize], *column);
+                        if ok(v) {
+                            chosen = Some(v);
+                            break;
+                        }
+                    }
+                    if chosen.is_none() {
+                        let left: Vec<Value> = live.iter().map(|&i| src.get(i, *column)).filter(|v| ok(*v)).collect();
+                        if !left.is_empty() {
+                            chosen = Some(left[s.below(left.len() as u64) as usize]);
+                        }
+                    }
+                }
+                match chosen {
+                    Some(v) => {
+                        if let Value::Int(i) = v {
+                            if *distinct {
+                                used.push(i);
+                            }
+                        }
+                        match v {
+                            Value::Text { .. } => {
+                                let text = src.text(v).to_string();
+                                out.push_text(&text)
+                            }
+                            v => v,
+                        }
+                    }
+                    None if *distinct => {
+                        out.dropped[r] = true;
+                        continue;
+                    }
+                    None => {
+                        return Err(Error::Unsupported(format!(
+                            "table {}, column {}: group {} of {} has nothing to pick from; give {} a fan-out of at least one row per parent",
+                            t.name, col.name, g, model.tables[*table].name, model.tables[*table].name
+                        )))
+                    }
+                }
+            }
+            Gen::Earlier { start, step } => {
+                if r == 0 {
+                    continue;
+                }
+                // Recent rows are likelier targets: j = r-1-floor(r*u^3).
+                let u = s.unit();
+                let j = r - 1 - ((r as f64) * u * u * u) as usize;
+                if out.dropped[j] {
+                    continue;
+                }
+                Value::Int(start + step * (out.first_row + j as u64) as i64)
+            }
+            Gen::Timestamp { after, offset, hourly, weekly, .. } => {
+                let base = match after {
+                    Some(a) => match read_ref(*a, r, out, parent) {
+                        Value::Ts(us) => Some(us),
+                        _ => continue,
+                    },
+                    None => None,
+                };
+                Value::Ts(timestamp(&mut s, model, base, offset.as_ref(), hourly.as_ref(), weekly.as_ref()))
+            }
+            Gen::Number { dist } => {
+                let q = dist.quantile(s.unit());
+                if col.sql_type.is_integer() {
+                    Value::Int(libm::round(q) as i64)
+                } else {
+                    Value::Float(q)
+                }
+            }
+            Gen::Category { labels, cumulative } => {
+                let u = s.unit();
+                let i = cumulative.partition_point(|c| *c <= u).min(labels.len() - 1);
+                out.push_text(&labels[i])
+            }
+            Gen::Text { length, style, unique } => {
+                let len = libm::round(length.quantile(s.unit())).max(0.0) as usize;
+                text_buf.clear();
+                let suffix = unique.then_some(out.first_row + r as u64);
+                text::write(&mut text_buf, &mut s, len, *style, suffix);
+                if *style == TextStyle::Email {
+                    debug_assert!(text_buf.ends_with("@example.invalid"));
+                }
+                out.push_text(&text_buf)
+            }
+            Gen::Boolean { p } => Value::Bool(s.unit() < *p),
+            Gen::Uuid => {
+                let mut b = [0u8; 16];
+                b[..8].copy_from_slice(&s.next_u64().to_le_bytes());
+                b[8..].copy_from_slice(&s.next_u64().to_le_bytes());
+                b[6] = (b[6] & 0x0f) | 0x40;
+                b[8] = (b[8] & 0x3f) | 0x80;
+                Value::Uuid(b)
+            }
+        };
+        out.set(r, ci, v);
+    }
+    if let Gen::Timestamp { ascending: true, .. } = col.gen {
+        let mut ts: Vec<i64> = (0..n).filter_map(|r| match out.get(r, ci) { Value::Ts(v) => Some(v), _ => None }).collect();
+        ts.sort_unstable();
+        let mut it = ts.into_iter();
+        for r in 0..n {
+            if let Value::Ts(_) = out.get(r, ci) {
+                out.set(r, ci, Value::Ts(it.next().expect("same count")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A row index in [0, rows) with Zipf-like popularity (exponent `zipf`, 0 = uniform); the
+/// popular ranks are spread over the key range by a fixed affine permutation.
+fn popular_index(s: &mut Stream, rows: u64, zipf: f64) -> u64 {
+    if rows <= 1 {
+        return 0;
+    }
+    let u = s.unit();
+    let rank = if zipf <= 0.0 {
+        (u * rows as f64) as u64
+    } else {
+        let n = rows as f64;
+        let x = if (zipf - 1.0).abs() < 1e-9 {
+            libm::pow(n, u)
+        } else {
+            let a = 1.0 - zipf;
+            libm::pow((libm::pow(n, a) - 1.0) * u + 1.0, 1.0 / a)
+        };
+        (x as u64).saturating_sub(1)
+    }
+    .min(rows - 1);
+    // An affine map with a multiplier coprime to rows is a bijection of [0, rows).
+    let mut mult = 0x9E37_79B9_7F4A_7C15u64 % rows;
+    while gcd(mult, rows) != 1 {
+        mult += 1;
+    }
+    ((rank as u128 * mult as u128 + (rows / 3) as u128) % rows as u128) as u64
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+const US_PER_SEC: f64 = 1_000_000.0;
+
+/// A timestamp after `base` by `offset` seconds (or uniform in the window), thinned by the
+/// hourly and weekday profiles, never after the window end when it can be helped.
+fn timestamp(
+    s: &mut Stream,
+    model: &Model,
+    base: Option<i64>,
+    offset: Option<&pgshape_core::dist::Dist>,
+    hourly: Option<&[f64; 24]>,
+    weekly: Option<&[f64; 7]>,
+) -> i64 {
+    let (start, end) = (model.window_start, model.window_end);
+    let mut candidate = 0;
+    for _ in 0..64 {
+        candidate = match (base, offset) {
+            (Some(b), Some(d)) => b + (d.quantile(s.unit()) * US_PER_SEC) as i64,
+            _ => start + (s.unit() * (end - start) as f64) as i64,
+        };
+        if candidate > end && base.is_some_and(|b| b <= end) {
+            continue;
+        }
+        let secs = candidate.div_euclid(1_000_000);
+        let day = secs.div_euclid(86_400);
+        let hour = (secs.rem_euclid(86_400) / 3600) as usize;
+        let dow = (day + 3).rem_euclid(7) as usize; // 1970-01-01 was a Thursday; Monday = 0
+        let w = hourly.map_or(1.0, |h| h[hour]) * weekly.map_or(1.0, |w| w[dow]);
+        if w >= 1.0 || s.unit() < w {
+            return candidate;
+        }
+    }
+    match base {
+        Some(b) => candidate.min(end.max(b)),
+        None => candidate,
+    }
+}
+
+/// Walks the rows of a table from any row, generating groups as it goes (and its parent's,
+/// recursively). Used to feed children with their parent rows in order.
+pub struct Cursor {
+    ti: usize,
+    group: u64,
+    pos: usize,
+    buf: GroupBuf,
+    next_first_row: u64,
+    parent: Option<Box<Cursor>>,
+    parent_row: RowCopy,
+}
+
+impl Cursor {
+    /// A cursor at row `row` of table `ti` (which must have at least that many rows).
+    pub fn new(model: &Model, ti: usize, row: u64, ctx: &mut Ctx) -> Result<Cursor> {
+        let t = &model.tables[ti];
+        let (group, offset) = t.plan.locate_row(row);
+        let first_row = row - offset;
+        let parent = match t.parent {
+            Some(p) => Some(Box::new(Cursor::new(model, p, group, ctx)?)),
+            None => None,
+        };
+        let mut c = Cursor {
+            ti,
+            group,
+            pos: offset as usize,
+            buf: GroupBuf::default(),
+            next_first_row: first_row,
+            parent,
+            parent_row: RowCopy::default(),
+        };
+        c.load(model, ctx)?;
+        Ok(c)
+    }
+
+    fn load(&mut self, model: &Model, ctx: &mut Ctx) -> Result<()> {
+        let parent = match &self.parent {
+            Some(p) => {
+                self.parent_row.fill(&p.buf, p.pos);
+                Some(&self.parent_row)
+            }
+            None => None,
+        };
+        generate_group(model, self.ti, self.group, self.next_first_row, parent, ctx, &mut self.buf)?;
+        self.next_first_row += self.buf.rows as u64;
+        Ok(())
+    }
+
+    /// The current row: its group buffer and position.
+    pub fn current(&self) -> (&GroupBuf, usize) {
+        (&self.buf, self.pos)
+    }
+
+    /// Moves to the next row.
+    pub fn advance(&mut self, model: &Model, ctx: &mut Ctx) -> Result<()> {
+        self.pos += 1;
+        while self.pos >= self.buf.rows {
+            self.group += 1;
+            self.pos = 0;
+            if let Some(p) = &mut self.parent {
+                p.advance(model, ctx)?;
+            }
+            self.load(model, ctx)?;
+        }
+        Ok(())
+    }
+}

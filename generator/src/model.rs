@@ -1,0 +1,349 @@
+//! A spec and a band compiled into tables whose generators point at each other by index.
+
+use indexmap::IndexMap;
+use pgshape_core::dist::Dist;
+use pgshape_core::rng::{Seed, StreamKey};
+use pgshape_core::spec::{Rows, SqlType, Spec, TextStyle};
+use pgshape_core::{Error, Result};
+
+use crate::plan::Plan;
+
+/// Rows per group of a root table: the unit of random access. Part of the data's identity.
+pub const ROOT_BLOCK: u64 = 1024;
+
+/// A compiled spec for one band and seed.
+pub struct Model {
+    pub spec: Spec,
+    pub band: String,
+    pub seed_text: String,
+    pub tables: Vec<TableModel>,
+    /// Table indexes, parents and pick sources first.
+    pub order: Vec<usize>,
+    /// Microseconds since the Unix epoch.
+    pub window_start: i64,
+    pub window_end: i64,
+}
+
+/// One table.
+pub struct TableModel {
+    pub name: String,
+    pub columns: Vec<ColumnModel>,
+    /// Column indexes in evaluation order (a column after the columns it reads).
+    pub eval_order: Vec<usize>,
+    pub parent: Option<usize>,
+    pub plan: Plan,
+    /// Whether a group may end early (a distinct pick or reference ran out of values).
+    pub may_drop: bool,
+}
+
+/// One column.
+pub struct ColumnModel {
+    pub name: String,
+    pub sql_type: SqlType,
+    pub null_fraction: f64,
+    pub gen: Gen,
+    pub key: StreamKey,
+}
+
+/// Where a generator reads a value: this row or the parent row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueRef {
+    Own(usize),
+    Parent(usize),
+}
+
+/// A resolved generator.
+pub enum Gen {
+    Sequence { start: i64, step: i64 },
+    ParentKey { column: usize },
+    Reference { table: usize, start: i64, step: i64, zipf: f64, distinct: bool },
+    Pick { table: usize, column: usize, via: ValueRef, via_start: i64, via_step: i64, exclude: Vec<ValueRef>, distinct: bool },
+    Earlier { start: i64, step: i64 },
+    Timestamp { after: Option<ValueRef>, offset: Option<Dist>, hourly: Option<[f64; 24]>, weekly: Option<[f64; 7]>, ascending: bool },
+    Number { dist: Dist },
+    Category { labels: Vec<String>, cumulative: Vec<f64> },
+    Text { length: Dist, style: TextStyle, unique: bool },
+    Boolean { p: f64 },
+    Uuid,
+}
+
+impl Model {
+    /// Compiles `spec` for `band` and `seed`. Errors name the table and column.
+    pub fn new(spec: Spec, band: &str, seed: &str) -> Result<Model> {
+        let band_spec = spec.band(band)?.clone();
+        let seed_key = Seed::new(seed);
+        let names: IndexMap<&str, usize> =
+            spec.tables.keys().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+        let end = chrono::DateTime::parse_from_rfc3339(&spec.window.end)
+            .map_err(|e| Error::Unsupported(format!("window.end: {e}")))?
+            .timestamp_micros();
+        let start = end - spec.window.days as i64 * 86_400_000_000;
+        let unsupported = |t: &str, c: &str, m: String| Error::Unsupported(format!("table {t}, column {c}: {m}"));
+
+        // First pass: columns with generators resolved against table and column names.
+        let mut tables = Vec::new();
+        for (tname, t) in &spec.tables {
+            let parent = match &t.rows {
+                Rows::Band => None,
+                Rows::PerParent(pp) => Some(names[pp.parent.as_str()]),
+            };
+            let col_index = |c: &str| t.columns.get_index_of(c);
+            let parent_spec = parent.map(|p| &spec.tables[p]);
+            let resolve_ref = |cname: &str, r: &str| -> Result<ValueRef> {
+                if let Some(pc) = r.strip_prefix("parent.") {
+                    let ps = parent_spec.ok_or_else(|| unsupported(tname, cname, format!("{r}: the table has no parent")))?;
+                    ps.columns
+                        .get_index_of(pc)
+                        .map(ValueRef::Parent)
+                        .ok_or_else(|| unsupported(tname, cname, format!("{r}: the parent has no such column")))
+                } else {
+                    col_index(r).map(ValueRef::Own).ok_or_else(|| unsupported(tname, cname, format!("{r}: no such column")))
+                }
+            };
+            let sequence_of = |table: &str, column: &str, cname: &str| -> Result<(i64, i64)> {
+                let c = spec.tables.get(table).and_then(|t| t.columns.get(column));
+                match c.and_then(|c| c.sequence.as_ref()) {
+                    Some(s) => Ok((s.start, s.step)),
+                    None => Err(unsupported(tname, cname, format!("{table}.{column} must have a sequence generator to be referenced"))),
+                }
+            };
+            let mut columns = Vec::new();
+            for (cname, c) in &t.columns {
+                let kind = c.kind().map_err(|m| unsupported(tname, cname, m))?;
+                let gen = match kind {
+                    "sequence" => {
+                        let s = c.sequence.as_ref().unwrap();
+                        Gen::Sequence { start: s.start, step: s.step }
+                    }
+                    "parent" => {
+                        let p = c.parent.as_ref().unwrap();
+                        let ps = parent_spec.ok_or_else(|| unsupported(tname, cname, "a parent generator needs rows.per_parent".into()))?;
+                        let column = ps.columns.get_index_of(&p.column).ok_or_else(|| {
+                            unsupported(tname, cname, format!("the parent has no column {}", p.column))
+                        })?;
+                        Gen::ParentKey { column }
+                    }
+                    "reference" => {
+                        let r = c.reference.as_ref().unwrap();
+                        let (start, step) = sequence_of(&r.table, &r.column, cname)?;
+                        Gen::Reference { table: names[r.table.as_str()], start, step, zipf: r.zipf, distinct: r.distinct }
+                    }
+                    "pick" => {
+                        let p = c.pick.as_ref().unwrap();
+                        let src = &spec.tables[&p.table];
+                        let src_parent = match &src.rows {
+                            Rows::PerParent(pp) => pp.parent.clone(),
+                            Rows::Band => {
+                                return Err(unsupported(tname, cname, format!("pick source {} must be grouped by a parent (rows.per_parent)", p.table)))
+                            }
+                        };
+                        let src_key = spec.tables[&src_parent]
+                            .columns
+                            .iter()
+                            .find_map(|(_, c)| c.sequence.as_ref())
+                            .ok_or_else(|| unsupported(tname, cname, format!("{src_parent} needs a sequence key")))?;
+                        let column = src.columns.get_index_of(&p.column).ok_or_else(|| {
+                            unsupported(tname, cname, format!("{} has no column {}", p.table, p.column))
+                        })?;
+                        let exclude = p.exclude.iter().map(|e| resolve_ref(cname, e)).collect::<Result<Vec<_>>>()?;
+                        Gen::Pick {
+                            table: names[p.table.as_str()],
+                            column,
+                            via: resolve_ref(cname, &p.via)?,
+                            via_start: src_key.start,
+                            via_step: src_key.step,
+                            exclude,
+                            distinct: p.distinct,
+                        }
+                    }
+                    "earlier" => {
+                        let e = c.earlier.as_ref().unwrap();
+                        let (start, step) = sequence_of(tname, &e.column, cname)?;
+                        Gen::Earlier { start, step }
+                    }
+                    "timestamp" => {
+                        let ts = c.timestamp.as_ref().unwrap();
+                        Gen::Timestamp {
+                            after: ts.after.as_deref().map(|a| resolve_ref(cname, a)).transpose()?,
+                            offset: ts.offset_seconds.clone(),
+                            hourly: ts.hourly.as_ref().map(|h| normalise::<24>(h)),
+                            weekly: ts.weekly.as_ref().map(|w| normalise::<7>(w)),
+                            ascending: ts.ascending,
+                        }
+                    }
+                    "number" => Gen::Number { dist: c.number.as_ref().unwrap().dist.clone() },
+                    "category" => {
+                        let w = &c.category.as_ref().unwrap().weights;
+                        let total: f64 = w.values().sum();
+                        let mut acc = 0.0;
+                        let cumulative = w.values().map(|x| { acc += x / total; acc }).collect();
+                        Gen::Category { labels: w.keys().cloned().collect(), cumulative }
+                    }
+                    "text" => {
+                        let t = c.text.as_ref().unwrap();
+                        Gen::Text { length: t.length.clone(), style: t.style, unique: t.unique }
+                    }
+                    "boolean" => Gen::Boolean { p: c.boolean.as_ref().unwrap().p },
+                    "uuid" => Gen::Uuid,
+                    other => return Err(unsupported(tname, cname, format!("generator {other} is not implemented"))),
+                };
+                check_type(&gen, c.sql_type).map_err(|m| unsupported(tname, cname, m))?;
+                columns.push(ColumnModel {
+                    name: cname.clone(),
+                    sql_type: c.sql_type,
+                    null_fraction: c.null_fraction,
+                    key: seed_key.key(tname, cname),
+                    gen,
+                });
+            }
+            let eval_order = eval_order(tname, &columns)?;
+            let may_drop = columns.iter().any(|c| {
+                matches!(c.gen, Gen::Pick { distinct: true, .. } | Gen::Reference { distinct: true, .. })
+            });
+            tables.push(TableModel {
+                name: tname.clone(),
+                columns,
+                eval_order,
+                parent,
+                plan: Plan::empty(),
+                may_drop,
+            });
+        }
+        let order = table_order(&tables)?;
+        for t in &tables {
+            let referenced = tables.iter().any(|o| {
+                o.parent == Some(index_of(&tables, &t.name))
+                    || o.columns.iter().any(|c| matches!(c.gen, Gen::Reference { table, .. } if tables[table].name == t.name))
+            });
+            if t.may_drop && referenced {
+                return Err(Error::Unsupported(format!(
+                    "table {}: a distinct pick or reference may cut groups short, so the table cannot be a parent or a reference target",
+                    t.name
+                )));
+            }
+        }
+        let mut model = Model {
+            spec,
+            band: band.to_string(),
+            seed_text: seed.to_string(),
+            tables,
+            order,
+            window_start: start,
+            window_end: end,
+        };
+        // Plans in dependency order: a child's plan needs its parent's row count.
+        for &ti in &model.order.clone() {
+            let plan = Plan::build(&model, ti, &band_spec, &seed_key)?;
+            model.tables[ti].plan = plan;
+        }
+        Ok(model)
+    }
+
+    /// The table with this name.
+    pub fn table_index(&self, name: &str) -> Option<usize> {
+        self.tables.iter().position(|t| t.name == name)
+    }
+}
+
+fn index_of(tables: &[TableModel], name: &str) -> usize {
+    tables.iter().position(|t| t.name == name).expect("known table")
+}
+
+fn normalise<const N: usize>(w: &[f64]) -> [f64; N] {
+    let max = w.iter().cloned().fold(0.0, f64::max);
+    let mut out = [0.0; N];
+    for (o, x) in out.iter_mut().zip(w) {
+        *o = x / max;
+    }
+    out
+}
+
+fn check_type(gen: &Gen, t: SqlType) -> std::result::Result<(), String> {
+    let ok = match gen {
+        Gen::Sequence { .. } | Gen::ParentKey { .. } | Gen::Reference { .. } | Gen::Earlier { .. } => t.is_integer(),
+        Gen::Pick { .. } => true,
+        Gen::Timestamp { .. } => t.is_temporal(),
+        Gen::Number { .. } => t.is_integer() || matches!(t, SqlType::Double | SqlType::Real),
+        Gen::Category { .. } | Gen::Text { .. } => t == SqlType::Text,
+        Gen::Boolean { .. } => t == SqlType::Boolean,
+        Gen::Uuid => t == SqlType::Uuid,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("the generator cannot produce type {t:?}"))
+    }
+}
+
+/// Columns ordered so that each comes after the own columns it reads; `earlier` goes last so
+/// it only points at rows that survived distinct picks.
+fn eval_order(table: &str, columns: &[ColumnModel]) -> Result<Vec<usize>> {
+    let deps = |c: &ColumnModel| -> Vec<usize> {
+        let mut refs = Vec::new();
+        match &c.gen {
+            Gen::Pick { via, exclude, .. } => {
+                refs.push(*via);
+                refs.extend(exclude.iter().copied());
+            }
+            Gen::Timestamp { after: Some(a), .. } => refs.push(*a),
+            _ => {}
+        }
+        refs.into_iter().filter_map(|r| match r { ValueRef::Own(i) => Some(i), ValueRef::Parent(_) => None }).collect()
+    };
+    let mut order: Vec<usize> = Vec::new();
+    let mut placed = vec![false; columns.len()];
+    let is_last = |c: &ColumnModel| matches!(c.gen, Gen::Earlier { .. });
+    for pass in 0..2 {
+        loop {
+            let next = (0..columns.len()).find(|&i| {
+                !placed[i] && (pass == 1 || !is_last(&columns[i])) && deps(&columns[i]).iter().all(|&d| placed[d])
+            });
+            match next {
+                Some(i) => {
+                    placed[i] = true;
+                    order.push(i);
+                }
+                None => break,
+            }
+        }
+    }
+    if order.len() != columns.len() {
+        return Err(Error::Unsupported(format!("table {table}: columns read each other in a cycle")));
+    }
+    Ok(order)
+}
+
+/// Tables ordered so parents, reference targets and pick sources come first.
+fn table_order(tables: &[TableModel]) -> Result<Vec<usize>> {
+    let deps = |t: &TableModel| -> Vec<usize> {
+        let mut d: Vec<usize> = t.parent.into_iter().collect();
+        for c in &t.columns {
+            match c.gen {
+                Gen::Reference { table, .. } | Gen::Pick { table, .. } => d.push(table),
+                _ => {}
+            }
+        }
+        d
+    };
+    let mut order = Vec::new();
+    let mut placed = vec![false; tables.len()];
+    while order.len() < tables.len() {
+        let next = (0..tables.len()).find(|&i| {
+            !placed[i] && deps(&tables[i]).iter().all(|&d| placed[d] || d == i)
+        });
+        match next {
+            Some(i) => {
+                placed[i] = true;
+                order.push(i);
+            }
+            None => {
+                let left: Vec<&str> = (0..tables.len()).filter(|&i| !placed[i]).map(|i| tables[i].name.as_str()).collect();
+                return Err(Error::Unsupported(format!(
+                    "tables {} depend on each other in a cycle of parents, references and picks; break it with a nullable column filled later",
+                    left.join(", ")
+                )));
+            }
+        }
+    }
+    Ok(order)
+}

@@ -1,0 +1,113 @@
+//! Gibberish text: pronounceable syllables, never shaped like PII (no digits runs, no `@`
+//! outside the `email` style's reserved `example.invalid` domain).
+
+use pgshape_core::rng::Stream;
+use pgshape_core::spec::TextStyle;
+
+const ONSETS: [&str; 20] = ["b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "st", "tr", "pl"];
+const VOWELS: [&str; 8] = ["a", "e", "i", "o", "u", "ai", "ou", "ea"];
+
+/// Appends gibberish of exactly `len` bytes (ASCII) in `style` to `out`; `unique` appends a
+/// row-derived suffix (base 36, so no long digit runs) that makes the value unique.
+pub fn write(out: &mut String, s: &mut Stream, len: usize, style: TextStyle, unique: Option<u64>) {
+    let start = out.len();
+    match style {
+        TextStyle::Words => {
+            let mut first = true;
+            while out.len() - start < len {
+                if !first {
+                    out.push(' ');
+                }
+                let w = 2 + s.below(5) as usize;
+                word(out, s, w, first);
+                first = false;
+            }
+            out.truncate(start + len);
+            if len > 1 {
+                out.pop();
+                out.push('.');
+            }
+        }
+        TextStyle::Word => {
+            word(out, s, len.max(1), false);
+            out.truncate(start + len);
+        }
+        TextStyle::Name => {
+            let a = (len.max(3) - 1) / 2;
+            word(out, s, a.max(1), true);
+            out.push(' ');
+            word(out, s, (len.max(3) - 1 - a).max(1), true);
+        }
+        TextStyle::Email => {
+            word(out, s, (len / 3).max(2), false);
+            out.push('.');
+            word(out, s, (len / 4).max(2), false);
+        }
+        TextStyle::Code => {
+            for _ in 0..len.max(1) {
+                let c = s.below(36) as u8;
+                out.push(if c < 26 { (b'A' + c) as char } else { (b'0' + c - 26) as char });
+            }
+        }
+    }
+    if let Some(n) = unique {
+        out.push(if style == TextStyle::Code { '-' } else { '_' });
+        base36(out, n);
+    }
+    if style == TextStyle::Email {
+        out.push_str("@example.invalid");
+    }
+}
+
+fn word(out: &mut String, s: &mut Stream, syllable_chars: usize, capital: bool) {
+    let start = out.len();
+    while out.len() - start < syllable_chars {
+        out.push_str(ONSETS[s.below(ONSETS.len() as u64) as usize]);
+        out.push_str(VOWELS[s.below(VOWELS.len() as u64) as usize]);
+    }
+    out.truncate(start + syllable_chars);
+    if capital {
+        let first = out[start..start + 1].to_ascii_uppercase();
+        out.replace_range(start..start + 1, &first);
+    }
+}
+
+fn base36(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 13];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        let d = (n % 36) as u8;
+        digits[i] = if d < 10 { b'0' + d } else { b'a' + d - 10 };
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[i..]).expect("ascii"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pgshape_core::rng::Seed;
+
+    #[test]
+    fn words_have_the_exact_length_and_no_pii_shapes() {
+        let mut s = Seed::new("t").key("t", "c").stream(0);
+        for len in [0usize, 1, 5, 80, 1000] {
+            let mut out = String::new();
+            write(&mut out, &mut s, len, TextStyle::Words, None);
+            assert_eq!(out.len(), len);
+            assert!(!out.contains('@') && !out.chars().any(|c| c.is_ascii_digit()), "{out}");
+        }
+    }
+
+    #[test]
+    fn unique_suffix_is_base36() {
+        let mut s = Seed::new("t").key("t", "c").stream(0);
+        let mut out = String::new();
+        write(&mut out, &mut s, 4, TextStyle::Word, Some(36 * 36));
+        assert!(out.ends_with("_100"), "{out}");
+    }
+}
