@@ -1,1 +1,145 @@
-//! Helpers for the end-to-end tests.
+//! Helpers for the end-to-end tests: a fresh database per test on the sandbox server, the
+//! built binaries, the production fixture and its canaries.
+//!
+//! Tests need a real PostgreSQL: `scripts/test.sh` starts the sandbox and sets `DATABASE_URL`.
+//! Without it these helpers panic with that instruction rather than skip silently.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// The sandbox server's URL (`DATABASE_URL`).
+pub fn server_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+        panic!("DATABASE_URL is not set: run the tests with scripts/test.sh, which starts a sandbox PostgreSQL")
+    })
+}
+
+/// A database created for one test and dropped when the value is dropped.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    /// Creates `pgshape_<prefix>_<pid>_<n>` on the sandbox server.
+    pub fn new(prefix: &str) -> TestDb {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let name = format!("pgshape_{prefix}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+        let mut admin = connect(&server_url());
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).expect("drop old test database");
+        admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
+        let url = with_dbname(&server_url(), &name);
+        TestDb { name, url }
+    }
+
+    /// A client connected to this database.
+    pub fn client(&self) -> postgres::Client {
+        connect(&self.url)
+    }
+
+    /// Runs psql with a file (used for the fixture and DDL, as a user would).
+    pub fn psql_file(&self, file: &Path, vars: &[(&str, &str)]) {
+        let mut cmd = Command::new("psql");
+        cmd.arg("-X").arg("-q").arg("-v").arg("ON_ERROR_STOP=1");
+        for (k, v) in vars {
+            cmd.arg("-v").arg(format!("{k}={v}"));
+        }
+        let out = cmd.arg("-f").arg(file).arg(&self.url).output().expect("run psql");
+        assert!(out.status.success(), "psql -f {} failed: {}", file.display(), String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Loads the production fixture (`scripts/production-fixture.sql`) at `scale`.
+    pub fn load_fixture(&self, scale: &str) {
+        self.psql_file(&repo_root().join("scripts/production-fixture.sql"), &[("scale", scale)]);
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if std::env::var_os("PGSHAPE_KEEP_TEST_DB").is_some() {
+            return;
+        }
+        if let Ok(mut admin) = postgres::Client::connect(&server_url(), postgres::NoTls) {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
+
+/// Connects or panics with the URL's host part.
+pub fn connect(url: &str) -> postgres::Client {
+    postgres::Client::connect(url, postgres::NoTls).unwrap_or_else(|e| panic!("connect to the sandbox: {e}"))
+}
+
+/// `url` with its database name replaced.
+pub fn with_dbname(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].rfind('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    format!("{base}/{db}{query}")
+}
+
+/// The path of a workspace binary built next to the test executable.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let path = dir.join(name);
+    assert!(path.exists(), "{} is not built: run `cargo build --workspace` first (scripts/test.sh does)", path.display());
+    path
+}
+
+/// Runs a workspace binary with args and env; returns its output.
+pub fn run(name: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(bin(name));
+    cmd.args(args).current_dir(repo_root());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run binary")
+}
+
+/// Runs a binary and panics with its stderr unless it exits 0; returns stdout.
+pub fn run_ok(name: &str, args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = run(name, args, env);
+    assert!(
+        out.status.success(),
+        "{name} {args:?} exited {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
+
+/// The planted canaries: (kind, value) from `tests/fixtures/canaries.tsv`.
+pub fn canaries() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(repo_root().join("tests/fixtures/canaries.tsv")).expect("canaries.tsv");
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (k, v) = l.split_once('\t').expect("kind<TAB>value");
+            (k.to_string(), v.to_string())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dbname_is_replaced() {
+        assert_eq!(super::with_dbname("postgresql://u@h:1/postgres", "x"), "postgresql://u@h:1/x");
+        assert_eq!(super::with_dbname("postgresql://u@h:1/postgres?sslmode=disable", "x"), "postgresql://u@h:1/x?sslmode=disable");
+    }
+}
