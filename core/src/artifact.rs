@@ -104,7 +104,9 @@ impl AtomicFile {
         };
         let prefix = format!(
             ".{}.",
-            path.file_name().and_then(|n| n.to_str()).unwrap_or("pgshape")
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("pgshape")
         );
         let tmp = tempfile::Builder::new()
             .prefix(&prefix)
@@ -126,7 +128,9 @@ impl AtomicFile {
             .map_err(|e| e.into_error())
             .map_err(io_err(&path))?;
         tmp.as_file().sync_all().map_err(io_err(&path))?;
-        tmp.persist(&path).map_err(|e| e.error).map_err(io_err(&path))?;
+        tmp.persist(&path)
+            .map_err(|e| e.error)
+            .map_err(io_err(&path))?;
         Ok(())
     }
 }
@@ -200,6 +204,9 @@ mod tests {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
         write_json(&path, &serde_json::json!({"a": 1})).unwrap();
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-        assert_eq!(sha256_file(&path).unwrap(), sha256_hex(b"{\n  \"a\": 1\n}\n"));
+        assert_eq!(
+            sha256_file(&path).unwrap(),
+            sha256_hex(b"{\n  \"a\": 1\n}\n")
+        );
     }
 }

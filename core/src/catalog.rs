@@ -92,7 +92,9 @@ pub struct EnumType {
 impl Schema {
     /// Finds a table by name (unqualified names match in any schema).
     pub fn table(&self, name: &str) -> Option<&Table> {
-        self.tables.iter().find(|t| t.name == name || t.qualified() == name)
+        self.tables
+            .iter()
+            .find(|t| t.name == name || t.qualified() == name)
     }
 }
 
@@ -168,7 +170,10 @@ fn read_columns(client: &mut Client, oid: u32, table: &mut Table) -> Result<()> 
               ORDER BY a.attnum",
             &[&oid],
         )
-        .map_err(Error::db(format!("reading columns of {}", table.qualified())))?;
+        .map_err(Error::db(format!(
+            "reading columns of {}",
+            table.qualified()
+        )))?;
     for r in rows {
         let typtype: String = r.get(2);
         let category: String = r.get(3);
@@ -255,7 +260,12 @@ pub fn load_order(schema: &Schema) -> LoadOrder {
         let edges = t
             .foreign_keys
             .iter()
-            .map(|fk| (format!("{}.{}", fk.ref_schema, fk.ref_table), fk.name.clone()))
+            .map(|fk| {
+                (
+                    format!("{}.{}", fk.ref_schema, fk.ref_table),
+                    fk.name.clone(),
+                )
+            })
             .filter(|(p, _)| *p != q && names.contains(p))
             .collect();
         parents.insert(q, edges);
@@ -276,7 +286,12 @@ pub fn load_order(schema: &Schema) -> LoadOrder {
                 let t = names
                     .iter()
                     .filter(|t| !done.contains(*t))
-                    .min_by_key(|t| parents[*t].iter().filter(|(p, _)| !done.contains(p)).count())
+                    .min_by_key(|t| {
+                        parents[*t]
+                            .iter()
+                            .filter(|(p, _)| !done.contains(p))
+                            .count()
+                    })
                     .expect("a table is left")
                     .clone();
                 for (p, fk) in &parents[&t] {

@@ -34,7 +34,10 @@ pub struct Exit {
 
 impl Exit {
     pub fn new(code: u8, message: impl Into<String>) -> Exit {
-        Exit { code, message: message.into() }
+        Exit {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -61,8 +64,13 @@ pub fn init_logging(verbose: u8, quiet: bool) {
 
 /// Runs a binary's main and maps its error to an exit code, printing the error chain.
 pub fn finish(result: anyhow::Result<()>) -> ExitCode {
-    let Err(err) = result else { return ExitCode::SUCCESS };
-    if err.chain().any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+    let Err(err) = result else {
+        return ExitCode::SUCCESS;
+    };
+    if err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    }) {
         return ExitCode::SUCCESS;
     }
     let code = exit_code(&err);
@@ -81,7 +89,11 @@ fn exit_code(err: &anyhow::Error) -> u8 {
         }
         if let Some(e) = e.downcast_ref::<Error>() {
             return match e {
-                Error::Io { .. } | Error::Format { .. } | Error::Invalid { .. } | Error::Config(_) | Error::Unsupported(_) => code::BAD_INPUT,
+                Error::Io { .. }
+                | Error::Format { .. }
+                | Error::Invalid { .. }
+                | Error::Config(_)
+                | Error::Unsupported(_) => code::BAD_INPUT,
                 Error::Db { .. } => code::DATABASE,
             };
         }

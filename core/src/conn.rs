@@ -87,7 +87,11 @@ impl Target {
         format!(
             "{}@{}:{}/{}",
             c.get_user().unwrap_or("?"),
-            if host.is_empty() { "localhost".into() } else { host },
+            if host.is_empty() {
+                "localhost".into()
+            } else {
+                host
+            },
             port,
             c.get_dbname().unwrap_or("?")
         )
@@ -138,7 +142,9 @@ fn parse_sslmode(mode: &str) -> Result<SslMode> {
         "disable" => Ok(SslMode::Disable),
         "allow" | "prefer" => Ok(SslMode::Prefer),
         "require" | "verify-ca" | "verify-full" => Ok(SslMode::Require),
-        other => Err(Error::Config(format!("PGSSLMODE {other:?} is not a libpq sslmode"))),
+        other => Err(Error::Config(format!(
+            "PGSSLMODE {other:?} is not a libpq sslmode"
+        ))),
     }
 }
 
@@ -148,7 +154,11 @@ mod tests {
 
     #[test]
     fn url_password_never_described() {
-        let t = Target::resolve_with(Some("postgresql://alice:s3cret@db.example:6543/app"), |_| None).unwrap();
+        let t = Target::resolve_with(
+            Some("postgresql://alice:s3cret@db.example:6543/app"),
+            |_| None,
+        )
+        .unwrap();
         assert_eq!(t.describe(), "alice@db.example:6543/app");
         assert!(!format!("{t:?}").contains("s3cret"));
     }

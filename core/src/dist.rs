@@ -50,6 +50,24 @@ impl Dist {
         }
     }
 
+    /// The cumulative probability of `x`: the largest u with `quantile(u) <= x`, by bisection
+    /// (the quantile function is monotone), to 1e-9.
+    pub fn cdf(&self, x: f64) -> f64 {
+        let (mut lo, mut hi) = (0.0f64, 1.0f64);
+        if self.quantile(0.0) > x {
+            return 0.0;
+        }
+        for _ in 0..32 {
+            let mid = 0.5 * (lo + hi);
+            if self.quantile(mid) <= x {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
     /// Checks parameters; `what` names the spec location for the message.
     pub fn validate(&self) -> Result<(), String> {
         let finite = |x: f64| x.is_finite();
@@ -71,13 +89,16 @@ impl Dist {
                 if points[0][0] != 0.0 || points[points.len() - 1][0] != 1.0 {
                     return Err("quantiles must start at p = 0 and end at p = 1".into());
                 }
+                if points
+                    .iter()
+                    .any(|p| !p[0].is_finite() || !p[1].is_finite() || p[1] < 0.0)
+                {
+                    return Err("quantile points must be finite, with values >= 0".into());
+                }
                 for w in points.windows(2) {
-                    if !(w[0][0] < w[1][0]) || !(w[0][1] <= w[1][1]) {
+                    if w[0][0] >= w[1][0] || w[0][1] > w[1][1] {
                         return Err("quantiles must rise in p and never fall in value".into());
                     }
-                }
-                if points.iter().any(|p| !p[1].is_finite() || p[1] < 0.0) {
-                    return Err("quantile values must be finite and >= 0".into());
                 }
                 Ok(())
             }
@@ -89,12 +110,17 @@ impl Dist {
     /// estimates and reports; the generator meets targets by counting, not by this figure).
     pub fn mean(&self) -> f64 {
         const N: usize = 100_000;
-        (0..N).map(|i| self.quantile((i as f64 + 0.5) / N as f64)).sum::<f64>() / N as f64
+        (0..N)
+            .map(|i| self.quantile((i as f64 + 0.5) / N as f64))
+            .sum::<f64>()
+            / N as f64
     }
 }
 
 fn interpolate(points: &[[f64; 2]], u: f64) -> f64 {
-    let i = points.partition_point(|p| p[0] <= u).clamp(1, points.len() - 1);
+    let i = points
+        .partition_point(|p| p[0] <= u)
+        .clamp(1, points.len() - 1);
     let ([p0, v0], [p1, v1]) = (points[i - 1], points[i]);
     let t = ((u - p0) / (p1 - p0)).clamp(0.0, 1.0);
     if v0 > 0.0 && v1 > 0.0 {
@@ -170,13 +196,33 @@ mod tests {
     fn lognormal_median_and_normal_quantile() {
         assert!(inverse_normal_cdf(0.5).abs() < 1e-9);
         assert!((inverse_normal_cdf(0.975) - 1.959964).abs() < 1e-5);
-        let d = Dist::Lognormal { median: 40.0, sigma: 1.0, max: None };
+        let d = Dist::Lognormal {
+            median: 40.0,
+            sigma: 1.0,
+            max: None,
+        };
         assert!((d.quantile(0.5) - 40.0).abs() < 1e-6);
     }
 
     #[test]
+    fn cdf_inverts_quantile() {
+        let d = Dist::Lognormal {
+            median: 100.0,
+            sigma: 1.5,
+            max: None,
+        };
+        assert!((d.cdf(100.0) - 0.5).abs() < 1e-6);
+        assert!((d.quantile(d.cdf(1234.0)) - 1234.0).abs() < 1e-3);
+        assert_eq!(d.cdf(-1.0), 0.0);
+    }
+
+    #[test]
     fn invalid_quantiles_are_refused() {
-        assert!(Dist::Quantiles(vec![[0.0, 5.0], [1.0, 2.0]]).validate().is_err());
-        assert!(Dist::Quantiles(vec![[0.1, 1.0], [1.0, 2.0]]).validate().is_err());
+        assert!(Dist::Quantiles(vec![[0.0, 5.0], [1.0, 2.0]])
+            .validate()
+            .is_err());
+        assert!(Dist::Quantiles(vec![[0.1, 1.0], [1.0, 2.0]])
+            .validate()
+            .is_err());
     }
 }

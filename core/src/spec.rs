@@ -172,7 +172,10 @@ impl SqlType {
     }
     /// True for the timestamp and date types.
     pub fn is_temporal(self) -> bool {
-        matches!(self, SqlType::Timestamptz | SqlType::Timestamp | SqlType::Date)
+        matches!(
+            self,
+            SqlType::Timestamptz | SqlType::Timestamp | SqlType::Date
+        )
     }
 }
 
@@ -367,11 +370,18 @@ impl Spec {
         if self.spec_version != SPEC_VERSION {
             return Err(bad(
                 "$.spec_version".into(),
-                format!("version {} is not supported (this build reads {SPEC_VERSION})", self.spec_version),
+                format!(
+                    "version {} is not supported (this build reads {SPEC_VERSION})",
+                    self.spec_version
+                ),
             ));
         }
-        chrono::DateTime::parse_from_rfc3339(&self.window.end)
-            .map_err(|e| bad("$.window.end".into(), format!("not an RFC 3339 timestamp: {e}")))?;
+        chrono::DateTime::parse_from_rfc3339(&self.window.end).map_err(|e| {
+            bad(
+                "$.window.end".into(),
+                format!("not an RFC 3339 timestamp: {e}"),
+            )
+        })?;
         for (tname, t) in &self.tables {
             let at = format!("$.tables.{tname}");
             match &t.rows {
@@ -387,13 +397,19 @@ impl Spec {
                 }
                 Rows::PerParent(pp) => {
                     if !self.tables.contains_key(&pp.parent) {
-                        return Err(bad(format!("{at}.rows.per_parent.parent"), format!("no table {}", pp.parent)));
+                        return Err(bad(
+                            format!("{at}.rows.per_parent.parent"),
+                            format!("no table {}", pp.parent),
+                        ));
                     }
                     pp.fanout
                         .validate()
                         .map_err(|m| bad(format!("{at}.rows.per_parent.fanout"), m))?;
                     if !(0.0..1.0).contains(&pp.zero_fraction) {
-                        return Err(bad(format!("{at}.rows.per_parent.zero_fraction"), "must be in [0, 1)".into()));
+                        return Err(bad(
+                            format!("{at}.rows.per_parent.zero_fraction"),
+                            "must be in [0, 1)".into(),
+                        ));
                     }
                 }
             }
@@ -401,33 +417,58 @@ impl Spec {
                 let cat = format!("{at}.columns.{cname}");
                 c.kind().map_err(|m| bad(cat.clone(), m))?;
                 if !(0.0..=1.0).contains(&c.null_fraction) {
-                    return Err(bad(format!("{cat}.null_fraction"), "must be in [0, 1]".into()));
+                    return Err(bad(
+                        format!("{cat}.null_fraction"),
+                        "must be in [0, 1]".into(),
+                    ));
                 }
                 let dists = [
                     c.number.as_ref().map(|n| ("number.dist", &n.dist)),
                     c.text.as_ref().map(|n| ("text.length", &n.length)),
-                    c.timestamp
-                        .as_ref()
-                        .and_then(|n| n.offset_seconds.as_ref().map(|d| ("timestamp.offset_seconds", d))),
+                    c.timestamp.as_ref().and_then(|n| {
+                        n.offset_seconds
+                            .as_ref()
+                            .map(|d| ("timestamp.offset_seconds", d))
+                    }),
                 ];
                 for (p, d) in dists.into_iter().flatten() {
                     d.validate().map_err(|m| bad(format!("{cat}.{p}"), m))?;
                 }
                 if let Some(ts) = &c.timestamp {
                     if ts.after.is_some() != ts.offset_seconds.is_some() {
-                        return Err(bad(format!("{cat}.timestamp"), "after and offset_seconds go together".into()));
+                        return Err(bad(
+                            format!("{cat}.timestamp"),
+                            "after and offset_seconds go together".into(),
+                        ));
                     }
-                    if ts.hourly.as_ref().is_some_and(|h| h.len() != 24 || !weights_ok(h)) {
-                        return Err(bad(format!("{cat}.timestamp.hourly"), "needs 24 non-negative weights, not all zero".into()));
+                    if ts
+                        .hourly
+                        .as_ref()
+                        .is_some_and(|h| h.len() != 24 || !weights_ok(h))
+                    {
+                        return Err(bad(
+                            format!("{cat}.timestamp.hourly"),
+                            "needs 24 non-negative weights, not all zero".into(),
+                        ));
                     }
-                    if ts.weekly.as_ref().is_some_and(|h| h.len() != 7 || !weights_ok(h)) {
-                        return Err(bad(format!("{cat}.timestamp.weekly"), "needs 7 non-negative weights, not all zero".into()));
+                    if ts
+                        .weekly
+                        .as_ref()
+                        .is_some_and(|h| h.len() != 7 || !weights_ok(h))
+                    {
+                        return Err(bad(
+                            format!("{cat}.timestamp.weekly"),
+                            "needs 7 non-negative weights, not all zero".into(),
+                        ));
                     }
                 }
                 if let Some(cat_spec) = &c.category {
                     let w: Vec<f64> = cat_spec.weights.values().copied().collect();
                     if !weights_ok(&w) {
-                        return Err(bad(format!("{cat}.category.weights"), "needs non-negative weights, not all zero".into()));
+                        return Err(bad(
+                            format!("{cat}.category.weights"),
+                            "needs non-negative weights, not all zero".into(),
+                        ));
                     }
                 }
                 for (p, table) in [
@@ -445,11 +486,17 @@ impl Spec {
         for (bname, band) in &self.bands {
             for tname in band.rows.keys() {
                 if !self.tables.contains_key(tname) {
-                    return Err(bad(format!("$.bands.{bname}.rows.{tname}"), format!("no table {tname}")));
+                    return Err(bad(
+                        format!("$.bands.{bname}.rows.{tname}"),
+                        format!("no table {tname}"),
+                    ));
                 }
             }
             if band.chunk_rows == 0 {
-                return Err(bad(format!("$.bands.{bname}.chunk_rows"), "must be > 0".into()));
+                return Err(bad(
+                    format!("$.bands.{bname}.chunk_rows"),
+                    "must be > 0".into(),
+                ));
             }
         }
         Ok(())
@@ -468,7 +515,12 @@ impl Spec {
 
     /// Row targets per table of a band, for reports.
     pub fn targets(&self, band: &str) -> Result<BTreeMap<String, u64>> {
-        Ok(self.band(band)?.rows.iter().map(|(k, v)| (k.clone(), *v)).collect())
+        Ok(self
+            .band(band)?
+            .rows
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect())
     }
 }
 

@@ -32,7 +32,6 @@ pub enum Format {
     Csv,
 }
 
-
 /// `k/N`: this run makes every N-th chunk starting at k-1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -129,7 +128,13 @@ pub fn jobs(model: &Model, shard: Shard) -> Vec<Job> {
     model
         .order
         .iter()
-        .flat_map(|&ti| model.tables[ti].plan.chunks.iter().map(move |&chunk| Job { table: ti, chunk }))
+        .flat_map(|&ti| {
+            model.tables[ti]
+                .plan
+                .chunks
+                .iter()
+                .map(move |&chunk| Job { table: ti, chunk })
+        })
         .enumerate()
         .filter(|(i, _)| *i as u32 % shard.count == shard.index - 1)
         .map(|(_, j)| j)
@@ -177,14 +182,34 @@ pub fn generate_chunk(
         }
         Ok(())
     };
-    let mut buf = GroupBuf::default();
+    visit_chunk(model, job, ctx, &mut |buf| emit(buf, &mut out))?;
+    if format == Format::Binary {
+        copy::trailer(&mut out);
+    }
+    if !out.is_empty() {
+        sink(&out)?;
+    }
+    Ok((rows, hasher.finalize().to_hex().to_string()))
+}
+
+/// Generates the groups of one chunk in order and hands each to `visit` (dropped rows are
+/// flagged in the buffer). The one place that walks a chunk: encoding, hashing and the
+/// measurement of achieved distributions all go through it.
+pub fn visit_chunk(
+    model: &Model,
+    job: Job,
+    ctx: &mut Ctx,
+    visit: &mut dyn FnMut(&GroupBuf) -> Result<()>,
+) -> Result<()> {
+    let t = &model.tables[job.table];
     let chunk = job.chunk;
+    let mut buf = GroupBuf::default();
     match t.parent {
         None => {
             for g in chunk.first_group..chunk.end_group {
                 let first = g * crate::model::ROOT_BLOCK;
                 generate_group(model, job.table, g, first, None, ctx, &mut buf)?;
-                emit(&buf, &mut out)?;
+                visit(&buf)?;
             }
         }
         Some(p) if chunk.end_group > chunk.first_group => {
@@ -196,7 +221,7 @@ pub fn generate_chunk(
                 row.fill(pbuf, pos);
                 generate_group(model, job.table, g, first, Some(&row), ctx, &mut buf)?;
                 first += buf.rows as u64;
-                emit(&buf, &mut out)?;
+                visit(&buf)?;
                 if g + 1 < chunk.end_group {
                     parent.advance(model, ctx)?;
                 }
@@ -204,13 +229,7 @@ pub fn generate_chunk(
         }
         Some(_) => {}
     }
-    if format == Format::Binary {
-        copy::trailer(&mut out);
-    }
-    if !out.is_empty() {
-        sink(&out)?;
-    }
-    Ok((rows, hasher.finalize().to_hex().to_string()))
+    Ok(())
 }
 
 /// Options of a generation run.
@@ -225,7 +244,12 @@ pub struct RunOptions<'a> {
 }
 
 /// Generates the shard's chunks with `threads` workers and returns the report (unsaved).
-pub fn run(model: &Model, spec_sha256: &str, opts: &RunOptions<'_>, plan_ms: u64) -> Result<Report> {
+pub fn run(
+    model: &Model,
+    spec_sha256: &str,
+    opts: &RunOptions<'_>,
+    plan_ms: u64,
+) -> Result<Report> {
     let started = Instant::now();
     let jobs = jobs(model, opts.shard);
     let next = AtomicUsize::new(0);
@@ -238,7 +262,10 @@ pub fn run(model: &Model, spec_sha256: &str, opts: &RunOptions<'_>, plan_ms: u64
     if let Some(dir) = opts.output {
         for &ti in &model.order {
             let d = dir.join(&model.tables[ti].name);
-            std::fs::create_dir_all(&d).map_err(|source| Error::Io { path: d.clone(), source })?;
+            std::fs::create_dir_all(&d).map_err(|source| Error::Io {
+                path: d.clone(),
+                source,
+            })?;
         }
     }
     std::thread::scope(|s| {
@@ -298,19 +325,37 @@ pub fn run(model: &Model, spec_sha256: &str, opts: &RunOptions<'_>, plan_ms: u64
         created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         spec_name: model.spec.name.clone(),
         spec_sha256: spec_sha256.into(),
-        pack_sha256: model.spec.calibrated_from.as_ref().map(|l| l.pack_sha256.clone()),
+        pack_sha256: model
+            .spec
+            .calibrated_from
+            .as_ref()
+            .map(|l| l.pack_sha256.clone()),
         band: model.band.clone(),
         seed: model.seed_text.clone(),
         format: opts.format,
         shard: opts.shard,
         ddl: None,
-        order: model.order.iter().map(|&i| model.tables[i].name.clone()).collect(),
+        order: model
+            .order
+            .iter()
+            .map(|&i| model.tables[i].name.clone())
+            .collect(),
         tables,
-        timings: Timings { plan_ms, generate_ms: started.elapsed().as_millis() as u64, threads: opts.threads },
+        timings: Timings {
+            plan_ms,
+            generate_ms: started.elapsed().as_millis() as u64,
+            threads: opts.threads,
+        },
     })
 }
 
-fn run_job(model: &Model, job: Job, opts: &RunOptions<'_>, ext: &str, ctx: &mut Ctx) -> Result<ChunkReport> {
+fn run_job(
+    model: &Model,
+    job: Job,
+    opts: &RunOptions<'_>,
+    ext: &str,
+    ctx: &mut Ctx,
+) -> Result<ChunkReport> {
     let t = &model.tables[job.table];
     let (rows, hash, file) = match opts.output {
         Some(dir) => {
@@ -318,7 +363,10 @@ fn run_job(model: &Model, job: Job, opts: &RunOptions<'_>, ext: &str, ctx: &mut 
             let path: PathBuf = dir.join(&rel);
             let mut f = AtomicFile::create(&path)?;
             let (rows, hash) = generate_chunk(model, job, opts.format, ctx, &mut |b| {
-                std::io::Write::write_all(&mut f, b).map_err(|source| Error::Io { path: path.clone(), source })
+                std::io::Write::write_all(&mut f, b).map_err(|source| Error::Io {
+                    path: path.clone(),
+                    source,
+                })
             })?;
             f.commit()?;
             (rows, hash, Some(rel))
@@ -329,7 +377,12 @@ fn run_job(model: &Model, job: Job, opts: &RunOptions<'_>, ext: &str, ctx: &mut 
         }
     };
     (opts.on_chunk)(&t.name, rows);
-    Ok(ChunkReport { index: job.chunk.index, file, rows, hash })
+    Ok(ChunkReport {
+        index: job.chunk.index,
+        file,
+        rows,
+        hash,
+    })
 }
 
 /// A table's content hash from its chunk hashes in order.
@@ -345,7 +398,10 @@ pub fn combine(chunks: &[ChunkReport]) -> String {
 pub fn save_report(dir: &Path, report: &Report) -> Result<PathBuf> {
     let stamp = report.created_at.replace([':', '-'], "");
     let name = if report.shard.count > 1 {
-        format!("report_{}_{}_shard{}of{}.json", report.band, stamp, report.shard.index, report.shard.count)
+        format!(
+            "report_{}_{}_shard{}of{}.json",
+            report.band, stamp, report.shard.index, report.shard.count
+        )
     } else {
         format!("report_{}_{}.json", report.band, stamp)
     };

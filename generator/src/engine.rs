@@ -20,12 +20,18 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(model: &Model) -> Ctx {
-        Ctx { slots: vec![None; model.tables.len()], scratch_parent: vec![RowCopy::default(); model.tables.len()] }
+        Ctx {
+            slots: vec![None; model.tables.len()],
+            scratch_parent: vec![RowCopy::default(); model.tables.len()],
+        }
     }
 
     /// Makes sure the cache of table `ti` holds group `g`.
     fn ensure_group(&mut self, model: &Model, ti: usize, g: u64) -> Result<()> {
-        if self.slots[ti].as_ref().is_some_and(|b| b.group == g && b.cols > 0) {
+        if self.slots[ti]
+            .as_ref()
+            .is_some_and(|b| b.group == g && b.cols > 0)
+        {
             return Ok(());
         }
         let t = &model.tables[ti];
@@ -41,11 +47,18 @@ impl Ctx {
                 }
                 self.ensure_group(model, p, g / ROOT_BLOCK)?;
                 let mut row = std::mem::take(&mut self.scratch_parent[ti]);
-                row.fill(self.slots[p].as_ref().expect("ensured"), (g % ROOT_BLOCK) as usize);
+                row.fill(
+                    self.slots[p].as_ref().expect("ensured"),
+                    (g % ROOT_BLOCK) as usize,
+                );
                 Some(row)
             }
         };
-        let first_row = if t.needs_first_row() { t.plan.group_first_row(g) } else { 0 };
+        let first_row = if t.needs_first_row() {
+            t.plan.group_first_row(g)
+        } else {
+            0
+        };
         let res = generate_group(model, ti, g, first_row, parent.as_ref(), self, &mut buf);
         if let Some(row) = parent {
             self.scratch_parent[ti] = row;
@@ -64,7 +77,10 @@ impl TableModel {
     /// unique text).
     pub fn needs_first_row(&self) -> bool {
         self.columns.iter().any(|c| {
-            matches!(c.gen, Gen::Sequence { .. } | Gen::Earlier { .. } | Gen::Text { unique: true, .. })
+            matches!(
+                c.gen,
+                Gen::Sequence { .. } | Gen::Earlier { .. } | Gen::Text { unique: true, .. }
+            )
         })
     }
 }
@@ -112,14 +128,23 @@ fn gen_column(
     let nulls = col.null_fraction > 0.0;
     let mut used: Vec<i64> = Vec::new();
     let mut text_buf = String::new();
+    let mut room = Room::default();
     for r in 0..n {
         if nulls && s.unit() < col.null_fraction {
             continue; // already Null
         }
         let v = match &col.gen {
-            Gen::Sequence { start, step } => Value::Int(start + step * (out.first_row + r as u64) as i64),
+            Gen::Sequence { start, step } => {
+                Value::Int(start + step * (out.first_row + r as u64) as i64)
+            }
             Gen::ParentKey { column } => parent.map_or(Value::Null, |p| p.values[*column]),
-            Gen::Reference { table, start, step, zipf, distinct } => {
+            Gen::Reference {
+                table,
+                start,
+                step,
+                zipf,
+                distinct,
+            } => {
                 let rows = model.tables[*table].plan.rows;
                 let mut pick = || start + step * popular_index(&mut s, rows, *zipf) as i64;
                 let mut v = pick();
@@ -137,7 +162,15 @@ fn gen_column(
                 }
                 Value::Int(v)
             }
-            Gen::Pick { table, column, via, via_start, via_step, exclude, distinct } => {
+            Gen::Pick {
+                table,
+                column,
+                via,
+                via_start,
+                via_step,
+                exclude,
+                distinct,
+            } => {
                 let key = match read_ref(*via, r, out, parent) {
                     Value::Int(k) => k,
                     _ => continue,
@@ -145,9 +178,13 @@ fn gen_column(
                 let g = ((key - via_start) / via_step) as u64;
                 ctx.ensure_group(model, *table, g)?;
                 let src = ctx.slot(*table);
-                let excluded: Vec<Value> = exclude.iter().map(|e| read_ref(*e, r, out, parent)).collect();
+                let excluded: Vec<Value> = exclude
+                    .iter()
+                    .map(|e| read_ref(*e, r, out, parent))
+                    .collect();
                 let ok = |v: Value| -> bool {
-                    !excluded.contains(&v) && !(*distinct && matches!(v, Value::Int(i) if used.contains(&i)))
+                    let taken = *distinct && matches!(v, Value::Int(i) if used.contains(&i));
+                    !(excluded.contains(&v) || taken)
                 };
                 let live: Vec<usize> = src.live_rows().collect();
                 let mut chosen = None;
@@ -160,7 +197,11 @@ fn gen_column(
                         }
                     }
                     if chosen.is_none() {
-                        let left: Vec<Value> = live.iter().map(|&i| src.get(i, *column)).filter(|v| ok(*v)).collect();
+                        let left: Vec<Value> = live
+                            .iter()
+                            .map(|&i| src.get(i, *column))
+                            .filter(|v| ok(*v))
+                            .collect();
                         if !left.is_empty() {
                             chosen = Some(left[s.below(left.len() as u64) as usize]);
                         }
@@ -205,7 +246,13 @@ fn gen_column(
                 }
                 Value::Int(start + step * (out.first_row + j as u64) as i64)
             }
-            Gen::Timestamp { after, offset, hourly, weekly, .. } => {
+            Gen::Timestamp {
+                after,
+                offset,
+                hourly,
+                weekly,
+                ..
+            } => {
                 let base = match after {
                     Some(a) => match read_ref(*a, r, out, parent) {
                         Value::Ts(us) => Some(us),
@@ -213,7 +260,15 @@ fn gen_column(
                     },
                     None => None,
                 };
-                Value::Ts(timestamp(&mut s, model, base, offset.as_ref(), hourly.as_ref(), weekly.as_ref()))
+                Value::Ts(timestamp(
+                    &mut s,
+                    model,
+                    base,
+                    offset.as_ref(),
+                    hourly.as_deref(),
+                    weekly.as_ref(),
+                    &mut room,
+                ))
             }
             Gen::Number { dist } => {
                 let q = dist.quantile(s.unit());
@@ -225,10 +280,16 @@ fn gen_column(
             }
             Gen::Category { labels, cumulative } => {
                 let u = s.unit();
-                let i = cumulative.partition_point(|c| *c <= u).min(labels.len() - 1);
+                let i = cumulative
+                    .partition_point(|c| *c <= u)
+                    .min(labels.len() - 1);
                 out.push_text(&labels[i])
             }
-            Gen::Text { length, style, unique } => {
+            Gen::Text {
+                length,
+                style,
+                unique,
+            } => {
                 let len = libm::round(length.quantile(s.unit())).max(0.0) as usize;
                 text_buf.clear();
                 let suffix = unique.then_some(out.first_row + r as u64);
@@ -250,8 +311,16 @@ fn gen_column(
         };
         out.set(r, ci, v);
     }
-    if let Gen::Timestamp { ascending: true, .. } = col.gen {
-        let mut ts: Vec<i64> = (0..n).filter_map(|r| match out.get(r, ci) { Value::Ts(v) => Some(v), _ => None }).collect();
+    if let Gen::Timestamp {
+        ascending: true, ..
+    } = col.gen
+    {
+        let mut ts: Vec<i64> = (0..n)
+            .filter_map(|r| match out.get(r, ci) {
+                Value::Ts(v) => Some(v),
+                _ => None,
+            })
+            .collect();
         ts.sort_unstable();
         let mut it = ts.into_iter();
         for r in 0..n {
@@ -300,8 +369,18 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
 
 const US_PER_SEC: f64 = 1_000_000.0;
 
+/// The share of an offset distribution that stays inside the window after a base time: rows
+/// of a group share their base, so it is computed once per base.
+#[derive(Default)]
+struct Room {
+    base: Option<i64>,
+    u_max: f64,
+}
+
 /// A timestamp after `base` by `offset` seconds (or uniform in the window), thinned by the
-/// hourly and weekday profiles, never after the window end when it can be helped.
+/// hourly and weekday profiles. Offsets are drawn from the part of their distribution that
+/// ends inside the window (inverse transform on [0, F(end - base))), so nothing piles up at
+/// the window's end.
 fn timestamp(
     s: &mut Stream,
     model: &Model,
@@ -309,30 +388,65 @@ fn timestamp(
     offset: Option<&pgshape_core::dist::Dist>,
     hourly: Option<&[f64; 24]>,
     weekly: Option<&[f64; 7]>,
+    room: &mut Room,
 ) -> i64 {
     let (start, end) = (model.window_start, model.window_end);
+    if let (Some(b), Some(d)) = (base, offset) {
+        if room.base != Some(b) {
+            room.base = Some(b);
+            room.u_max = if b >= end {
+                1.0
+            } else {
+                d.cdf((end - b) as f64 / US_PER_SEC)
+            };
+            if room.u_max <= 0.0 {
+                room.u_max = 1.0; // nothing fits: keep the distribution, the window is exceeded
+            }
+        }
+    }
     let mut candidate = 0;
     for _ in 0..64 {
         candidate = match (base, offset) {
-            (Some(b), Some(d)) => b + (d.quantile(s.unit()) * US_PER_SEC) as i64,
+            (Some(b), Some(d)) => b + (d.quantile(s.unit() * room.u_max) * US_PER_SEC) as i64,
             _ => start + (s.unit() * (end - start) as f64) as i64,
         };
-        if candidate > end && base.is_some_and(|b| b <= end) {
-            continue;
+        let day = candidate.div_euclid(DAY_US);
+        if let Some(h) = hourly {
+            // The offset (or the window) chooses the day; the profile chooses the hour, so the
+            // hour mix follows the profile whatever the offsets' shape.
+            let hour = pick_weighted(h, s.unit());
+            candidate =
+                day * DAY_US + hour as i64 * 3_600_000_000 + (s.unit() * 3_600_000_000.0) as i64;
+            if base.is_some_and(|b| candidate < b)
+                || (candidate > end && base.is_none_or(|b| b <= end))
+            {
+                continue;
+            }
         }
-        let secs = candidate.div_euclid(1_000_000);
-        let day = secs.div_euclid(86_400);
-        let hour = (secs.rem_euclid(86_400) / 3600) as usize;
         let dow = (day + 3).rem_euclid(7) as usize; // 1970-01-01 was a Thursday; Monday = 0
-        let w = hourly.map_or(1.0, |h| h[hour]) * weekly.map_or(1.0, |w| w[dow]);
-        if w >= 1.0 || s.unit() < w {
+        if weekly.is_none_or(|w| w[dow] >= 1.0 || s.unit() < w[dow]) {
             return candidate;
         }
     }
     match base {
-        Some(b) => candidate.min(end.max(b)),
-        None => candidate,
+        Some(b) => candidate.clamp(b, end.max(b)),
+        None => candidate.clamp(start, end),
     }
+}
+
+const DAY_US: i64 = 86_400_000_000;
+
+/// The index whose cumulative weight first exceeds `u` times the total.
+fn pick_weighted(w: &[f64], u: f64) -> usize {
+    let total: f64 = w.iter().sum();
+    let mut acc = 0.0;
+    for (i, x) in w.iter().enumerate() {
+        acc += x;
+        if u * total < acc {
+            return i;
+        }
+    }
+    w.len() - 1
 }
 
 /// Walks the rows of a table from any row, generating groups as it goes (and its parent's,
@@ -378,7 +492,15 @@ impl Cursor {
             }
             None => None,
         };
-        generate_group(model, self.ti, self.group, self.next_first_row, parent, ctx, &mut self.buf)?;
+        generate_group(
+            model,
+            self.ti,
+            self.group,
+            self.next_first_row,
+            parent,
+            ctx,
+            &mut self.buf,
+        )?;
         self.next_first_row += self.buf.rows as u64;
         Ok(())
     }

@@ -103,9 +103,17 @@ fn load(c: &Common) -> Result<Loaded> {
     let started = Instant::now();
     let spec = Spec::read(&c.spec)?;
     let spec_sha256 = artifact::sha256_file(&c.spec)?;
-    let model = Model::new(spec, &c.band, &c.seed).with_context(|| format!("compiling {}", c.spec.display()))?;
-    let threads = c.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    Ok(Loaded { model, spec_sha256, plan_ms: started.elapsed().as_millis() as u64, threads })
+    let model = Model::new(spec, &c.band, &c.seed)
+        .with_context(|| format!("compiling {}", c.spec.display()))?;
+    let threads = c
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    Ok(Loaded {
+        model,
+        spec_sha256,
+        plan_ms: started.elapsed().as_millis() as u64,
+        threads,
+    })
 }
 
 fn progress(model: &Model, quiet: bool) -> Option<indicatif::ProgressBar> {
@@ -115,8 +123,10 @@ fn progress(model: &Model, quiet: bool) -> Option<indicatif::ProgressBar> {
     let total: u64 = model.tables.iter().map(|t| t.plan.rows).sum();
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} rows {per_sec} eta {eta}")
-            .expect("valid template"),
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {human_pos}/{human_len} rows {per_sec} eta {eta}",
+        )
+        .expect("valid template"),
     );
     Some(bar)
 }
@@ -124,17 +134,30 @@ fn progress(model: &Model, quiet: bool) -> Option<indicatif::ProgressBar> {
 fn generate(a: GenerateArgs, quiet: bool) -> Result<()> {
     let l = load(&a.common)?;
     if a.output.exists() && std::fs::read_dir(&a.output)?.next().is_some() {
-        return Err(Exit::new(code::BAD_INPUT, format!("{}: the output directory is not empty", a.output.display())).into());
+        return Err(Exit::new(
+            code::BAD_INPUT,
+            format!("{}: the output directory is not empty", a.output.display()),
+        )
+        .into());
     }
     // Read the DDL first: an unreadable file must fail before hours of generation.
     let ddl = match &l.model.spec.ddl {
         Some(ddl) => {
-            let src = a.common.spec.parent().unwrap_or(std::path::Path::new(".")).join(ddl);
-            Some(std::fs::read(&src).with_context(|| format!("reading the spec's DDL {}", src.display()))?)
+            let src = a
+                .common
+                .spec
+                .parent()
+                .unwrap_or(std::path::Path::new("."))
+                .join(ddl);
+            Some(
+                std::fs::read(&src)
+                    .with_context(|| format!("reading the spec's DDL {}", src.display()))?,
+            )
         }
         None => None,
     };
-    std::fs::create_dir_all(&a.output).with_context(|| format!("creating {}", a.output.display()))?;
+    std::fs::create_dir_all(&a.output)
+        .with_context(|| format!("creating {}", a.output.display()))?;
     let bar = progress(&l.model, quiet);
     let on_chunk = |_: &str, rows: u64| {
         if let Some(b) = &bar {
@@ -145,7 +168,13 @@ fn generate(a: GenerateArgs, quiet: bool) -> Result<()> {
         FormatArg::Binary => Format::Binary,
         FormatArg::Csv => Format::Csv,
     };
-    let opts = RunOptions { threads: l.threads, shard: a.common.shard, format, output: Some(&a.output), on_chunk: &on_chunk };
+    let opts = RunOptions {
+        threads: l.threads,
+        shard: a.common.shard,
+        format,
+        output: Some(&a.output),
+        on_chunk: &on_chunk,
+    };
     let mut report = dataset::run(&l.model, &l.spec_sha256, &opts, l.plan_ms)?;
     if let Some(bytes) = &ddl {
         artifact::write_atomic(&a.output.join("schema.sql"), bytes)?;
@@ -165,14 +194,23 @@ fn generate(a: GenerateArgs, quiet: bool) -> Result<()> {
 
 fn hash(a: HashArgs) -> Result<()> {
     let l = load(&a.common)?;
-    let opts = RunOptions { threads: l.threads, shard: a.common.shard, format: Format::Binary, output: None, on_chunk: &|_, _| {} };
+    let opts = RunOptions {
+        threads: l.threads,
+        shard: a.common.shard,
+        format: Format::Binary,
+        output: None,
+        on_chunk: &|_, _| {},
+    };
     let report = dataset::run(&l.model, &l.spec_sha256, &opts, l.plan_ms)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report.tables)?);
     } else {
         for name in &report.order {
             let t = &report.tables[name];
-            let hash = t.content_hash.clone().unwrap_or_else(|| dataset::combine(&t.chunks) + " (partial)");
+            let hash = t
+                .content_hash
+                .clone()
+                .unwrap_or_else(|| dataset::combine(&t.chunks) + " (partial)");
             println!("{name} {} {hash}", t.rows);
         }
     }

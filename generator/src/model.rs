@@ -3,7 +3,7 @@
 use indexmap::IndexMap;
 use pgshape_core::dist::Dist;
 use pgshape_core::rng::{Seed, StreamKey};
-use pgshape_core::spec::{Rows, SqlType, Spec, TextStyle};
+use pgshape_core::spec::{Rows, Spec, SqlType, TextStyle};
 use pgshape_core::{Error, Result};
 
 use crate::plan::Plan;
@@ -54,16 +54,55 @@ pub enum ValueRef {
 
 /// A resolved generator.
 pub enum Gen {
-    Sequence { start: i64, step: i64 },
-    ParentKey { column: usize },
-    Reference { table: usize, start: i64, step: i64, zipf: f64, distinct: bool },
-    Pick { table: usize, column: usize, via: ValueRef, via_start: i64, via_step: i64, exclude: Vec<ValueRef>, distinct: bool },
-    Earlier { start: i64, step: i64 },
-    Timestamp { after: Option<ValueRef>, offset: Option<Dist>, hourly: Option<[f64; 24]>, weekly: Option<[f64; 7]>, ascending: bool },
-    Number { dist: Dist },
-    Category { labels: Vec<String>, cumulative: Vec<f64> },
-    Text { length: Dist, style: TextStyle, unique: bool },
-    Boolean { p: f64 },
+    Sequence {
+        start: i64,
+        step: i64,
+    },
+    ParentKey {
+        column: usize,
+    },
+    Reference {
+        table: usize,
+        start: i64,
+        step: i64,
+        zipf: f64,
+        distinct: bool,
+    },
+    Pick {
+        table: usize,
+        column: usize,
+        via: ValueRef,
+        via_start: i64,
+        via_step: i64,
+        exclude: Vec<ValueRef>,
+        distinct: bool,
+    },
+    Earlier {
+        start: i64,
+        step: i64,
+    },
+    Timestamp {
+        after: Option<ValueRef>,
+        offset: Option<Dist>,
+        hourly: Option<Box<[f64; 24]>>,
+        weekly: Option<[f64; 7]>,
+        ascending: bool,
+    },
+    Number {
+        dist: Dist,
+    },
+    Category {
+        labels: Vec<String>,
+        cumulative: Vec<f64>,
+    },
+    Text {
+        length: Dist,
+        style: TextStyle,
+        unique: bool,
+    },
+    Boolean {
+        p: f64,
+    },
     Uuid,
 }
 
@@ -72,13 +111,18 @@ impl Model {
     pub fn new(spec: Spec, band: &str, seed: &str) -> Result<Model> {
         let band_spec = spec.band(band)?.clone();
         let seed_key = Seed::new(seed);
-        let names: IndexMap<&str, usize> =
-            spec.tables.keys().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+        let names: IndexMap<&str, usize> = spec
+            .tables
+            .keys()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), i))
+            .collect();
         let end = chrono::DateTime::parse_from_rfc3339(&spec.window.end)
             .map_err(|e| Error::Unsupported(format!("window.end: {e}")))?
             .timestamp_micros();
         let start = end - spec.window.days as i64 * 86_400_000_000;
-        let unsupported = |t: &str, c: &str, m: String| Error::Unsupported(format!("table {t}, column {c}: {m}"));
+        let unsupported =
+            |t: &str, c: &str, m: String| Error::Unsupported(format!("table {t}, column {c}: {m}"));
 
         // First pass: columns with generators resolved against table and column names.
         let mut tables = Vec::new();
@@ -91,20 +135,30 @@ impl Model {
             let parent_spec = parent.map(|p| &spec.tables[p]);
             let resolve_ref = |cname: &str, r: &str| -> Result<ValueRef> {
                 if let Some(pc) = r.strip_prefix("parent.") {
-                    let ps = parent_spec.ok_or_else(|| unsupported(tname, cname, format!("{r}: the table has no parent")))?;
+                    let ps = parent_spec.ok_or_else(|| {
+                        unsupported(tname, cname, format!("{r}: the table has no parent"))
+                    })?;
                     ps.columns
                         .get_index_of(pc)
                         .map(ValueRef::Parent)
-                        .ok_or_else(|| unsupported(tname, cname, format!("{r}: the parent has no such column")))
+                        .ok_or_else(|| {
+                            unsupported(tname, cname, format!("{r}: the parent has no such column"))
+                        })
                 } else {
-                    col_index(r).map(ValueRef::Own).ok_or_else(|| unsupported(tname, cname, format!("{r}: no such column")))
+                    col_index(r)
+                        .map(ValueRef::Own)
+                        .ok_or_else(|| unsupported(tname, cname, format!("{r}: no such column")))
                 }
             };
             let sequence_of = |table: &str, column: &str, cname: &str| -> Result<(i64, i64)> {
                 let c = spec.tables.get(table).and_then(|t| t.columns.get(column));
                 match c.and_then(|c| c.sequence.as_ref()) {
                     Some(s) => Ok((s.start, s.step)),
-                    None => Err(unsupported(tname, cname, format!("{table}.{column} must have a sequence generator to be referenced"))),
+                    None => Err(unsupported(
+                        tname,
+                        cname,
+                        format!("{table}.{column} must have a sequence generator to be referenced"),
+                    )),
                 }
             };
             let mut columns = Vec::new();
@@ -113,20 +167,39 @@ impl Model {
                 let gen = match kind {
                     "sequence" => {
                         let s = c.sequence.as_ref().unwrap();
-                        Gen::Sequence { start: s.start, step: s.step }
+                        Gen::Sequence {
+                            start: s.start,
+                            step: s.step,
+                        }
                     }
                     "parent" => {
                         let p = c.parent.as_ref().unwrap();
-                        let ps = parent_spec.ok_or_else(|| unsupported(tname, cname, "a parent generator needs rows.per_parent".into()))?;
+                        let ps = parent_spec.ok_or_else(|| {
+                            unsupported(
+                                tname,
+                                cname,
+                                "a parent generator needs rows.per_parent".into(),
+                            )
+                        })?;
                         let column = ps.columns.get_index_of(&p.column).ok_or_else(|| {
-                            unsupported(tname, cname, format!("the parent has no column {}", p.column))
+                            unsupported(
+                                tname,
+                                cname,
+                                format!("the parent has no column {}", p.column),
+                            )
                         })?;
                         Gen::ParentKey { column }
                     }
                     "reference" => {
                         let r = c.reference.as_ref().unwrap();
                         let (start, step) = sequence_of(&r.table, &r.column, cname)?;
-                        Gen::Reference { table: names[r.table.as_str()], start, step, zipf: r.zipf, distinct: r.distinct }
+                        Gen::Reference {
+                            table: names[r.table.as_str()],
+                            start,
+                            step,
+                            zipf: r.zipf,
+                            distinct: r.distinct,
+                        }
                     }
                     "pick" => {
                         let p = c.pick.as_ref().unwrap();
@@ -134,18 +207,39 @@ impl Model {
                         let src_parent = match &src.rows {
                             Rows::PerParent(pp) => pp.parent.clone(),
                             Rows::Band => {
-                                return Err(unsupported(tname, cname, format!("pick source {} must be grouped by a parent (rows.per_parent)", p.table)))
+                                return Err(unsupported(
+                                    tname,
+                                    cname,
+                                    format!(
+                                    "pick source {} must be grouped by a parent (rows.per_parent)",
+                                    p.table
+                                ),
+                                ))
                             }
                         };
                         let src_key = spec.tables[&src_parent]
                             .columns
                             .iter()
                             .find_map(|(_, c)| c.sequence.as_ref())
-                            .ok_or_else(|| unsupported(tname, cname, format!("{src_parent} needs a sequence key")))?;
+                            .ok_or_else(|| {
+                                unsupported(
+                                    tname,
+                                    cname,
+                                    format!("{src_parent} needs a sequence key"),
+                                )
+                            })?;
                         let column = src.columns.get_index_of(&p.column).ok_or_else(|| {
-                            unsupported(tname, cname, format!("{} has no column {}", p.table, p.column))
+                            unsupported(
+                                tname,
+                                cname,
+                                format!("{} has no column {}", p.table, p.column),
+                            )
                         })?;
-                        let exclude = p.exclude.iter().map(|e| resolve_ref(cname, e)).collect::<Result<Vec<_>>>()?;
+                        let exclude = p
+                            .exclude
+                            .iter()
+                            .map(|e| resolve_ref(cname, e))
+                            .collect::<Result<Vec<_>>>()?;
                         Gen::Pick {
                             table: names[p.table.as_str()],
                             column,
@@ -164,28 +258,55 @@ impl Model {
                     "timestamp" => {
                         let ts = c.timestamp.as_ref().unwrap();
                         Gen::Timestamp {
-                            after: ts.after.as_deref().map(|a| resolve_ref(cname, a)).transpose()?,
+                            after: ts
+                                .after
+                                .as_deref()
+                                .map(|a| resolve_ref(cname, a))
+                                .transpose()?,
                             offset: ts.offset_seconds.clone(),
-                            hourly: ts.hourly.as_ref().map(|h| normalise::<24>(h)),
+                            hourly: ts.hourly.as_ref().map(|h| Box::new(normalise::<24>(h))),
                             weekly: ts.weekly.as_ref().map(|w| normalise::<7>(w)),
                             ascending: ts.ascending,
                         }
                     }
-                    "number" => Gen::Number { dist: c.number.as_ref().unwrap().dist.clone() },
+                    "number" => Gen::Number {
+                        dist: c.number.as_ref().unwrap().dist.clone(),
+                    },
                     "category" => {
                         let w = &c.category.as_ref().unwrap().weights;
                         let total: f64 = w.values().sum();
                         let mut acc = 0.0;
-                        let cumulative = w.values().map(|x| { acc += x / total; acc }).collect();
-                        Gen::Category { labels: w.keys().cloned().collect(), cumulative }
+                        let cumulative = w
+                            .values()
+                            .map(|x| {
+                                acc += x / total;
+                                acc
+                            })
+                            .collect();
+                        Gen::Category {
+                            labels: w.keys().cloned().collect(),
+                            cumulative,
+                        }
                     }
                     "text" => {
                         let t = c.text.as_ref().unwrap();
-                        Gen::Text { length: t.length.clone(), style: t.style, unique: t.unique }
+                        Gen::Text {
+                            length: t.length.clone(),
+                            style: t.style,
+                            unique: t.unique,
+                        }
                     }
-                    "boolean" => Gen::Boolean { p: c.boolean.as_ref().unwrap().p },
+                    "boolean" => Gen::Boolean {
+                        p: c.boolean.as_ref().unwrap().p,
+                    },
                     "uuid" => Gen::Uuid,
-                    other => return Err(unsupported(tname, cname, format!("generator {other} is not implemented"))),
+                    other => {
+                        return Err(unsupported(
+                            tname,
+                            cname,
+                            format!("generator {other} is not implemented"),
+                        ))
+                    }
                 };
                 check_type(&gen, c.sql_type).map_err(|m| unsupported(tname, cname, m))?;
                 columns.push(ColumnModel {
@@ -198,7 +319,10 @@ impl Model {
             }
             let eval_order = eval_order(tname, &columns)?;
             let may_drop = columns.iter().any(|c| {
-                matches!(c.gen, Gen::Pick { distinct: true, .. } | Gen::Reference { distinct: true, .. })
+                matches!(
+                    c.gen,
+                    Gen::Pick { distinct: true, .. } | Gen::Reference { distinct: true, .. }
+                )
             });
             tables.push(TableModel {
                 name: tname.clone(),
@@ -246,7 +370,10 @@ impl Model {
 }
 
 fn index_of(tables: &[TableModel], name: &str) -> usize {
-    tables.iter().position(|t| t.name == name).expect("known table")
+    tables
+        .iter()
+        .position(|t| t.name == name)
+        .expect("known table")
 }
 
 fn normalise<const N: usize>(w: &[f64]) -> [f64; N] {
@@ -260,7 +387,10 @@ fn normalise<const N: usize>(w: &[f64]) -> [f64; N] {
 
 fn check_type(gen: &Gen, t: SqlType) -> std::result::Result<(), String> {
     let ok = match gen {
-        Gen::Sequence { .. } | Gen::ParentKey { .. } | Gen::Reference { .. } | Gen::Earlier { .. } => t.is_integer(),
+        Gen::Sequence { .. }
+        | Gen::ParentKey { .. }
+        | Gen::Reference { .. }
+        | Gen::Earlier { .. } => t.is_integer(),
         Gen::Pick { .. } => true,
         Gen::Timestamp { .. } => t.is_temporal(),
         Gen::Number { .. } => t.is_integer() || matches!(t, SqlType::Double | SqlType::Real),
@@ -288,7 +418,12 @@ fn eval_order(table: &str, columns: &[ColumnModel]) -> Result<Vec<usize>> {
             Gen::Timestamp { after: Some(a), .. } => refs.push(*a),
             _ => {}
         }
-        refs.into_iter().filter_map(|r| match r { ValueRef::Own(i) => Some(i), ValueRef::Parent(_) => None }).collect()
+        refs.into_iter()
+            .filter_map(|r| match r {
+                ValueRef::Own(i) => Some(i),
+                ValueRef::Parent(_) => None,
+            })
+            .collect()
     };
     let mut order: Vec<usize> = Vec::new();
     let mut placed = vec![false; columns.len()];
@@ -296,7 +431,9 @@ fn eval_order(table: &str, columns: &[ColumnModel]) -> Result<Vec<usize>> {
     for pass in 0..2 {
         loop {
             let next = (0..columns.len()).find(|&i| {
-                !placed[i] && (pass == 1 || !is_last(&columns[i])) && deps(&columns[i]).iter().all(|&d| placed[d])
+                !placed[i]
+                    && (pass == 1 || !is_last(&columns[i]))
+                    && deps(&columns[i]).iter().all(|&d| placed[d])
             });
             match next {
                 Some(i) => {
@@ -308,7 +445,9 @@ fn eval_order(table: &str, columns: &[ColumnModel]) -> Result<Vec<usize>> {
         }
     }
     if order.len() != columns.len() {
-        return Err(Error::Unsupported(format!("table {table}: columns read each other in a cycle")));
+        return Err(Error::Unsupported(format!(
+            "table {table}: columns read each other in a cycle"
+        )));
     }
     Ok(order)
 }
@@ -328,16 +467,18 @@ fn table_order(tables: &[TableModel]) -> Result<Vec<usize>> {
     let mut order = Vec::new();
     let mut placed = vec![false; tables.len()];
     while order.len() < tables.len() {
-        let next = (0..tables.len()).find(|&i| {
-            !placed[i] && deps(&tables[i]).iter().all(|&d| placed[d] || d == i)
-        });
+        let next = (0..tables.len())
+            .find(|&i| !placed[i] && deps(&tables[i]).iter().all(|&d| placed[d] || d == i));
         match next {
             Some(i) => {
                 placed[i] = true;
                 order.push(i);
             }
             None => {
-                let left: Vec<&str> = (0..tables.len()).filter(|&i| !placed[i]).map(|i| tables[i].name.as_str()).collect();
+                let left: Vec<&str> = (0..tables.len())
+                    .filter(|&i| !placed[i])
+                    .map(|i| tables[i].name.as_str())
+                    .collect();
                 return Err(Error::Unsupported(format!(
                     "tables {} depend on each other in a cycle of parents, references and picks; break it with a nullable column filled later",
                     left.join(", ")

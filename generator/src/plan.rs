@@ -62,7 +62,12 @@ impl Chunk {
 impl Plan {
     /// A placeholder until [`Plan::build`] runs.
     pub fn empty() -> Plan {
-        Plan { rows: 0, groups: 0, chunks: Vec::new(), fanout: None }
+        Plan {
+            rows: 0,
+            groups: 0,
+            chunks: Vec::new(),
+            fanout: None,
+        }
     }
 
     /// Plans table `ti` of `model`; its parent must be planned already.
@@ -88,7 +93,12 @@ impl Plan {
                         }
                     })
                     .collect();
-                Ok(Plan { rows, groups, chunks, fanout: None })
+                Ok(Plan {
+                    rows,
+                    groups,
+                    chunks,
+                    fanout: None,
+                })
             }
             Rows::PerParent(pp) => {
                 let parent = t.parent.expect("per_parent table has a parent");
@@ -111,13 +121,18 @@ impl Plan {
                             t.name
                         )));
                     }
-                    fanout.scale = if sum == 0 { 0.0 } else { target as f64 / (sum as f64 / FP) };
+                    fanout.scale = if sum == 0 {
+                        0.0
+                    } else {
+                        target as f64 / (sum as f64 / FP)
+                    };
                 }
                 let mean_rows = match target {
                     Some(target) if groups > 0 => target as f64 / groups as f64,
                     _ => fanout.dist.mean() * (1.0 - fanout.zero_fraction),
                 };
-                let per_chunk = ((band.chunk_rows as f64 / mean_rows.max(1e-9)).ceil() as u64).clamp(1, groups.max(1));
+                let per_chunk = ((band.chunk_rows as f64 / mean_rows.max(1e-9)).ceil() as u64)
+                    .clamp(1, groups.max(1));
                 let n_chunks = groups.div_ceil(per_chunk);
                 let counts: Vec<u64> = parallel_map(n_chunks, threads, |c| {
                     let a = c * per_chunk;
@@ -136,7 +151,12 @@ impl Plan {
                     });
                     row += n;
                 }
-                Ok(Plan { rows: row, groups, chunks, fanout: Some(fanout) })
+                Ok(Plan {
+                    rows: row,
+                    groups,
+                    chunks,
+                    fanout: Some(fanout),
+                })
             }
         }
     }
@@ -164,7 +184,9 @@ impl Plan {
 
     /// The chunk holding group `g`.
     pub fn chunk_of_group(&self, g: u64) -> usize {
-        self.chunks.partition_point(|c| c.end_group <= g).min(self.chunks.len().saturating_sub(1))
+        self.chunks
+            .partition_point(|c| c.end_group <= g)
+            .min(self.chunks.len().saturating_sub(1))
     }
 
     /// The group holding row `r`, and the row's offset in it.
@@ -235,7 +257,10 @@ fn parallel_sum(n: u64, threads: usize, f: impl Fn(u64, u64) -> u64 + Sync) -> u
                 s.spawn(move || f(i * step, ((i + 1) * step).min(n)))
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("planning thread")).sum()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("planning thread"))
+            .sum()
     })
 }
 
@@ -246,9 +271,16 @@ fn parallel_map(n: u64, threads: usize, f: impl Fn(u64) -> u64 + Sync) -> Vec<u6
         let handles: Vec<_> = (0..n.div_ceil(step))
             .map(|i| {
                 let f = &f;
-                s.spawn(move || (i * step..((i + 1) * step).min(n)).map(f).collect::<Vec<_>>())
+                s.spawn(move || {
+                    (i * step..((i + 1) * step).min(n))
+                        .map(f)
+                        .collect::<Vec<_>>()
+                })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("planning thread")).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("planning thread"))
+            .collect()
     })
 }

@@ -4,7 +4,10 @@
 use pgshape_core::rng::Stream;
 use pgshape_core::spec::TextStyle;
 
-const ONSETS: [&str; 20] = ["b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "st", "tr", "pl"];
+const ONSETS: [&str; 20] = [
+    "b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "st",
+    "tr", "pl",
+];
 const VOWELS: [&str; 8] = ["a", "e", "i", "o", "u", "ai", "ou", "ea"];
 
 /// Appends gibberish of exactly `len` bytes (ASCII) in `style` to `out`; `unique` appends a
@@ -46,7 +49,11 @@ pub fn write(out: &mut String, s: &mut Stream, len: usize, style: TextStyle, uni
         TextStyle::Code => {
             for _ in 0..len.max(1) {
                 let c = s.below(36) as u8;
-                out.push(if c < 26 { (b'A' + c) as char } else { (b'0' + c - 26) as char });
+                out.push(if c < 26 {
+                    (b'A' + c) as char
+                } else {
+                    (b'0' + c - 26) as char
+                });
             }
         }
     }
@@ -99,7 +106,10 @@ mod tests {
             let mut out = String::new();
             write(&mut out, &mut s, len, TextStyle::Words, None);
             assert_eq!(out.len(), len);
-            assert!(!out.contains('@') && !out.chars().any(|c| c.is_ascii_digit()), "{out}");
+            assert!(
+                !out.contains('@') && !out.chars().any(|c| c.is_ascii_digit()),
+                "{out}"
+            );
         }
     }
 

@@ -12,7 +12,10 @@ pub enum Value {
     Bool(bool),
     /// Microseconds since the Unix epoch.
     Ts(i64),
-    Text { start: u32, len: u32 },
+    Text {
+        start: u32,
+        len: u32,
+    },
     Uuid([u8; 16]),
 }
 
@@ -66,7 +69,10 @@ impl GroupBuf {
     pub fn push_text(&mut self, s: &str) -> Value {
         let start = self.arena.len() as u32;
         self.arena.push_str(s);
-        Value::Text { start, len: s.len() as u32 }
+        Value::Text {
+            start,
+            len: s.len() as u32,
+        }
     }
 
     /// Rows that were not dropped.
@@ -96,7 +102,10 @@ impl RowCopy {
                 Value::Text { .. } => {
                     let start = self.arena.len() as u32;
                     self.arena.push_str(buf.text(v));
-                    Value::Text { start, len: self.arena.len() as u32 - start }
+                    Value::Text {
+                        start,
+                        len: self.arena.len() as u32 - start,
+                    }
                 }
                 v => v,
             };
@@ -169,7 +178,15 @@ pub fn encode_csv(out: &mut Vec<u8>, buf: &GroupBuf, row: usize, types: &[SqlTyp
             v @ Value::Text { .. } => copy::csv_field(out, buf.text(v)),
             Value::Uuid(u) => {
                 let h = hex::encode(u);
-                let _ = write!(out, "{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]);
+                let _ = write!(
+                    out,
+                    "{}-{}-{}-{}-{}",
+                    &h[0..8],
+                    &h[8..12],
+                    &h[12..16],
+                    &h[16..20],
+                    &h[20..]
+                );
             }
         }
     }

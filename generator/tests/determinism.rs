@@ -1,0 +1,182 @@
+//! Determinism: threads, shards and formats never change the data; golden hashes pin it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use pgshape_core::spec::Spec;
+use pgshape_generator::dataset::{self, combine, ChunkReport, Format, Report, RunOptions, Shard};
+use pgshape_generator::Model;
+
+const SEED: &str = "golden-ci-v1";
+
+fn chat_spec() -> Spec {
+    Spec::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/chat/spec.json"))
+        .expect("chat spec")
+}
+
+fn run(model: &Model, threads: usize, shard: Shard, format: Format) -> Report {
+    let opts = RunOptions {
+        threads,
+        shard,
+        format,
+        output: None,
+        on_chunk: &|_, _| {},
+    };
+    dataset::run(model, "test", &opts, 0).expect("generation")
+}
+
+fn hashes(report: &Report) -> BTreeMap<String, (u64, String)> {
+    report
+        .tables
+        .iter()
+        .map(|(t, r)| {
+            (
+                t.clone(),
+                (r.rows, r.content_hash.clone().expect("complete run")),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn thread_count_never_changes_a_byte() {
+    let model = Model::new(chat_spec(), "ci", SEED).unwrap();
+    let one = hashes(&run(
+        &model,
+        1,
+        Shard { index: 1, count: 1 },
+        Format::Binary,
+    ));
+    let two = hashes(&run(
+        &model,
+        2,
+        Shard { index: 1, count: 1 },
+        Format::Binary,
+    ));
+    let five = hashes(&run(
+        &model,
+        5,
+        Shard { index: 1, count: 1 },
+        Format::Binary,
+    ));
+    assert_eq!(one, two);
+    assert_eq!(one, five);
+}
+
+#[test]
+fn union_of_four_shards_equals_one_run() {
+    let model = Model::new(chat_spec(), "ci", SEED).unwrap();
+    let whole = run(&model, 2, Shard { index: 1, count: 1 }, Format::Binary);
+    let mut chunks: BTreeMap<String, Vec<ChunkReport>> = BTreeMap::new();
+    for k in 1..=4 {
+        let part = run(&model, 2, Shard { index: k, count: 4 }, Format::Binary);
+        for (t, r) in part.tables {
+            chunks.entry(t).or_default().extend(r.chunks);
+        }
+    }
+    let chunk_total: usize = whole.tables.values().map(|t| t.chunk_count).sum();
+    assert!(
+        chunk_total >= 8,
+        "the ci band must have enough chunks for shards to matter: {chunk_total}"
+    );
+    for (t, mut cs) in chunks {
+        cs.sort_by_key(|c| c.index);
+        let w = &whole.tables[&t];
+        assert_eq!(
+            cs.len(),
+            w.chunk_count,
+            "{t}: shards cover every chunk once"
+        );
+        assert_eq!(Some(combine(&cs)), w.content_hash, "{t}");
+    }
+}
+
+#[test]
+fn csv_and_binary_hash_the_same_rows() {
+    let model = Model::new(chat_spec(), "ci", SEED).unwrap();
+    let bin = hashes(&run(
+        &model,
+        2,
+        Shard { index: 1, count: 1 },
+        Format::Binary,
+    ));
+    let csv = hashes(&run(&model, 2, Shard { index: 1, count: 1 }, Format::Csv));
+    assert_eq!(bin, csv);
+}
+
+#[test]
+fn another_seed_gives_other_data() {
+    let a = hashes(&run(
+        &Model::new(chat_spec(), "ci", SEED).unwrap(),
+        2,
+        Shard { index: 1, count: 1 },
+        Format::Binary,
+    ));
+    let b = hashes(&run(
+        &Model::new(chat_spec(), "ci", "other").unwrap(),
+        2,
+        Shard { index: 1, count: 1 },
+        Format::Binary,
+    ));
+    for (t, (_, h)) in &a {
+        assert_ne!(h, &b[t].1, "{t}");
+    }
+}
+
+/// Golden content hashes of the chat spec's `ci` band for seed `golden-ci-v1`. A change to
+/// generation output changes them: update them deliberately, as `docs/testing.md` explains.
+const GOLDEN: &[(&str, u64, &str)] = &[
+    (
+        "attachments",
+        11161,
+        "168e42ab2b1b7d27e135a20182346057b428e10a0086f2485a21f933616fb85d",
+    ),
+    (
+        "conversation_users",
+        3939,
+        "cf0a708ea5631bb574fd62f72e5db542e3b04e31aa9003af6f461a12c167bbcf",
+    ),
+    (
+        "conversations",
+        600,
+        "69e82d18b7dbf824c5768cba60ffb2608629ff68ad8b70a056ce95f68c876e9c",
+    ),
+    (
+        "message_reads",
+        194416,
+        "e6c538b36d0491b9d6331154ae9b68e025206b27a208c20f778816008d76cfec",
+    ),
+    (
+        "messages",
+        200001,
+        "c384629c906e05d609c4da2eb63dae2f57ffd5db85fb24e85ad7049dfdd3303e",
+    ),
+    (
+        "users",
+        800,
+        "4d743a420b3524689eec6b073b6ddc1a5573c089e532ff13cc2c2fca2279974f",
+    ),
+];
+
+#[test]
+fn golden_hashes_of_the_ci_band() {
+    let model = Model::new(chat_spec(), "ci", SEED).unwrap();
+    let got = hashes(&run(
+        &model,
+        2,
+        Shard { index: 1, count: 1 },
+        Format::Binary,
+    ));
+    let printed: String = got
+        .iter()
+        .map(|(t, (n, h))| format!("    (\"{t}\", {n}, \"{h}\"),\n"))
+        .collect();
+    for (t, rows, hash) in GOLDEN {
+        let (n, h) = &got[*t];
+        assert_eq!(
+            (n, h.as_str()),
+            (rows, *hash),
+            "golden hash of {t} changed; if on purpose, replace GOLDEN with:\n{printed}"
+        );
+    }
+}

@@ -1,0 +1,183 @@
+//! Shape: band targets, fan-out quantiles and hourly profiles of generated data match the spec.
+
+use std::path::Path;
+
+use pgshape_core::spec::{Rows, Spec};
+use pgshape_generator::dataset::{jobs, visit_chunk, Shard};
+use pgshape_generator::engine::Ctx;
+use pgshape_generator::value::Value;
+use pgshape_generator::Model;
+
+fn model() -> Model {
+    let spec =
+        Spec::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/chat/spec.json")).unwrap();
+    Model::new(spec, "ci", "shape-test").unwrap()
+}
+
+/// Live rows per group of table `ti`, and the values of column `col` (if given).
+fn walk(model: &Model, ti: usize, col: Option<usize>) -> (Vec<u64>, Vec<Value>) {
+    let mut ctx = Ctx::new(model);
+    let mut sizes = Vec::new();
+    let mut values = Vec::new();
+    for job in jobs(model, Shard { index: 1, count: 1 })
+        .into_iter()
+        .filter(|j| j.table == ti)
+    {
+        visit_chunk(model, job, &mut ctx, &mut |buf| {
+            sizes.push(buf.live_rows().count() as u64);
+            if let Some(c) = col {
+                values.extend(buf.live_rows().map(|r| buf.get(r, c)));
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+    (sizes, values)
+}
+
+fn quantile(sorted: &[u64], p: f64) -> f64 {
+    // percentile_cont, as PostgreSQL computes it.
+    let x = p * (sorted.len() - 1) as f64;
+    let (i, f) = (x.floor() as usize, x - x.floor());
+    let next = sorted[(i + 1).min(sorted.len() - 1)];
+    sorted[i] as f64 * (1.0 - f) + next as f64 * f
+}
+
+#[test]
+fn band_targets_are_met_within_half_a_percent() {
+    let m = model();
+    for (table, target) in &m.spec.bands["ci"].rows {
+        let ti = m.table_index(table).unwrap();
+        let (sizes, _) = walk(&m, ti, None);
+        let rows: u64 = sizes.iter().sum();
+        let err = (rows as f64 - *target as f64).abs() / *target as f64;
+        assert!(
+            err <= 0.005,
+            "{table}: {rows} rows for a target of {target}"
+        );
+    }
+}
+
+#[test]
+fn fanout_quantiles_follow_the_spec_within_five_percent() {
+    let m = model();
+    for (ti, t) in m.tables.iter().enumerate() {
+        let Rows::PerParent(pp) = &m.spec.tables[&t.name].rows else {
+            continue;
+        };
+        if t.may_drop || m.tables[t.parent.unwrap()].plan.rows < 500 {
+            continue; // groups cut by distinct picks follow their pick set, not the fan-out
+        }
+        let (sizes, _) = walk(&m, ti, None);
+        let zero = sizes.iter().filter(|&&n| n == 0).count() as f64 / sizes.len() as f64;
+        assert!(
+            (zero - pp.zero_fraction).abs() < 0.01,
+            "{}: zero fraction {zero}",
+            t.name
+        );
+        let mut nonzero: Vec<u64> = sizes.into_iter().filter(|&n| n > 0).collect();
+        nonzero.sort_unstable();
+        for p in [0.5, 0.95, 0.99] {
+            let want = t.plan.scale() * pp.fanout.quantile(p);
+            let got = quantile(&nonzero, p);
+            if want < 20.0 {
+                assert!(
+                    (got - want).abs() <= 1.0,
+                    "{} p{p}: {got} vs {want}",
+                    t.name
+                );
+            } else {
+                assert!(
+                    (got - want).abs() / want < 0.05,
+                    "{} p{p}: {got} vs {want}",
+                    t.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn hourly_profile_total_variation_below_three_percent() {
+    // Only columns with enough values: with n values, sampling noise alone gives a TVD of
+    // about 0.9 * sqrt(24 / n) / 2 (0.06 at n = 800, 0.01 at n = 50,000).
+    let m = model();
+    let mut checked = 0;
+    for (ti, t) in m.tables.iter().enumerate() {
+        for (ci, c) in t.columns.iter().enumerate() {
+            let Some(ts) = &m.spec.tables[&t.name].columns[&c.name].timestamp else {
+                continue;
+            };
+            let Some(hourly) = &ts.hourly else { continue };
+            let (_, values) = walk(&m, ti, Some(ci));
+            let mut counts = [0f64; 24];
+            for v in &values {
+                if let Value::Ts(us) = v {
+                    counts[(us.div_euclid(1_000_000).rem_euclid(86_400) / 3600) as usize] += 1.0;
+                }
+            }
+            let n: f64 = counts.iter().sum();
+            if n < 50_000.0 {
+                continue;
+            }
+            checked += 1;
+            // The spec's hourly weights are thinned by the weekday weights too; the expected
+            // hour mix is the hourly profile itself since weekdays and hours are independent.
+            let w: f64 = hourly.iter().sum();
+            let tvd: f64 = (0..24)
+                .map(|h| (counts[h] / n - hourly[h] / w).abs())
+                .sum::<f64>()
+                / 2.0;
+            let got: Vec<String> = (0..24)
+                .map(|h| format!("{:.3}/{:.3}", counts[h] / n, hourly[h] / w))
+                .collect();
+            assert!(
+                tvd < 0.03,
+                "{}.{}: hourly TVD {tvd:.4} over {n} values: {got:?}",
+                t.name,
+                c.name
+            );
+        }
+    }
+    assert!(
+        checked > 0,
+        "no timestamp column with an hourly profile had enough values"
+    );
+}
+
+#[test]
+fn senders_are_participants_and_replies_point_back_in_the_group() {
+    // Schema-generic check of the two cross-table rules the chat spec uses: a `pick` value is
+    // in its set, and an `earlier` value is a key of an earlier row of the same group.
+    let m = model();
+    let ti = m.table_index("messages").unwrap();
+    let t = &m.tables[ti];
+    let id = t.columns.iter().position(|c| c.name == "id").unwrap();
+    let reply = t
+        .columns
+        .iter()
+        .position(|c| c.name == "reply_to_id")
+        .unwrap();
+    let mut ctx = Ctx::new(&m);
+    let mut replies = 0;
+    for job in jobs(&m, Shard { index: 1, count: 1 })
+        .into_iter()
+        .filter(|j| j.table == ti)
+    {
+        visit_chunk(&m, job, &mut ctx, &mut |buf| {
+            for r in 0..buf.rows {
+                if let Value::Int(target) = buf.get(r, reply) {
+                    let earlier: Vec<Value> = (0..r).map(|j| buf.get(j, id)).collect();
+                    assert!(
+                        earlier.contains(&Value::Int(target)),
+                        "reply {target} not earlier in its group"
+                    );
+                    replies += 1;
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+    assert!(replies > 1000, "{replies}");
+}
