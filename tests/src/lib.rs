@@ -10,7 +10,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// The sandbox server's URL (`DATABASE_URL`).
@@ -30,10 +33,18 @@ impl TestDb {
     /// Creates `pgshape_<prefix>_<pid>_<n>` on the sandbox server.
     pub fn new(prefix: &str) -> TestDb {
         static N: AtomicU32 = AtomicU32::new(0);
-        let name = format!("pgshape_{prefix}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+        let name = format!(
+            "pgshape_{prefix}_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
         let mut admin = connect(&server_url());
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).expect("drop old test database");
-        admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+            .expect("drop old test database");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create test database");
         let url = with_dbname(&server_url(), &name);
         TestDb { name, url }
     }
@@ -50,13 +61,26 @@ impl TestDb {
         for (k, v) in vars {
             cmd.arg("-v").arg(format!("{k}={v}"));
         }
-        let out = cmd.arg("-f").arg(file).arg(&self.url).output().expect("run psql");
-        assert!(out.status.success(), "psql -f {} failed: {}", file.display(), String::from_utf8_lossy(&out.stderr));
+        let out = cmd
+            .arg("-f")
+            .arg(file)
+            .arg(&self.url)
+            .output()
+            .expect("run psql");
+        assert!(
+            out.status.success(),
+            "psql -f {} failed: {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Loads the production fixture (`scripts/production-fixture.sql`) at `scale`.
     pub fn load_fixture(&self, scale: &str) {
-        self.psql_file(&repo_root().join("scripts/production-fixture.sql"), &[("scale", scale)]);
+        self.psql_file(
+            &repo_root().join("scripts/production-fixture.sql"),
+            &[("scale", scale)],
+        );
     }
 }
 
@@ -66,14 +90,18 @@ impl Drop for TestDb {
             return;
         }
         if let Ok(mut admin) = postgres::Client::connect(&server_url(), postgres::NoTls) {
-            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
         }
     }
 }
 
 /// Connects or panics with the URL's host part.
 pub fn connect(url: &str) -> postgres::Client {
-    postgres::Client::connect(url, postgres::NoTls).unwrap_or_else(|e| panic!("connect to the sandbox: {e}"))
+    postgres::Client::connect(url, postgres::NoTls)
+        .unwrap_or_else(|e| panic!("connect to the sandbox: {e}"))
 }
 
 /// `url` with its database name replaced.
@@ -93,9 +121,16 @@ pub fn with_dbname(url: &str, db: &str) -> String {
 /// The path of a workspace binary built next to the test executable.
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
     let path = dir.join(name);
-    assert!(path.exists(), "{} is not built: run `cargo build --workspace` first (scripts/test.sh does)", path.display());
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo build --workspace` first (scripts/test.sh does)",
+        path.display()
+    );
     path
 }
 
@@ -124,7 +159,8 @@ pub fn run_ok(name: &str, args: &[&str], env: &[(&str, &str)]) -> String {
 
 /// The planted canaries: (kind, value) from `tests/fixtures/canaries.tsv`.
 pub fn canaries() -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(repo_root().join("tests/fixtures/canaries.tsv")).expect("canaries.tsv");
+    let text = std::fs::read_to_string(repo_root().join("tests/fixtures/canaries.tsv"))
+        .expect("canaries.tsv");
     text.lines()
         .skip(1)
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
@@ -139,7 +175,13 @@ pub fn canaries() -> Vec<(String, String)> {
 mod tests {
     #[test]
     fn dbname_is_replaced() {
-        assert_eq!(super::with_dbname("postgresql://u@h:1/postgres", "x"), "postgresql://u@h:1/x");
-        assert_eq!(super::with_dbname("postgresql://u@h:1/postgres?sslmode=disable", "x"), "postgresql://u@h:1/x?sslmode=disable");
+        assert_eq!(
+            super::with_dbname("postgresql://u@h:1/postgres", "x"),
+            "postgresql://u@h:1/x"
+        );
+        assert_eq!(
+            super::with_dbname("postgresql://u@h:1/postgres?sslmode=disable", "x"),
+            "postgresql://u@h:1/x?sslmode=disable"
+        );
     }
 }
