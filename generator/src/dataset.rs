@@ -213,7 +213,9 @@ pub fn visit_chunk(
             }
         }
         Some(p) if chunk.end_group > chunk.first_group => {
-            let mut parent = Cursor::new(model, p, chunk.first_group, ctx)?;
+            let all = vec![true; t.columns.len()];
+            let mask = t.parent_mask(&all, &model.tables[p]);
+            let mut parent = Cursor::new(model, p, chunk.first_group, mask, ctx)?;
             let mut row = RowCopy::default();
             let mut first = chunk.first_row;
             for g in chunk.first_group..chunk.end_group {

@@ -95,6 +95,22 @@ pub fn generate_group(
     ctx: &mut Ctx,
     out: &mut GroupBuf,
 ) -> Result<()> {
+    generate_group_masked(model, ti, g, first_row, parent, ctx, out, None)
+}
+
+/// [`generate_group`] for the columns in `mask` only (the others stay NULL). Columns have
+/// their own streams, so skipping one never changes another.
+#[allow(clippy::too_many_arguments)]
+pub fn generate_group_masked(
+    model: &Model,
+    ti: usize,
+    g: u64,
+    first_row: u64,
+    parent: Option<&RowCopy>,
+    ctx: &mut Ctx,
+    out: &mut GroupBuf,
+    mask: Option<&[bool]>,
+) -> Result<()> {
     let t = &model.tables[ti];
     let n = t.plan.group_rows(g) as usize;
     out.reset(g, first_row, n, t.columns.len());
@@ -102,7 +118,9 @@ pub fn generate_group(
         return Ok(());
     }
     for &ci in &t.eval_order {
-        gen_column(model, t, ci, parent, ctx, out)?;
+        if mask.is_none_or(|m| m[ci]) {
+            gen_column(model, t, ci, parent, ctx, out)?;
+        }
     }
     Ok(())
 }
@@ -374,7 +392,7 @@ const US_PER_SEC: f64 = 1_000_000.0;
 #[derive(Default)]
 struct Room {
     base: Option<i64>,
-    u_max: f64,
+    u_max: Option<f64>,
 }
 
 /// A timestamp after `base` by `offset` seconds (or uniform in the window), thinned by the
@@ -391,23 +409,24 @@ fn timestamp(
     room: &mut Room,
 ) -> i64 {
     let (start, end) = (model.window_start, model.window_end);
-    if let (Some(b), Some(d)) = (base, offset) {
-        if room.base != Some(b) {
-            room.base = Some(b);
-            room.u_max = if b >= end {
-                1.0
-            } else {
-                d.cdf((end - b) as f64 / US_PER_SEC)
-            };
-            if room.u_max <= 0.0 {
-                room.u_max = 1.0; // nothing fits: keep the distribution, the window is exceeded
-            }
-        }
+    if room.base != base {
+        room.base = base;
+        room.u_max = None;
     }
     let mut candidate = 0;
     for _ in 0..64 {
         candidate = match (base, offset) {
-            (Some(b), Some(d)) => b + (d.quantile(s.unit() * room.u_max) * US_PER_SEC) as i64,
+            (Some(b), Some(d)) => {
+                let u = s.unit() * room.u_max.unwrap_or(1.0);
+                let c = b + (d.quantile(u) * US_PER_SEC) as i64;
+                if c > end && b < end && room.u_max.is_none() {
+                    // Only for bases near the window's end: find the share that fits, redraw.
+                    let fit = d.cdf((end - b) as f64 / US_PER_SEC);
+                    room.u_max = Some(if fit > 0.0 { fit } else { 1.0 });
+                    continue;
+                }
+                c
+            }
             _ => start + (s.unit() * (end - start) as f64) as i64,
         };
         let day = candidate.div_euclid(DAY_US);
@@ -453,6 +472,7 @@ fn pick_weighted(w: &[f64], u: f64) -> usize {
 /// recursively). Used to feed children with their parent rows in order.
 pub struct Cursor {
     ti: usize,
+    mask: Vec<bool>,
     group: u64,
     pos: usize,
     buf: GroupBuf,
@@ -462,17 +482,28 @@ pub struct Cursor {
 }
 
 impl Cursor {
-    /// A cursor at row `row` of table `ti` (which must have at least that many rows).
-    pub fn new(model: &Model, ti: usize, row: u64, ctx: &mut Ctx) -> Result<Cursor> {
+    /// A cursor at row `row` of table `ti` (which must have at least that many rows) that
+    /// generates the columns in `mask` (and, for the parent, what those read).
+    pub fn new(
+        model: &Model,
+        ti: usize,
+        row: u64,
+        mask: Vec<bool>,
+        ctx: &mut Ctx,
+    ) -> Result<Cursor> {
         let t = &model.tables[ti];
         let (group, offset) = t.plan.locate_row(row);
         let first_row = row - offset;
         let parent = match t.parent {
-            Some(p) => Some(Box::new(Cursor::new(model, p, group, ctx)?)),
+            Some(p) => {
+                let pmask = t.parent_mask(&mask, &model.tables[p]);
+                Some(Box::new(Cursor::new(model, p, group, pmask, ctx)?))
+            }
             None => None,
         };
         let mut c = Cursor {
             ti,
+            mask,
             group,
             pos: offset as usize,
             buf: GroupBuf::default(),
@@ -492,7 +523,7 @@ impl Cursor {
             }
             None => None,
         };
-        generate_group(
+        generate_group_masked(
             model,
             self.ti,
             self.group,
@@ -500,6 +531,7 @@ impl Cursor {
             parent,
             ctx,
             &mut self.buf,
+            Some(&self.mask),
         )?;
         self.next_first_row += self.buf.rows as u64;
         Ok(())

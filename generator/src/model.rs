@@ -106,6 +106,64 @@ pub enum Gen {
     Uuid,
 }
 
+impl TableModel {
+    /// The own columns a column reads (its dependencies within the row).
+    fn own_deps(&self, ci: usize) -> Vec<usize> {
+        refs(&self.columns[ci].gen)
+            .into_iter()
+            .filter_map(|r| match r {
+                ValueRef::Own(i) => Some(i),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Adds to `needed` every own column that a needed column reads, transitively.
+    pub fn close_mask(&self, needed: &mut [bool]) {
+        let mut stack: Vec<usize> = (0..needed.len()).filter(|&i| needed[i]).collect();
+        while let Some(c) = stack.pop() {
+            for d in self.own_deps(c) {
+                if !needed[d] {
+                    needed[d] = true;
+                    stack.push(d);
+                }
+            }
+        }
+    }
+
+    /// The parent's columns that the `needed` columns of this table read (closed over the
+    /// parent's own dependencies). Cursors generate only these when walking a parent.
+    pub fn parent_mask(&self, needed: &[bool], parent: &TableModel) -> Vec<bool> {
+        let mut mask = vec![false; parent.columns.len()];
+        for (ci, c) in self.columns.iter().enumerate() {
+            if !needed[ci] {
+                continue;
+            }
+            if let Gen::ParentKey { column } = c.gen {
+                mask[column] = true;
+            }
+            for r in refs(&c.gen) {
+                if let ValueRef::Parent(p) = r {
+                    mask[p] = true;
+                }
+            }
+        }
+        parent.close_mask(&mut mask);
+        mask
+    }
+}
+
+/// The value references of a generator.
+fn refs(gen: &Gen) -> Vec<ValueRef> {
+    match gen {
+        Gen::Pick { via, exclude, .. } => std::iter::once(*via)
+            .chain(exclude.iter().copied())
+            .collect(),
+        Gen::Timestamp { after: Some(a), .. } => vec![*a],
+        _ => Vec::new(),
+    }
+}
+
 impl Model {
     /// Compiles `spec` for `band` and `seed`. Errors name the table and column.
     pub fn new(spec: Spec, band: &str, seed: &str) -> Result<Model> {
@@ -409,16 +467,8 @@ fn check_type(gen: &Gen, t: SqlType) -> std::result::Result<(), String> {
 /// it only points at rows that survived distinct picks.
 fn eval_order(table: &str, columns: &[ColumnModel]) -> Result<Vec<usize>> {
     let deps = |c: &ColumnModel| -> Vec<usize> {
-        let mut refs = Vec::new();
-        match &c.gen {
-            Gen::Pick { via, exclude, .. } => {
-                refs.push(*via);
-                refs.extend(exclude.iter().copied());
-            }
-            Gen::Timestamp { after: Some(a), .. } => refs.push(*a),
-            _ => {}
-        }
-        refs.into_iter()
+        refs(&c.gen)
+            .into_iter()
             .filter_map(|r| match r {
                 ValueRef::Own(i) => Some(i),
                 ValueRef::Parent(_) => None,

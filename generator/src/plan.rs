@@ -221,10 +221,8 @@ impl Fanout {
     /// the stratum perm(g) of [0, 1), so the parents' fan-outs follow the quantile function
     /// closely even in the tail, while hot parents land anywhere in the key range.
     fn draw(&self, g: u64) -> (f64, f64) {
-        let mut s = self.key.stream(0);
-        s.seek_u64(g * 2);
-        let u = (self.perm.apply(g) as f64 + s.unit()) / self.groups as f64;
-        let v = s.unit();
+        let u = (self.perm.apply(g) as f64 + self.key.unit_at(g, 0)) / self.groups as f64;
+        let v = self.key.unit_at(g, 1);
         if u < self.zero_fraction {
             (0.0, v)
         } else {

@@ -128,33 +128,33 @@ fn another_seed_gives_other_data() {
 const GOLDEN: &[(&str, u64, &str)] = &[
     (
         "attachments",
-        11161,
-        "168e42ab2b1b7d27e135a20182346057b428e10a0086f2485a21f933616fb85d",
+        11186,
+        "c83f8a5d0d86973d2da705f10d5bdd35383ef5754d1ff2b800c920e7296c6c26",
     ),
     (
         "conversation_users",
-        3939,
-        "cf0a708ea5631bb574fd62f72e5db542e3b04e31aa9003af6f461a12c167bbcf",
+        4014,
+        "12f3e2dc47c518d744d41577aa32d8a41081a6f1c90f85ac77f28570a81bc2c9",
     ),
     (
         "conversations",
         600,
-        "69e82d18b7dbf824c5768cba60ffb2608629ff68ad8b70a056ce95f68c876e9c",
+        "156fd17cdab7c5c67c61f5e38c0e001815fe3c1ffec0cefc6dffb21efbf3db11",
     ),
     (
         "message_reads",
-        194416,
-        "e6c538b36d0491b9d6331154ae9b68e025206b27a208c20f778816008d76cfec",
+        200571,
+        "c21bae152378e78d1183b990d7d7f62279e52765cb96c646c5d25cb595fa78ff",
     ),
     (
         "messages",
-        200001,
-        "c384629c906e05d609c4da2eb63dae2f57ffd5db85fb24e85ad7049dfdd3303e",
+        199997,
+        "f12cdbba9042e8ac0aface9aa8d980d64b5e21f433a1af6af2a301ee3fb408b9",
     ),
     (
         "users",
         800,
-        "4d743a420b3524689eec6b073b6ddc1a5573c089e532ff13cc2c2fca2279974f",
+        "b84f4180ac749e9f005986701487726cd886094ab3c726acb5f6038a66fc1a2b",
     ),
 ];
 
