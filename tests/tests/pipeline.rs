@@ -1,0 +1,115 @@
+//! The whole pipeline against the sandbox: production fixture → sampler → generator → loader,
+//! with exact row counts and zero orphan rows for every foreign key, checked by SQL of this
+//! test (not by the loader's own checks).
+
+use std::path::Path;
+
+use pgshape_e2e::{repo_root, run_ok, TestDb};
+
+const SALT: &str = "pipeline-test-salt-0123456789abcdef0123456789";
+
+/// Orphans per foreign key of `schema`, from the catalog: child rows whose non-null key has no
+/// parent row. Composite keys included.
+fn orphans(client: &mut postgres::Client, schema: &str) -> Vec<(String, i64)> {
+    let fks = client
+        .query(
+            "SELECT c.conname::text, cn.nspname::text, cl.relname::text, pn.nspname::text, pl.relname::text,
+                    ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, i)
+                          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.i),
+                    ARRAY(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(n, i)
+                          JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.i)
+               FROM pg_constraint c
+               JOIN pg_class cl ON cl.oid = c.conrelid JOIN pg_namespace cn ON cn.oid = cl.relnamespace
+               JOIN pg_class pl ON pl.oid = c.confrelid JOIN pg_namespace pn ON pn.oid = pl.relnamespace
+              WHERE c.contype = 'f' AND cn.nspname = $1",
+            &[&schema],
+        )
+        .unwrap();
+    assert!(!fks.is_empty(), "the loaded schema has foreign keys");
+    fks.iter()
+        .map(|r| {
+            let (name, cs, ct, ps, pt): (String, String, String, String, String) =
+                (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+            let (cc, pc): (Vec<String>, Vec<String>) = (r.get(5), r.get(6));
+            let not_null = cc.iter().map(|c| format!("c.\"{c}\" IS NOT NULL")).collect::<Vec<_>>().join(" AND ");
+            let join = cc.iter().zip(&pc).map(|(c, p)| format!("p.\"{p}\" = c.\"{c}\"")).collect::<Vec<_>>().join(" AND ");
+            let sql = format!(
+                "SELECT count(*) FROM \"{cs}\".\"{ct}\" c WHERE {not_null} AND NOT EXISTS (SELECT 1 FROM \"{ps}\".\"{pt}\" p WHERE {join})"
+            );
+            (name, client.query_one(&sql, &[]).unwrap().get::<_, i64>(0))
+        })
+        .collect()
+}
+
+#[test]
+fn fixture_to_sampler_to_generator_to_loader() {
+    let work = tempfile::tempdir().unwrap();
+    let production = TestDb::new("pipeline_prod");
+    production.load_fixture("0.02");
+
+    // Sampler on the "production" database.
+    let pack = work.path().join("shape-metrics-20261122.json");
+    run_ok(
+        "pgshape-sampler",
+        &["extract", "--output", pack.to_str().unwrap(), "--window-days", "60"],
+        &[("DATABASE_URL", &production.url), ("ANONYMIZATION_SALT", SALT)],
+    );
+    let pack_json: serde_json::Value = serde_json::from_slice(&std::fs::read(&pack).unwrap()).unwrap();
+    let tables = pack_json["tables"].as_object().expect("pack has tables");
+    let mut prod = production.client();
+    for (name, metrics) in tables {
+        let (schema, table) = name.split_once('.').unwrap();
+        let truth: i64 = prod.query_one(&format!("SELECT count(*) FROM \"{schema}\".\"{table}\""), &[]).unwrap().get(0);
+        assert_eq!(metrics["total_rows"].as_i64(), Some(truth), "pack count of {name}");
+    }
+    assert!(tables.len() >= 6, "every fixture table is in the pack");
+
+    // Generator: the ci band of the chat spec.
+    let dataset = work.path().join("dataset");
+    run_ok(
+        "pgshape-generator",
+        &["generate", "--spec", "specs/chat/spec.json", "--band", "ci", "--seed", "pipeline", "--output", dataset.to_str().unwrap()],
+        &[],
+    );
+    let report_path = std::fs::read_dir(&dataset)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with("report_"))
+        .expect("a report");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+
+    // Loader into an empty database.
+    let target = TestDb::new("pipeline_target");
+    let metadata = work.path().join("perf-data");
+    run_ok(
+        "pgshape-loader",
+        &[
+            "load",
+            "--dataset",
+            dataset.to_str().unwrap(),
+            "--schema",
+            "synthetic",
+            "--create-schema",
+            "--environment",
+            "ci",
+            "--metadata-dir",
+            metadata.to_str().unwrap(),
+        ],
+        &[("DATABASE_URL", &target.url)],
+    );
+
+    let mut client = target.client();
+    let report_tables = report["tables"].as_object().unwrap();
+    assert_eq!(report_tables.len(), 6);
+    for (table, t) in report_tables {
+        let n: i64 = client.query_one(&format!("SELECT count(*) FROM synthetic.\"{table}\""), &[]).unwrap().get(0);
+        assert_eq!(Some(n), t["rows"].as_i64(), "row count of {table}");
+        assert!(n > 0, "{table} is not empty");
+    }
+    let orphans = orphans(&mut client, "synthetic");
+    assert!(orphans.len() >= 8, "{orphans:?}");
+    for (fk, n) in &orphans {
+        assert_eq!(*n, 0, "orphan rows for foreign key {fk}");
+    }
+    assert!(Path::new(&repo_root()).join("specs/chat/spec.json").exists());
+}
