@@ -6,7 +6,7 @@ use libm::{exp, log, pow};
 use serde::{Deserialize, Serialize};
 
 /// A univariate distribution over non-negative reals (counts, lengths, durations).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Dist {
     /// Always this value.

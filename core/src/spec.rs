@@ -18,7 +18,7 @@ use crate::{artifact, Error, Result};
 pub const SPEC_VERSION: u32 = 1;
 
 /// A distribution spec.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
     pub spec_version: u32,
@@ -41,7 +41,7 @@ pub struct Spec {
 }
 
 /// The window timestamps fall in: `days` days before `end`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Window {
     /// RFC 3339, e.g. `2026-11-01T00:00:00Z`: fixed, never "now", so data is reproducible.
@@ -50,7 +50,7 @@ pub struct Window {
 }
 
 /// Where a calibrated spec came from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Lineage {
     pub pack_sha256: String,
@@ -58,7 +58,7 @@ pub struct Lineage {
 }
 
 /// A band: target row counts and the chunk size.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Band {
     /// Target rows per table. Root tables must be listed; a per-parent table listed here has its
@@ -75,7 +75,7 @@ fn default_chunk_rows() -> u64 {
 }
 
 /// One table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TableSpec {
     pub rows: Rows,
@@ -84,7 +84,7 @@ pub struct TableSpec {
 }
 
 /// How many rows a table has.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Rows {
     /// As many as the band says.
@@ -94,7 +94,7 @@ pub enum Rows {
 }
 
 /// A fan-out from a parent table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PerParent {
     pub parent: String,
@@ -106,7 +106,7 @@ pub struct PerParent {
 }
 
 /// A column's generator; exactly one of the generator fields is set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ColumnSpec {
     /// The column's SQL type, which fixes its COPY encoding.
@@ -140,7 +140,7 @@ pub struct ColumnSpec {
 }
 
 /// The SQL types the generator can encode. Enum and varchar columns are `text` on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SqlType {
     #[serde(alias = "int8")]
@@ -184,7 +184,7 @@ fn is_zero(x: &f64) -> bool {
 }
 
 /// `start + step * row_index`: keys.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Sequence {
     #[serde(default = "one")]
@@ -198,7 +198,7 @@ fn one() -> i64 {
 }
 
 /// The value of a column of the parent row (the foreign key that groups this table).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParentKey {
     /// The parent's column; its generator must be a `sequence`.
@@ -206,7 +206,7 @@ pub struct ParentKey {
 }
 
 /// A row of another table, chosen with a popularity skew (hot rows spread over the key range).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reference {
     pub table: String,
@@ -222,7 +222,7 @@ pub struct Reference {
 
 /// A value from a related set: the `column` of the rows of `table` grouped under the parent
 /// whose key is `via` (e.g. a message's sender among its conversation's participants).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Pick {
     pub table: String,
@@ -238,7 +238,7 @@ pub struct Pick {
 }
 
 /// A reference to an earlier row of the same group of this table (a reply, a tree edge).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Earlier {
     /// This table's key column (a `sequence`).
@@ -246,7 +246,7 @@ pub struct Earlier {
 }
 
 /// A timestamp shaped by hourly and weekday profiles, after another timestamp or in the window.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Timestamp {
     /// A value reference this timestamp follows (`parent.created_at`, `created_at`); absent:
@@ -268,14 +268,14 @@ pub struct Timestamp {
 }
 
 /// A number from a distribution; rounded to an integer for integer columns.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Number {
     pub dist: Dist,
 }
 
 /// One of a fixed set of labels with weights.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Category {
     /// Label → relative weight.
@@ -284,7 +284,7 @@ pub struct Category {
 
 /// Gibberish text with a length distribution. Never shaped like PII: no `@` (except the
 /// `email` style's reserved `example.invalid` domain), no digit runs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Text {
     /// Length in characters.
@@ -297,7 +297,9 @@ pub struct Text {
 }
 
 /// The shape of generated text.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TextStyle {
     /// Pronounceable gibberish words separated by spaces, sentence-cased.
@@ -314,14 +316,14 @@ pub enum TextStyle {
 }
 
 /// True with probability `p`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Boolean {
     pub p: f64,
 }
 
 /// A random (version 4) UUID.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UuidGen {}
 
@@ -353,6 +355,11 @@ impl ColumnSpec {
 }
 
 impl Spec {
+    /// The JSON Schema of the spec format (published as `docs/schemas/spec.schema.json`).
+    pub fn json_schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(Spec)).expect("a schema serialises")
+    }
+
     /// Reads and checks a spec file.
     pub fn read(path: &Path) -> Result<Spec> {
         let spec: Spec = artifact::read_json(path)?;
