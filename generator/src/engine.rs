@@ -304,9 +304,23 @@ fn gen_column(
                 out.push_text(&labels[i])
             }
             Gen::Text {
+                corpus: Some(corpus),
+                length,
+                ..
+            } => {
+                let len = libm::round(length.quantile(s.unit())).max(0.0) as usize;
+                let start = out.arena.len() as u32;
+                corpus.write(&mut out.arena, &mut s, len);
+                Value::Text {
+                    start,
+                    len: out.arena.len() as u32 - start,
+                }
+            }
+            Gen::Text {
                 length,
                 style,
                 unique,
+                corpus: None,
             } => {
                 let len = libm::round(length.quantile(s.unit())).max(0.0) as usize;
                 text_buf.clear();

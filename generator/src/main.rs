@@ -54,6 +54,9 @@ struct Common {
     /// Make only shard k of N (every N-th chunk); the union of all shards equals one run.
     #[arg(long, default_value = "1/1")]
     shard: Shard,
+    /// Only these tables (comma-separated); their rows are the same as in a full run.
+    #[arg(long, value_delimiter = ',')]
+    tables: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -94,6 +97,7 @@ fn main() -> ExitCode {
 
 struct Loaded {
     model: Model,
+    tables: Option<Vec<usize>>,
     spec_sha256: String,
     plan_ms: u64,
     threads: usize,
@@ -108,8 +112,26 @@ fn load(c: &Common) -> Result<Loaded> {
     let threads = c
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let tables = if c.tables.is_empty() {
+        None
+    } else {
+        let idx = c
+            .tables
+            .iter()
+            .map(|t| {
+                model.table_index(t).ok_or_else(|| {
+                    Exit::new(
+                        code::BAD_INPUT,
+                        format!("--tables: the spec has no table {t}"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Some(idx)
+    };
     Ok(Loaded {
         model,
+        tables,
         spec_sha256,
         plan_ms: started.elapsed().as_millis() as u64,
         threads,
@@ -174,6 +196,7 @@ fn generate(a: GenerateArgs, quiet: bool) -> Result<()> {
         format,
         output: Some(&a.output),
         on_chunk: &on_chunk,
+        tables: l.tables.as_deref(),
     };
     let mut report = dataset::run(&l.model, &l.spec_sha256, &opts, l.plan_ms)?;
     if let Some(bytes) = &ddl {
@@ -200,6 +223,7 @@ fn hash(a: HashArgs) -> Result<()> {
         format: Format::Binary,
         output: None,
         on_chunk: &|_, _| {},
+        tables: l.tables.as_deref(),
     };
     let report = dataset::run(&l.model, &l.spec_sha256, &opts, l.plan_ms)?;
     if a.json {

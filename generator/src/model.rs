@@ -99,6 +99,8 @@ pub enum Gen {
         length: Dist,
         style: TextStyle,
         unique: bool,
+        /// The corpus sentence-like (`words`) values are cut from.
+        corpus: Option<std::sync::Arc<crate::text::Corpus>>,
     },
     Boolean {
         p: f64,
@@ -348,10 +350,15 @@ impl Model {
                     }
                     "text" => {
                         let t = c.text.as_ref().unwrap();
+                        let corpus = (t.style == TextStyle::Words && !t.unique).then(|| {
+                            let mut s = seed_key.key(tname, cname).stream(u64::MAX);
+                            std::sync::Arc::new(crate::text::Corpus::new(&mut s))
+                        });
                         Gen::Text {
                             length: t.length.clone(),
                             style: t.style,
                             unique: t.unique,
+                            corpus,
                         }
                     }
                     "boolean" => Gen::Boolean {

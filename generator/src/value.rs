@@ -40,6 +40,8 @@ impl GroupBuf {
         self.rows = rows;
         self.cols = cols;
         self.values.clear();
+        // Exact, not doubling: one huge group must not pin twice its size for the whole run.
+        self.values.reserve_exact(rows * cols);
         self.values.resize(rows * cols, Value::Null);
         self.arena.clear();
         self.dropped.clear();
