@@ -51,16 +51,36 @@ fn fixture_to_sampler_to_generator_to_loader() {
     let pack = work.path().join("shape-metrics-20261122.json");
     run_ok(
         "pgshape-sampler",
-        &["extract", "--output", pack.to_str().unwrap(), "--window-days", "60"],
-        &[("DATABASE_URL", &production.url), ("ANONYMIZATION_SALT", SALT)],
+        &[
+            "extract",
+            "--output",
+            pack.to_str().unwrap(),
+            "--window-days",
+            "60",
+        ],
+        &[
+            ("DATABASE_URL", &production.url),
+            ("ANONYMIZATION_SALT", SALT),
+        ],
     );
-    let pack_json: serde_json::Value = serde_json::from_slice(&std::fs::read(&pack).unwrap()).unwrap();
+    let pack_json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&pack).unwrap()).unwrap();
     let tables = pack_json["tables"].as_object().expect("pack has tables");
     let mut prod = production.client();
     for (name, metrics) in tables {
         let (schema, table) = name.split_once('.').unwrap();
-        let truth: i64 = prod.query_one(&format!("SELECT count(*) FROM \"{schema}\".\"{table}\""), &[]).unwrap().get(0);
-        assert_eq!(metrics["total_rows"].as_i64(), Some(truth), "pack count of {name}");
+        let truth: i64 = prod
+            .query_one(
+                &format!("SELECT count(*) FROM \"{schema}\".\"{table}\""),
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(
+            metrics["total_rows"].as_i64(),
+            Some(truth),
+            "pack count of {name}"
+        );
     }
     assert!(tables.len() >= 6, "every fixture table is in the pack");
 
@@ -68,15 +88,32 @@ fn fixture_to_sampler_to_generator_to_loader() {
     let dataset = work.path().join("dataset");
     run_ok(
         "pgshape-generator",
-        &["generate", "--spec", "specs/chat/spec.json", "--band", "ci", "--seed", "pipeline", "--output", dataset.to_str().unwrap()],
+        &[
+            "generate",
+            "--spec",
+            "specs/chat/spec.json",
+            "--band",
+            "ci",
+            "--seed",
+            "pipeline",
+            "--output",
+            dataset.to_str().unwrap(),
+        ],
         &[],
     );
     let report_path = std::fs::read_dir(&dataset)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with("report_"))
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("report_")
+        })
         .expect("a report");
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
 
     // Loader into an empty database.
     let target = TestDb::new("pipeline_target");
@@ -102,7 +139,10 @@ fn fixture_to_sampler_to_generator_to_loader() {
     let report_tables = report["tables"].as_object().unwrap();
     assert_eq!(report_tables.len(), 6);
     for (table, t) in report_tables {
-        let n: i64 = client.query_one(&format!("SELECT count(*) FROM synthetic.\"{table}\""), &[]).unwrap().get(0);
+        let n: i64 = client
+            .query_one(&format!("SELECT count(*) FROM synthetic.\"{table}\""), &[])
+            .unwrap()
+            .get(0);
         assert_eq!(Some(n), t["rows"].as_i64(), "row count of {table}");
         assert!(n > 0, "{table} is not empty");
     }
@@ -111,5 +151,7 @@ fn fixture_to_sampler_to_generator_to_loader() {
     for (fk, n) in &orphans {
         assert_eq!(*n, 0, "orphan rows for foreign key {fk}");
     }
-    assert!(Path::new(&repo_root()).join("specs/chat/spec.json").exists());
+    assert!(Path::new(&repo_root())
+        .join("specs/chat/spec.json")
+        .exists());
 }
