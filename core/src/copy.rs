@@ -102,12 +102,12 @@ pub fn uuid(buf: &mut Vec<u8>, v: &[u8; 16]) {
 
 /// Appends `s` as a CSV field (quoted when it holds a delimiter, quote, CR or LF; an empty
 /// string is quoted so that it differs from NULL, which is written as nothing).
-pub fn csv_field(buf: &mut Vec<u8>, s: &str) {
+pub fn csv_field(buf: &mut Vec<u8>, s: &[u8]) {
     if s.is_empty() {
         buf.extend_from_slice(b"\"\"");
-    } else if s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
+    } else if s.iter().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
         buf.push(b'"');
-        for b in s.bytes() {
+        for &b in s {
             if b == b'"' {
                 buf.push(b'"');
             }
@@ -115,7 +115,7 @@ pub fn csv_field(buf: &mut Vec<u8>, s: &str) {
         }
         buf.push(b'"');
     } else {
-        buf.extend_from_slice(s.as_bytes());
+        buf.extend_from_slice(s);
     }
 }
 
@@ -148,9 +148,9 @@ mod tests {
     #[test]
     fn csv_quoting() {
         let mut b = Vec::new();
-        csv_field(&mut b, "a,\"b\"");
+        csv_field(&mut b, b"a,\"b\"");
         b.push(b',');
-        csv_field(&mut b, "");
+        csv_field(&mut b, b"");
         assert_eq!(b, b"\"a,\"\"b\"\"\",\"\"");
     }
 }

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::{generate_group, Ctx, Cursor};
 use crate::model::Model;
 use crate::plan::Chunk;
+use crate::summary::{Achieved, Tally};
 use crate::value::{encode_binary, encode_csv, GroupBuf, RowCopy};
 
 /// The report format version.
@@ -77,6 +78,8 @@ pub struct TableReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_rows: Option<u64>,
     pub chunk_count: usize,
+    /// The distributions the generated rows achieved (this report's chunks).
+    pub achieved: Achieved,
     /// BLAKE3 of the chunk hashes in order; present when every chunk is in this report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_hash: Option<String>,
@@ -157,6 +160,19 @@ pub fn generate_chunk(
     ctx: &mut Ctx,
     sink: &mut dyn FnMut(&[u8]) -> Result<()>,
 ) -> Result<(u64, String)> {
+    let mut tally = Tally::for_table(&model.tables[job.table]);
+    generate_chunk_tallied(model, job, format, ctx, sink, &mut tally)
+}
+
+/// [`generate_chunk`] that also counts what the chunk achieved into `tally`.
+pub fn generate_chunk_tallied(
+    model: &Model,
+    job: Job,
+    format: Format,
+    ctx: &mut Ctx,
+    sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    tally: &mut Tally,
+) -> Result<(u64, String)> {
     let t = &model.tables[job.table];
     let types: Vec<SqlType> = t.columns.iter().map(|c| c.sql_type).collect();
     // Rows are hashed in bulk (BLAKE3 is several times faster on megabytes than on rows):
@@ -168,27 +184,30 @@ pub fn generate_chunk(
         copy::header(&mut out);
     }
     let mut hashed = out.len();
+    let mut scratch = Vec::new();
     let mut rows = 0u64;
     let mut emit = |buf: &GroupBuf, out: &mut Vec<u8>| -> Result<()> {
+        tally.add(t, buf);
         for r in buf.live_rows() {
             match format {
                 Format::Binary => encode_binary(out, buf, r, &types),
                 Format::Csv => {
                     encode_binary(&mut bin, buf, r, &types);
-                    encode_csv(out, buf, r, &types);
+                    encode_csv(out, buf, r, &types, &mut scratch);
                 }
             }
             rows += 1;
-        }
-        if out.len() >= 1 << 20 {
-            match format {
-                Format::Binary => hasher.update(&out[hashed..]),
-                Format::Csv => hasher.update(&bin),
-            };
-            bin.clear();
-            sink(out)?;
-            out.clear();
-            hashed = 0;
+            // Flush by row, not by group: one group can hold 150,000 rows.
+            if out.len() >= 1 << 20 {
+                match format {
+                    Format::Binary => hasher.update(&out[hashed..]),
+                    Format::Csv => hasher.update(&bin),
+                };
+                bin.clear();
+                sink(out)?;
+                out.clear();
+                hashed = 0;
+            }
         }
         Ok(())
     };
@@ -273,7 +292,7 @@ pub fn run(
     let started = Instant::now();
     let jobs = jobs_of(model, opts.shard, opts.tables);
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<ChunkReport>>> = Mutex::new(vec![None; jobs.len()]);
+    let results: Mutex<Vec<Option<(ChunkReport, Tally)>>> = Mutex::new(vec![None; jobs.len()]);
     let failure: Mutex<Option<Error>> = Mutex::new(None);
     let ext = match opts.format {
         Format::Binary => "bin",
@@ -299,7 +318,7 @@ pub fn run(
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&job) = jobs.get(i) else { return };
                     match run_job(model, job, opts, ext, &mut ctx) {
-                        Ok(report) => results.lock().expect("lock")[i] = Some(report),
+                        Ok(done) => results.lock().expect("lock")[i] = Some(done),
                         Err(e) => {
                             failure.lock().expect("lock").get_or_insert(e);
                             return;
@@ -325,8 +344,12 @@ pub fn run(
             .iter()
             .zip(&results)
             .filter(|(j, _)| j.table == ti)
-            .map(|(_, r)| r.clone().expect("every job reported"))
+            .map(|(_, r)| r.as_ref().expect("every job reported").0.clone())
             .collect();
+        let mut tally = Tally::for_table(t);
+        for (_, r) in jobs.iter().zip(&results).filter(|(j, _)| j.table == ti) {
+            tally.merge(&r.as_ref().expect("every job reported").1);
+        }
         let complete = chunks.len() == t.plan.chunks.len();
         let content_hash = complete.then(|| combine(&chunks));
         tables.insert(
@@ -338,6 +361,7 @@ pub fn run(
                 planned_rows: t.plan.rows,
                 target_rows: band.rows.get(&t.name).copied(),
                 chunk_count: t.plan.chunks.len(),
+                achieved: tally.summary(t.parent.is_some()),
                 content_hash,
                 chunks,
             },
@@ -380,34 +404,39 @@ fn run_job(
     opts: &RunOptions<'_>,
     ext: &str,
     ctx: &mut Ctx,
-) -> Result<ChunkReport> {
+) -> Result<(ChunkReport, Tally)> {
     let t = &model.tables[job.table];
+    let mut tally = Tally::for_table(t);
     let (rows, hash, file) = match opts.output {
         Some(dir) => {
             let rel = format!("{}/{:06}.{ext}", t.name, job.chunk.index);
             let path: PathBuf = dir.join(&rel);
             let mut f = AtomicFile::create(&path)?;
-            let (rows, hash) = generate_chunk(model, job, opts.format, ctx, &mut |b| {
+            let mut write = |b: &[u8]| {
                 std::io::Write::write_all(&mut f, b).map_err(|source| Error::Io {
                     path: path.clone(),
                     source,
                 })
-            })?;
+            };
+            let (rows, hash) =
+                generate_chunk_tallied(model, job, opts.format, ctx, &mut write, &mut tally)?;
             f.commit()?;
             (rows, hash, Some(rel))
         }
         None => {
-            let (rows, hash) = generate_chunk(model, job, opts.format, ctx, &mut |_| Ok(()))?;
+            let (rows, hash) =
+                generate_chunk_tallied(model, job, opts.format, ctx, &mut |_| Ok(()), &mut tally)?;
             (rows, hash, None)
         }
     };
     (opts.on_chunk)(&t.name, rows);
-    Ok(ChunkReport {
+    let report = ChunkReport {
         index: job.chunk.index,
         file,
         rows,
         hash,
-    })
+    };
+    Ok((report, tally))
 }
 
 /// A table's content hash from its chunk hashes in order.

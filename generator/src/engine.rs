@@ -30,7 +30,7 @@ impl Ctx {
     fn ensure_group(&mut self, model: &Model, ti: usize, g: u64) -> Result<()> {
         if self.slots[ti]
             .as_ref()
-            .is_some_and(|b| b.group == g && b.cols > 0)
+            .is_some_and(|b| b.group == g && b.cols() > 0)
         {
             return Ok(());
         }
@@ -113,7 +113,7 @@ pub fn generate_group_masked(
 ) -> Result<()> {
     let t = &model.tables[ti];
     let n = t.plan.group_rows(g) as usize;
-    out.reset(g, first_row, n, t.columns.len());
+    out.reset(g, first_row, n, &t.corpora, mask);
     if n == 0 {
         return Ok(());
     }
@@ -234,8 +234,7 @@ fn gen_column(
                         }
                         match v {
                             Value::Text { .. } => {
-                                let text = src.text(v).to_string();
-                                out.push_text(&text)
+                                src.copy_into(*column, v, out)
                             }
                             v => v,
                         }
@@ -301,7 +300,7 @@ fn gen_column(
                 let i = cumulative
                     .partition_point(|c| *c <= u)
                     .min(labels.len() - 1);
-                out.push_text(&labels[i])
+                out.push_text(labels[i].as_bytes())
             }
             Gen::Text {
                 corpus: Some(corpus),
@@ -309,11 +308,16 @@ fn gen_column(
                 ..
             } => {
                 let len = libm::round(length.quantile(s.unit())).max(0.0) as usize;
-                let start = out.arena.len() as u32;
-                corpus.write(&mut out.arena, &mut s, len);
-                Value::Text {
-                    start,
-                    len: out.arena.len() as u32 - start,
+                match corpus.choose(&mut s, len) {
+                    Some((start, len)) => Value::Corpus { start, len },
+                    None => {
+                        let start = out.arena_mut().len() as u32;
+                        corpus.write_long(out.arena_mut(), &mut s, len);
+                        Value::Text {
+                            start,
+                            len: len as u32,
+                        }
+                    }
                 }
             }
             Gen::Text {
@@ -329,7 +333,7 @@ fn gen_column(
                 if *style == TextStyle::Email {
                     debug_assert!(text_buf.ends_with("@example.invalid"));
                 }
-                out.push_text(&text_buf)
+                out.push_text(text_buf.as_bytes())
             }
             Gen::Boolean { p } => Value::Bool(s.unit() < *p),
             Gen::Uuid => {
@@ -338,7 +342,7 @@ fn gen_column(
                 b[8..].copy_from_slice(&s.next_u64().to_le_bytes());
                 b[6] = (b[6] & 0x0f) | 0x40;
                 b[8] = (b[8] & 0x3f) | 0x80;
-                Value::Uuid(b)
+                out.push_uuid(&b)
             }
         };
         out.set(r, ci, v);

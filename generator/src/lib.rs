@@ -6,6 +6,7 @@
 //! - [`value`]: the in-memory value of a cell and its COPY encodings.
 //! - [`text`]: gibberish text.
 //! - [`dataset`]: chunks to files or to any sink, content hashes, the generation report.
+//! - [`summary`]: the distributions a run achieved (fan-out quantiles, hourly profiles).
 //!
 //! Row r of table T is a pure function of (seed, spec, band, T, r): see `docs/architecture.md`.
 
@@ -13,6 +14,7 @@ pub mod dataset;
 pub mod engine;
 pub mod model;
 pub mod plan;
+pub mod summary;
 pub mod text;
 pub mod value;
 

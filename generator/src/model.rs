@@ -34,6 +34,8 @@ pub struct TableModel {
     pub plan: Plan,
     /// Whether a group may end early (a distinct pick or reference ran out of values).
     pub may_drop: bool,
+    /// Per column, the corpus its sentence-like text is cut from.
+    pub corpora: Vec<Option<std::sync::Arc<crate::text::Corpus>>>,
 }
 
 /// One column.
@@ -389,7 +391,15 @@ impl Model {
                     Gen::Pick { distinct: true, .. } | Gen::Reference { distinct: true, .. }
                 )
             });
+            let corpora = columns
+                .iter()
+                .map(|c| match &c.gen {
+                    Gen::Text { corpus, .. } => corpus.clone(),
+                    _ => None,
+                })
+                .collect();
             tables.push(TableModel {
+                corpora,
                 name: tname.clone(),
                 columns,
                 eval_order,

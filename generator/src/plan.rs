@@ -219,9 +219,13 @@ impl Plan {
 impl Fanout {
     /// The unscaled fan-out of parent `g`, and the rounding draw. Stratified: parent g takes
     /// the stratum perm(g) of [0, 1), so the parents' fan-outs follow the quantile function
-    /// closely even in the tail, while hot parents land anywhere in the key range.
+    /// exactly even in the tail, while hot parents land anywhere in the key range.
     fn draw(&self, g: u64) -> (f64, f64) {
-        let u = (self.perm.apply(g) as f64 + self.key.unit_at(g, 0)) / self.groups as f64;
+        // Centred strata: the multiset of fan-outs is the quantile function sampled at
+        // (i + 1/2) / N whatever the seed, so the scale that meets the band target does not
+        // swing with the draw of the tail's top stratum (which, for a few hundred parents,
+        // can hold a third of all rows). The seed decides which parent gets which stratum.
+        let u = (self.perm.apply(g) as f64 + 0.5) / self.groups as f64;
         let v = self.key.unit_at(g, 1);
         if u < self.zero_fraction {
             (0.0, v)

@@ -93,28 +93,49 @@ impl Corpus {
         Corpus { text, word_starts }
     }
 
-    /// Appends a sentence-cased slice of exactly `len` bytes (ending in `.` when len > 1).
-    pub fn write(&self, out: &mut String, s: &mut Stream, len: usize) {
+    /// Chooses a slice of exactly `len` bytes starting at a word: `(start, len)`, or `None`
+    /// when `len` is more than half the corpus (the caller writes such a text out in full).
+    pub fn choose(&self, s: &mut Stream, len: usize) -> Option<(u32, u32)> {
+        if len > self.text.len() / 2 {
+            return None;
+        }
+        let fits = self
+            .word_starts
+            .partition_point(|&o| o as usize + len <= self.text.len());
+        let o = self.word_starts[s.below(fits as u64) as usize];
+        Some((o, len as u32))
+    }
+
+    /// Appends the sentence for a chosen slice: first letter upper-cased, last byte a full
+    /// stop (when longer than one byte).
+    pub fn append(&self, out: &mut Vec<u8>, start: u32, len: u32) {
+        let (start, len) = (start as usize, len as usize);
         if len == 0 {
             return;
         }
-        let start = out.len();
+        let bytes = &self.text.as_bytes()[start..start + len];
+        out.push(bytes[0].to_ascii_uppercase());
+        if len > 1 {
+            out.extend_from_slice(&bytes[1..len - 1]);
+            out.push(b'.');
+        }
+    }
+
+    /// Appends `len` bytes of sentence-like text however long (slices joined end to end).
+    pub fn write_long(&self, out: &mut Vec<u8>, s: &mut Stream, len: usize) {
+        let at = out.len();
         let mut left = len;
         while left > 0 {
             let take = left.min(self.text.len() / 2);
-            // Word starts from which `take` bytes fit.
-            let fits = self
-                .word_starts
-                .partition_point(|&o| o as usize + take <= self.text.len());
-            let o = self.word_starts[s.below(fits as u64) as usize] as usize;
-            out.push_str(&self.text[o..o + take]);
+            let (o, n) = self.choose(s, take).expect("take fits");
+            out.extend_from_slice(&self.text.as_bytes()[o as usize..(o + n) as usize]);
             left -= take;
         }
-        let first = out.as_bytes()[start].to_ascii_uppercase() as char;
-        out.replace_range(start..start + 1, first.encode_utf8(&mut [0; 4]));
+        if len > 0 {
+            out[at] = out[at].to_ascii_uppercase();
+        }
         if len > 1 {
-            out.pop();
-            out.push('.');
+            out[at + len - 1] = b'.';
         }
     }
 }
@@ -187,11 +208,22 @@ mod tests {
     fn corpus_slices_have_the_exact_length() {
         let mut s = Seed::new("t").key("t", "c").stream(0);
         let corpus = Corpus::new(&mut s);
-        for len in [0usize, 1, 2, 57, 4000] {
-            let mut out = String::from("x");
-            corpus.write(&mut out, &mut s, len);
+        for len in [0usize, 1, 2, 57, 4000, CORPUS_BYTES] {
+            let mut out = b"x".to_vec();
+            match corpus.choose(&mut s, len) {
+                Some((o, n)) => corpus.append(&mut out, o, n),
+                None => corpus.write_long(&mut out, &mut s, len),
+            }
             assert_eq!(out.len(), len + 1);
-            assert!(!out.contains('@') && !out.chars().any(|c| c.is_ascii_digit()));
+            assert!(!out.contains(&b'@') && !out.iter().any(|c| c.is_ascii_digit()));
+            if len > 1 {
+                assert_eq!(out[len], b'.');
+                assert!(
+                    out[1].is_ascii_uppercase() || out[1] == b' ',
+                    "{}",
+                    String::from_utf8_lossy(&out[..len.min(20)])
+                );
+            }
         }
     }
 

@@ -1,9 +1,18 @@
 //! Cell values of a generated group and their COPY encodings.
+//!
+//! A group is stored column by column; a column the caller did not ask for (cursors walking a
+//! parent generate only what children read) allocates nothing. A value is 16 bytes: bytes live
+//! in the group's arena, and sentence text is a reference into its column's corpus, so even a
+//! conversation of 150,000 messages costs a few megabytes.
+
+use std::sync::Arc;
 
 use pgshape_core::copy;
 use pgshape_core::spec::SqlType;
 
-/// One cell. Text lives in the group's arena; the value holds its byte range.
+use crate::text::Corpus;
+
+/// One cell.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Value {
     Null,
@@ -12,68 +21,143 @@ pub enum Value {
     Bool(bool),
     /// Microseconds since the Unix epoch.
     Ts(i64),
+    /// Bytes of the group's arena.
     Text {
         start: u32,
         len: u32,
     },
-    Uuid([u8; 16]),
+    /// A sentence cut from the column's corpus (see [`Corpus::append`]).
+    Corpus {
+        start: u32,
+        len: u32,
+    },
+    /// 16 bytes of the group's arena.
+    Uuid {
+        start: u32,
+    },
 }
 
-/// The rows of one group, column-major generation into row-major storage.
+/// The rows of one group.
 #[derive(Default, Clone)]
 pub struct GroupBuf {
     pub group: u64,
     pub first_row: u64,
     pub rows: usize,
-    pub cols: usize,
-    pub values: Vec<Value>,
-    pub arena: String,
+    columns: Vec<Vec<Value>>,
+    arena: Vec<u8>,
+    corpora: Vec<Option<Arc<Corpus>>>,
     /// Rows cut by a distinct pick or reference that ran out of values.
     pub dropped: Vec<bool>,
 }
 
 impl GroupBuf {
-    /// Clears and sizes the buffer for `rows` rows of `cols` columns.
-    pub fn reset(&mut self, group: u64, first_row: u64, rows: usize, cols: usize) {
+    /// Clears and sizes the buffer for `rows` rows; columns outside `mask` stay empty (NULL).
+    pub fn reset(
+        &mut self,
+        group: u64,
+        first_row: u64,
+        rows: usize,
+        corpora: &[Option<Arc<Corpus>>],
+        mask: Option<&[bool]>,
+    ) {
         self.group = group;
         self.first_row = first_row;
         self.rows = rows;
-        self.cols = cols;
-        self.values.clear();
-        // Exact, not doubling: one huge group must not pin twice its size for the whole run.
-        self.values.reserve_exact(rows * cols);
-        self.values.resize(rows * cols, Value::Null);
+        self.columns.resize_with(corpora.len(), Vec::new);
+        for (c, col) in self.columns.iter_mut().enumerate() {
+            col.clear();
+            if mask.is_none_or(|m| m[c]) {
+                col.resize(rows, Value::Null);
+            }
+        }
+        if self.corpora.len() != corpora.len() {
+            self.corpora = corpora.to_vec();
+        }
         self.arena.clear();
         self.dropped.clear();
         self.dropped.resize(rows, false);
     }
 
+    /// Columns of the buffer.
+    pub fn cols(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// The value at (row, col); NULL for a column that was not generated.
     #[inline]
     pub fn get(&self, row: usize, col: usize) -> Value {
-        self.values[row * self.cols + col]
+        self.columns[col].get(row).copied().unwrap_or(Value::Null)
     }
 
     #[inline]
     pub fn set(&mut self, row: usize, col: usize, v: Value) {
-        self.values[row * self.cols + col] = v;
+        self.columns[col][row] = v;
     }
 
-    /// The text of a `Value::Text` of this buffer.
-    #[inline]
-    pub fn text(&self, v: Value) -> &str {
-        match v {
-            Value::Text { start, len } => &self.arena[start as usize..(start + len) as usize],
-            _ => "",
-        }
-    }
-
-    /// Appends text to the arena and returns its value.
-    pub fn push_text(&mut self, s: &str) -> Value {
+    /// Appends bytes to the arena and returns their text value.
+    pub fn push_text(&mut self, s: &[u8]) -> Value {
         let start = self.arena.len() as u32;
-        self.arena.push_str(s);
+        self.arena.extend_from_slice(s);
         Value::Text {
             start,
             len: s.len() as u32,
+        }
+    }
+
+    /// Appends a UUID to the arena and returns its value.
+    pub fn push_uuid(&mut self, u: &[u8; 16]) -> Value {
+        let start = self.arena.len() as u32;
+        self.arena.extend_from_slice(u);
+        Value::Uuid { start }
+    }
+
+    /// The arena, for generators that write text in place.
+    pub fn arena_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.arena
+    }
+
+    /// The byte length of a text value of column `col`.
+    pub fn text_len(&self, v: Value) -> usize {
+        match v {
+            Value::Text { len, .. } | Value::Corpus { len, .. } => len as usize,
+            _ => 0,
+        }
+    }
+
+    /// Appends the bytes of a text, corpus or UUID value of column `col` to `out`.
+    pub fn append_bytes(&self, col: usize, v: Value, out: &mut Vec<u8>) {
+        match v {
+            Value::Text { start, len } => {
+                out.extend_from_slice(&self.arena[start as usize..(start + len) as usize])
+            }
+            Value::Corpus { start, len } => self.corpora[col]
+                .as_ref()
+                .expect("corpus value of a corpus column")
+                .append(out, start, len),
+            Value::Uuid { start } => {
+                out.extend_from_slice(&self.arena[start as usize..start as usize + 16])
+            }
+            _ => {}
+        }
+    }
+
+    /// Copies value `v` of column `col` of this buffer into `dst`, re-homing arena bytes.
+    pub fn copy_into(&self, col: usize, v: Value, dst: &mut GroupBuf) -> Value {
+        match v {
+            Value::Text { .. } | Value::Corpus { .. } => {
+                let start = dst.arena.len() as u32;
+                self.append_bytes(col, v, &mut dst.arena);
+                Value::Text {
+                    start,
+                    len: dst.arena.len() as u32 - start,
+                }
+            }
+            Value::Uuid { start } => {
+                let mut u = [0u8; 16];
+                u.copy_from_slice(&self.arena[start as usize..start as usize + 16]);
+                dst.push_uuid(&u)
+            }
+            v => v,
         }
     }
 
@@ -83,44 +167,25 @@ impl GroupBuf {
     }
 }
 
-/// One row copied out of a group (a parent row held while its children are generated).
+/// One row copied out of a group (a parent row held while its children are generated). Only
+/// scalar values are kept: children read keys and timestamps of their parent, never its text.
 #[derive(Default, Clone)]
 pub struct RowCopy {
     pub values: Vec<Value>,
-    pub arena: String,
     /// The row's index in its table.
     pub index: u64,
 }
 
 impl RowCopy {
-    /// Copies row `row` of `buf`.
+    /// Copies row `row` of `buf` (text, corpus and UUID values become NULL).
     pub fn fill(&mut self, buf: &GroupBuf, row: usize) {
         self.values.clear();
-        self.arena.clear();
         self.index = buf.first_row + row as u64;
-        for c in 0..buf.cols {
-            let v = buf.get(row, c);
-            let v = match v {
-                Value::Text { .. } => {
-                    let start = self.arena.len() as u32;
-                    self.arena.push_str(buf.text(v));
-                    Value::Text {
-                        start,
-                        len: self.arena.len() as u32 - start,
-                    }
-                }
+        self.values
+            .extend((0..buf.cols()).map(|c| match buf.get(row, c) {
+                Value::Text { .. } | Value::Corpus { .. } | Value::Uuid { .. } => Value::Null,
                 v => v,
-            };
-            self.values.push(v);
-        }
-    }
-
-    /// The text of a `Value::Text` of this row.
-    pub fn text(&self, v: Value) -> &str {
-        match v {
-            Value::Text { start, len } => &self.arena[start as usize..(start + len) as usize],
-            _ => "",
-        }
+            }));
     }
 }
 
@@ -147,14 +212,26 @@ pub fn encode_binary(out: &mut Vec<u8>, buf: &GroupBuf, row: usize, types: &[Sql
                 SqlType::Date => copy::date(out, us.div_euclid(86_400_000_000) as i32),
                 _ => copy::timestamp(out, us),
             },
-            v @ Value::Text { .. } => copy::bytes(out, buf.text(v).as_bytes()),
-            Value::Uuid(u) => copy::uuid(out, &u),
+            v @ (Value::Text { .. } | Value::Corpus { .. }) => {
+                out.extend_from_slice(&(buf.text_len(v) as i32).to_be_bytes());
+                buf.append_bytes(c, v, out);
+            }
+            v @ Value::Uuid { .. } => {
+                out.extend_from_slice(&16i32.to_be_bytes());
+                buf.append_bytes(c, v, out);
+            }
         }
     }
 }
 
 /// Appends row `row` of `buf` as a CSV line (NULL is an empty unquoted field).
-pub fn encode_csv(out: &mut Vec<u8>, buf: &GroupBuf, row: usize, types: &[SqlType]) {
+pub fn encode_csv(
+    out: &mut Vec<u8>,
+    buf: &GroupBuf,
+    row: usize,
+    types: &[SqlType],
+    scratch: &mut Vec<u8>,
+) {
     use std::io::Write;
     for (c, t) in types.iter().enumerate() {
         if c > 0 {
@@ -177,9 +254,15 @@ pub fn encode_csv(out: &mut Vec<u8>, buf: &GroupBuf, row: usize, types: &[SqlTyp
                     _ => write!(out, "{}", dt.format("%Y-%m-%d %H:%M:%S%.6f+00")),
                 };
             }
-            v @ Value::Text { .. } => copy::csv_field(out, buf.text(v)),
-            Value::Uuid(u) => {
-                let h = hex::encode(u);
+            v @ (Value::Text { .. } | Value::Corpus { .. }) => {
+                scratch.clear();
+                buf.append_bytes(c, v, scratch);
+                copy::csv_field(out, scratch);
+            }
+            v @ Value::Uuid { .. } => {
+                scratch.clear();
+                buf.append_bytes(c, v, scratch);
+                let h = hex::encode(&scratch[..]);
                 let _ = write!(
                     out,
                     "{}-{}-{}-{}-{}",
@@ -193,4 +276,14 @@ pub fn encode_csv(out: &mut Vec<u8>, buf: &GroupBuf, row: usize, types: &[SqlTyp
         }
     }
     out.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_is_sixteen_bytes() {
+        assert_eq!(std::mem::size_of::<Value>(), 16);
+    }
 }

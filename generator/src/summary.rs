@@ -1,0 +1,219 @@
+//! What a run achieved, measured on the rows as generated: fan-out quantiles (children per
+//! parent, over parents that have children) and the hourly profile of timestamp columns.
+//! Constant memory: sizes are counted exactly below 1,024 and in 1/64-octave bins above.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::TableModel;
+use crate::value::{GroupBuf, Value};
+
+const EXACT: usize = 1024;
+const SUB: usize = 64;
+
+/// A histogram of group sizes.
+#[derive(Clone, Debug, Default)]
+pub struct SizeHist {
+    exact: Vec<u64>,
+    log: Vec<u64>,
+}
+
+impl SizeHist {
+    fn add(&mut self, n: u64) {
+        if (n as usize) < EXACT {
+            if self.exact.is_empty() {
+                self.exact = vec![0; EXACT];
+            }
+            self.exact[n as usize] += 1;
+        } else {
+            let b = ((n as f64 / EXACT as f64).log2() * SUB as f64) as usize;
+            if self.log.len() <= b {
+                self.log.resize(b + 1, 0);
+            }
+            self.log[b] += 1;
+        }
+    }
+
+    fn merge(&mut self, o: &SizeHist) {
+        if self.exact.is_empty() {
+            self.exact = vec![0; EXACT];
+        }
+        for (a, b) in self.exact.iter_mut().zip(&o.exact) {
+            *a += b;
+        }
+        if self.log.len() < o.log.len() {
+            self.log.resize(o.log.len(), 0);
+        }
+        for (a, b) in self.log.iter_mut().zip(&o.log) {
+            *a += b;
+        }
+    }
+
+    /// (size, count) pairs in increasing size; log bins report their lower edge.
+    fn bins(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
+        let exact = self.exact.iter().enumerate().map(|(n, c)| (n as f64, *c));
+        let log = self
+            .log
+            .iter()
+            .enumerate()
+            .map(|(b, c)| (EXACT as f64 * (b as f64 / SUB as f64).exp2(), *c));
+        exact.chain(log)
+    }
+
+    /// The nearest-rank quantile of sizes > 0.
+    fn quantile(&self, p: f64) -> f64 {
+        let nonzero: u64 = self.bins().filter(|(s, _)| *s > 0.0).map(|(_, c)| c).sum();
+        let rank = (p * nonzero as f64).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (s, c) in self.bins().filter(|(s, _)| *s > 0.0) {
+            seen += c;
+            if seen >= rank {
+                return s;
+            }
+        }
+        0.0
+    }
+}
+
+/// What one chunk (or a whole table, once merged) achieved.
+#[derive(Clone, Debug, Default)]
+pub struct Tally {
+    sizes: SizeHist,
+    groups: u64,
+    zero: u64,
+    max: u64,
+    hourly: Vec<(String, [u64; 24])>,
+}
+
+impl Tally {
+    /// A tally for a table: one hourly profile per timestamp column.
+    pub fn for_table(t: &TableModel) -> Tally {
+        let hourly = t
+            .columns
+            .iter()
+            .filter(|c| c.sql_type.is_temporal())
+            .map(|c| (c.name.clone(), [0; 24]))
+            .collect();
+        Tally {
+            hourly,
+            ..Tally::default()
+        }
+    }
+
+    /// Counts one generated group.
+    pub fn add(&mut self, t: &TableModel, buf: &GroupBuf) {
+        let live = buf.live_rows().count() as u64;
+        self.groups += 1;
+        self.zero += (live == 0) as u64;
+        self.max = self.max.max(live);
+        self.sizes.add(live);
+        let mut h = 0;
+        for (ci, c) in t.columns.iter().enumerate() {
+            if !c.sql_type.is_temporal() {
+                continue;
+            }
+            for r in buf.live_rows() {
+                if let Value::Ts(us) = buf.get(r, ci) {
+                    self.hourly[h].1
+                        [(us.div_euclid(1_000_000).rem_euclid(86_400) / 3600) as usize] += 1;
+                }
+            }
+            h += 1;
+        }
+    }
+
+    /// Adds another tally of the same table.
+    pub fn merge(&mut self, o: &Tally) {
+        self.sizes.merge(&o.sizes);
+        self.groups += o.groups;
+        self.zero += o.zero;
+        self.max = self.max.max(o.max);
+        if self.hourly.is_empty() {
+            self.hourly = o.hourly.clone();
+        } else {
+            for (a, b) in self.hourly.iter_mut().zip(&o.hourly) {
+                for (x, y) in a.1.iter_mut().zip(&b.1) {
+                    *x += y;
+                }
+            }
+        }
+    }
+
+    /// The report's summary. `grouped` is false for root tables (whose groups are blocks).
+    pub fn summary(&self, grouped: bool) -> Achieved {
+        let fanout = grouped.then(|| Fanout {
+            parents: self.groups,
+            zero_fraction: if self.groups == 0 {
+                0.0
+            } else {
+                self.zero as f64 / self.groups as f64
+            },
+            p50: self.sizes.quantile(0.5),
+            p90: self.sizes.quantile(0.9),
+            p95: self.sizes.quantile(0.95),
+            p99: self.sizes.quantile(0.99),
+            p999: self.sizes.quantile(0.999),
+            max: self.max,
+        });
+        let hourly = self
+            .hourly
+            .iter()
+            .filter(|(_, h)| h.iter().sum::<u64>() > 0)
+            .map(|(c, h)| {
+                let n: u64 = h.iter().sum();
+                (
+                    c.clone(),
+                    h.iter()
+                        .map(|x| (*x as f64 / n as f64 * 1e4).round() / 1e4)
+                        .collect(),
+                )
+            })
+            .collect();
+        Achieved { fanout, hourly }
+    }
+}
+
+/// A table's achieved distributions in the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Achieved {
+    /// Children per parent row (per-parent tables only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fanout: Option<Fanout>,
+    /// Share of each UTC hour, per timestamp column.
+    #[serde(default)]
+    pub hourly: std::collections::BTreeMap<String, Vec<f64>>,
+}
+
+/// Children-per-parent figures (quantiles over parents with at least one child).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fanout {
+    pub parents: u64,
+    pub zero_fraction: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_of_sizes() {
+        let mut h = SizeHist::default();
+        for n in 1..=100 {
+            h.add(n);
+        }
+        h.add(0);
+        assert_eq!(h.quantile(0.5), 50.0);
+        assert_eq!(h.quantile(0.99), 99.0);
+        let mut big = SizeHist::default();
+        big.add(5000);
+        let q = big.quantile(0.5);
+        assert!((q - 5000.0).abs() / 5000.0 < 0.011, "{q}");
+    }
+}
