@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use postgres::Client;
+use postgres::GenericClient;
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -111,7 +111,7 @@ impl Table {
 }
 
 /// Reads the tables, keys and enums of the given PostgreSQL schemas.
-pub fn read(client: &mut Client, schemas: &[String]) -> Result<Schema> {
+pub fn read(client: &mut impl GenericClient, schemas: &[String]) -> Result<Schema> {
     let rows = client
         .query(
             "SELECT c.oid, n.nspname::text, c.relname::text, c.relkind = 'p'
@@ -160,7 +160,7 @@ pub fn read(client: &mut Client, schemas: &[String]) -> Result<Schema> {
     Ok(Schema { tables, enums })
 }
 
-fn read_columns(client: &mut Client, oid: u32, table: &mut Table) -> Result<()> {
+fn read_columns(client: &mut impl GenericClient, oid: u32, table: &mut Table) -> Result<()> {
     let rows = client
         .query(
             "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), t.typtype::text,
@@ -200,7 +200,7 @@ fn read_columns(client: &mut Client, oid: u32, table: &mut Table) -> Result<()> 
     Ok(())
 }
 
-fn read_constraints(client: &mut Client, oid: u32, table: &mut Table) -> Result<()> {
+fn read_constraints(client: &mut impl GenericClient, oid: u32, table: &mut Table) -> Result<()> {
     let rows = client
         .query(
             "SELECT c.conname::text, c.contype::text,

@@ -11,6 +11,8 @@
 //! - [`dist`]: the distributions a spec can name (quantile functions, Zipf, lognormal, ...).
 //! - [`spec`]: the distribution spec format.
 //! - [`pack`]: the metrics pack format.
+//! - [`token`]: HMAC tokens under per-namespace keys derived from the salt; the salt fingerprint.
+//! - [`pii`]: PII detectors (email, phone, SSN, card with Luhn, IP, IBAN with mod-97, names).
 //! - [`ident`]: SQL identifier quoting.
 //! - [`cli`]: what the binaries share at their edge: logging, exit codes.
 
@@ -23,8 +25,10 @@ pub mod dist;
 pub mod error;
 pub mod ident;
 pub mod pack;
+pub mod pii;
 pub mod rng;
 pub mod spec;
+pub mod token;
 
 pub use error::{Error, Result};
 

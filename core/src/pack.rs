@@ -69,7 +69,45 @@ pub struct TableMetrics {
     pub total_rows: u64,
     /// `exact` (count(*)) or `estimated` (catalog estimate).
     pub count_method: String,
+    /// The timestamp column the window applies to (policy or detection), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_column: Option<String>,
     /// Rows whose window column falls in the window, when the table has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_rows: Option<u64>,
 }
+
+/// The mapping manifest (`..._mapping.json`): how tokens were made, never a value and never a
+/// reversible mapping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub manifest_version: u32,
+    pub created_at: String,
+    /// The pack's file name and sha256 (the pack is written first).
+    pub pack_file: String,
+    pub pack_sha256: String,
+    /// `HMAC-SHA256`.
+    pub algorithm: String,
+    /// `HKDF-SHA256(salt, info = namespace)`.
+    pub key_derivation: String,
+    /// Hex characters kept of each MAC (16 = 64 bits).
+    pub truncation_hex: u32,
+    pub salt_fingerprint: String,
+    /// Token namespaces: the columns that share one keep joins consistent.
+    pub namespaces: Vec<Namespace>,
+}
+
+/// One token namespace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Namespace {
+    pub name: String,
+    /// `schema.table.column`
+    pub columns: Vec<String>,
+    /// Distinct tokens exported in the pack.
+    pub tokens: u64,
+}
+
+/// The manifest format version.
+pub const MANIFEST_VERSION: u32 = 1;

@@ -1,6 +1,7 @@
 //! `pgshape-generator`: deterministic synthetic datasets from a distribution spec.
 
 use std::io::IsTerminal;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -211,7 +212,7 @@ fn generate(a: GenerateArgs, quiet: bool) -> Result<()> {
         tracing::info!(table = %name, rows = t.rows, chunks = t.chunks.len(), "generated");
     }
     tracing::info!(report = %path.display(), ms = report.timings.generate_ms, "dataset complete");
-    println!("{}", path.display());
+    writeln!(std::io::stdout().lock(), "{}", path.display())?;
     Ok(())
 }
 
@@ -227,7 +228,11 @@ fn hash(a: HashArgs) -> Result<()> {
     };
     let report = dataset::run(&l.model, &l.spec_sha256, &opts, l.plan_ms)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report.tables)?);
+        writeln!(
+            std::io::stdout().lock(),
+            "{}",
+            serde_json::to_string_pretty(&report.tables)?
+        )?;
     } else {
         for name in &report.order {
             let t = &report.tables[name];
@@ -235,7 +240,7 @@ fn hash(a: HashArgs) -> Result<()> {
                 .content_hash
                 .clone()
                 .unwrap_or_else(|| dataset::combine(&t.chunks) + " (partial)");
-            println!("{name} {} {hash}", t.rows);
+            writeln!(std::io::stdout().lock(), "{name} {} {hash}", t.rows)?;
         }
     }
     Ok(())

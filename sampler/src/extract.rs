@@ -1,0 +1,215 @@
+//! Extraction: the catalog and SQL aggregates of a production database → metrics pack and
+//! mapping manifest, written as a pair (both or neither).
+//!
+//! Everything is computed by the server inside one read-only snapshot; only aggregates cross
+//! the wire. Identifiers come from the catalog only and are quoted.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use pgshape_core::artifact::{self, AtomicFile};
+use pgshape_core::catalog::{self, Table};
+use pgshape_core::conn::Target;
+use pgshape_core::ident::qualified;
+use pgshape_core::pack::{
+    Manifest, Pack, PackWindow, Privacy, Sampling, TableMetrics, MANIFEST_VERSION, PACK_VERSION,
+};
+use pgshape_core::token::{Salt, TOKEN_HEX_LEN};
+use pgshape_core::{Error, Result};
+
+use crate::roles::{role, Role};
+use crate::session::{self, Limits};
+
+/// Days a pack stays valid.
+pub const RETENTION_DAYS: i64 = 90;
+
+/// What to extract.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub output: PathBuf,
+    pub window_days: u32,
+    pub schemas: Vec<String>,
+    pub k_min: u64,
+    pub limits: Limits,
+}
+
+/// The two files written.
+#[derive(Debug)]
+pub struct Written {
+    pub pack: PathBuf,
+    pub manifest: PathBuf,
+    pub pack_sha256: String,
+}
+
+/// The manifest's path for a pack path: `x.json` → `x_mapping.json`.
+pub fn manifest_path(pack: &Path) -> PathBuf {
+    let stem = pack
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("shape-metrics");
+    pack.with_file_name(format!("{stem}_mapping.json"))
+}
+
+/// Runs the extraction and writes the pack and its manifest.
+pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> {
+    let mut client = session::connect(target, &opts.limits)?;
+    let mut tx = session::snapshot(&mut client)?;
+    if session::role_can_write(&mut tx, &opts.schemas)? {
+        tracing::warn!("the role {} can write to these tables; the sampler never writes, but a production extraction role should be read-only", target.describe());
+    }
+    let now: DateTime<Utc> = tx
+        .query_one("SELECT transaction_timestamp()", &[])
+        .map_err(Error::db("reading the server's clock"))?
+        .get(0);
+    let start = now - Duration::days(opts.window_days as i64);
+    let schema = catalog::read(&mut tx, &opts.schemas)?;
+    if schema.tables.is_empty() {
+        return Err(Error::Invalid {
+            path: opts.output.clone(),
+            message: format!(
+                "no tables in schema(s) {}: nothing to extract",
+                opts.schemas.join(", ")
+            ),
+        });
+    }
+    let mut tables = BTreeMap::new();
+    for t in &schema.tables {
+        let metrics = table_metrics(&mut tx, t, start, now)?;
+        tracing::info!(table = %t.qualified(), rows = metrics.total_rows, "counted");
+        tables.insert(t.qualified(), metrics);
+    }
+    tx.commit()
+        .map_err(Error::db("ending the read-only transaction"))?;
+
+    let rfc = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let created = Utc::now();
+    let pack = Pack {
+        pack_version: PACK_VERSION,
+        created_at: rfc(created),
+        expires_at: rfc(created + Duration::days(RETENTION_DAYS)),
+        tool_version: pgshape_core::TOOL_VERSION.into(),
+        window: PackWindow {
+            days: opts.window_days,
+            start: rfc(start),
+            end: rfc(now),
+        },
+        sampling: Sampling {
+            method: "full".into(),
+            fraction: 1.0,
+        },
+        privacy: Privacy {
+            k_min: opts.k_min,
+            epsilon: None,
+        },
+        salt_fingerprint: salt.fingerprint(),
+        schema,
+        tables,
+    };
+    write_pair(&pack, salt, &opts.output, created)
+}
+
+/// The window column of a table: a timestamp column named like a creation time, else the
+/// first non-null timestamp column.
+pub fn window_column(t: &Table) -> Option<&str> {
+    let ts: Vec<_> = t
+        .columns
+        .iter()
+        .filter(|c| role(t, c) == Role::Timestamp)
+        .collect();
+    ts.iter()
+        .find(|c| {
+            matches!(
+                c.name.as_str(),
+                "created_at" | "created" | "inserted_at" | "createdAt"
+            )
+        })
+        .or_else(|| ts.iter().find(|c| c.not_null))
+        .map(|c| c.name.as_str())
+}
+
+fn table_metrics(
+    tx: &mut postgres::Transaction<'_>,
+    t: &Table,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<TableMetrics> {
+    let name = qualified(&t.schema, &t.name);
+    let window = window_column(t);
+    let (total, in_window) = match window {
+        Some(col) => {
+            let sql = format!(
+                "SELECT count(*), count(*) FILTER (WHERE {c} >= $1 AND {c} < $2) FROM {name}",
+                c = pgshape_core::ident::quote(col)
+            );
+            let row = tx
+                .query_one(&sql, &[&start, &end])
+                .map_err(Error::db(format!("counting {}", t.qualified())))?;
+            (row.get::<_, i64>(0), Some(row.get::<_, i64>(1) as u64))
+        }
+        None => {
+            let row = tx
+                .query_one(&format!("SELECT count(*) FROM {name}"), &[])
+                .map_err(Error::db(format!("counting {}", t.qualified())))?;
+            (row.get::<_, i64>(0), None)
+        }
+    };
+    Ok(TableMetrics {
+        total_rows: total as u64,
+        count_method: "exact".into(),
+        window_column: window.map(str::to_string),
+        window_rows: in_window,
+    })
+}
+
+/// Writes the pack, then its manifest (which records the pack's sha256); both appear or
+/// neither does.
+fn write_pair(pack: &Pack, salt: &Salt, output: &Path, created: DateTime<Utc>) -> Result<Written> {
+    let mut bytes = serde_json::to_vec_pretty(pack).map_err(|e| Error::Invalid {
+        path: output.into(),
+        message: e.to_string(),
+    })?;
+    bytes.push(b'\n');
+    let pack_sha256 = artifact::sha256_hex(&bytes);
+    let manifest = Manifest {
+        manifest_version: MANIFEST_VERSION,
+        created_at: created.to_rfc3339_opts(SecondsFormat::Secs, true),
+        pack_file: output
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string(),
+        pack_sha256: pack_sha256.clone(),
+        algorithm: "HMAC-SHA256".into(),
+        key_derivation: "HKDF-SHA256(salt, info = namespace)".into(),
+        truncation_hex: TOKEN_HEX_LEN as u32,
+        salt_fingerprint: salt.fingerprint(),
+        namespaces: Vec::new(),
+    };
+    let manifest_path = manifest_path(output);
+    let mut pack_file = AtomicFile::create(output)?;
+    std::io::Write::write_all(&mut pack_file, &bytes).map_err(|source| Error::Io {
+        path: output.into(),
+        source,
+    })?;
+    let mut manifest_file = AtomicFile::create(&manifest_path)?;
+    let mut mbytes = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Invalid {
+        path: manifest_path.clone(),
+        message: e.to_string(),
+    })?;
+    mbytes.push(b'\n');
+    std::io::Write::write_all(&mut manifest_file, &mbytes).map_err(|source| Error::Io {
+        path: manifest_path.clone(),
+        source,
+    })?;
+    pack_file.commit()?;
+    if let Err(e) = manifest_file.commit() {
+        let _ = std::fs::remove_file(output);
+        return Err(e);
+    }
+    Ok(Written {
+        pack: output.to_path_buf(),
+        manifest: manifest_path,
+        pack_sha256,
+    })
+}

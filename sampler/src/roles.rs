@@ -1,0 +1,227 @@
+//! Column roles: what a column is decides what may leave production about it.
+//!
+//! | role | exported |
+//! |---|---|
+//! | key | null fraction, distinct ratio (and the fan-out of its foreign key) |
+//! | timestamp | null fraction, hourly, weekday and daily profiles |
+//! | number | null fraction, distinct ratio, quantiles, histogram (no raw min/max) |
+//! | category | null fraction, frequencies as tokens (labels only when allow-listed or enum) |
+//! | text | null fraction, distinct ratio, length histogram (never content) |
+//! | pii | null fraction, distinct ratio, length histogram |
+//! | other | null fraction |
+//!
+//! Decided from the catalog (keys, types, enums) and the column name; a column whose name
+//! suggests personal data is PII whatever its type.
+
+use std::fmt;
+
+use pgshape_core::catalog::{Column, Table, TypeKind};
+
+/// A column's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Key,
+    Timestamp,
+    Number,
+    Category,
+    Text,
+    Pii,
+    Other,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Key => "key",
+            Role::Timestamp => "timestamp",
+            Role::Number => "number",
+            Role::Category => "category",
+            Role::Text => "text",
+            Role::Pii => "pii",
+            Role::Other => "other",
+        })
+    }
+}
+
+impl Role {
+    /// What leaves production for a column of this role.
+    pub fn exported(self) -> &'static str {
+        match self {
+            Role::Key => "null fraction, distinct ratio, fan-out per foreign key",
+            Role::Timestamp => "null fraction, hourly / weekday / daily profiles",
+            Role::Number => "null fraction, distinct ratio, quantiles and histogram (no min/max)",
+            Role::Category => "null fraction, frequencies as HMAC tokens (k-suppressed)",
+            Role::Text => "null fraction, distinct ratio, length histogram (no content)",
+            Role::Pii => "null fraction, distinct ratio, length histogram (no values)",
+            Role::Other => "null fraction",
+        }
+    }
+}
+
+/// Name fragments that mark personal data.
+const PII_NAMES: &[&str] = &[
+    "email",
+    "e_mail",
+    "phone",
+    "mobile",
+    "fax",
+    "ssn",
+    "social_security",
+    "passport",
+    "license",
+    "first_name",
+    "last_name",
+    "full_name",
+    "display_name",
+    "surname",
+    "given_name",
+    "maiden",
+    "username",
+    "user_name",
+    "handle",
+    "nickname",
+    "address",
+    "street",
+    "city",
+    "zip",
+    "postal",
+    "birth",
+    "dob",
+    "ip_address",
+    "ip_addr",
+    "iban",
+    "card",
+    "account_number",
+    "tax_id",
+    "national_id",
+    "college_id",
+    "student_id",
+    "employee_id",
+    "latitude",
+    "longitude",
+    "geo",
+];
+
+/// Name fragments that mark a categorical text column.
+const CATEGORY_NAMES: &[&str] = &[
+    "kind", "type", "status", "state", "role", "mime", "category", "level", "tier", "plan",
+    "locale", "lang", "currency", "country",
+];
+
+/// The role of `column` of `table`.
+pub fn role(table: &Table, column: &Column) -> Role {
+    let name = column.name.to_ascii_lowercase();
+    let is_key = table
+        .primary_key
+        .as_ref()
+        .is_some_and(|pk| pk.contains(&column.name))
+        || table
+            .foreign_keys
+            .iter()
+            .any(|fk| fk.columns.contains(&column.name));
+    if PII_NAMES.iter().any(|p| name.contains(p)) && !is_key {
+        return Role::Pii;
+    }
+    if is_key {
+        return Role::Key;
+    }
+    let t = column.data_type.as_str();
+    if column.type_kind == TypeKind::Enum || t == "boolean" {
+        return Role::Category;
+    }
+    if t.starts_with("timestamp") || t == "date" {
+        return Role::Timestamp;
+    }
+    if matches!(
+        t,
+        "smallint" | "integer" | "bigint" | "real" | "double precision"
+    ) || t.starts_with("numeric")
+    {
+        return Role::Number;
+    }
+    if t == "text" || t.starts_with("character") {
+        let word = |w: &str| {
+            name == w || name.ends_with(&format!("_{w}")) || name.starts_with(&format!("{w}_"))
+        };
+        return if CATEGORY_NAMES.iter().any(|w| word(w)) {
+            Role::Category
+        } else {
+            Role::Text
+        };
+    }
+    Role::Other
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pgshape_core::catalog::ForeignKey;
+
+    fn col(name: &str, ty: &str, kind: TypeKind) -> Column {
+        Column {
+            name: name.into(),
+            data_type: ty.into(),
+            type_kind: kind,
+            not_null: false,
+            identity: None,
+            generated: false,
+        }
+    }
+
+    #[test]
+    fn roles_from_catalog_and_names() {
+        let t = Table {
+            schema: "s".into(),
+            name: "t".into(),
+            partitioned: false,
+            columns: vec![],
+            primary_key: Some(vec!["id".into()]),
+            unique_keys: vec![],
+            foreign_keys: vec![ForeignKey {
+                name: "f".into(),
+                columns: vec!["owner_id".into()],
+                ref_schema: "s".into(),
+                ref_table: "u".into(),
+                ref_columns: vec!["id".into()],
+                deferrable: false,
+            }],
+        };
+        assert_eq!(role(&t, &col("id", "bigint", TypeKind::Base)), Role::Key);
+        assert_eq!(
+            role(&t, &col("owner_id", "bigint", TypeKind::Base)),
+            Role::Key
+        );
+        assert_eq!(role(&t, &col("email", "text", TypeKind::Base)), Role::Pii);
+        assert_eq!(
+            role(&t, &col("display_name", "text", TypeKind::Base)),
+            Role::Pii
+        );
+        assert_eq!(
+            role(
+                &t,
+                &col("created_at", "timestamp with time zone", TypeKind::Base)
+            ),
+            Role::Timestamp
+        );
+        assert_eq!(
+            role(&t, &col("kind", "kind_enum", TypeKind::Enum)),
+            Role::Category
+        );
+        assert_eq!(
+            role(&t, &col("mime", "text", TypeKind::Base)),
+            Role::Category
+        );
+        assert_eq!(
+            role(&t, &col("content", "text", TypeKind::Base)),
+            Role::Text
+        );
+        assert_eq!(
+            role(&t, &col("byte_size", "bigint", TypeKind::Base)),
+            Role::Number
+        );
+        assert_eq!(
+            role(&t, &col("payload", "jsonb", TypeKind::Base)),
+            Role::Other
+        );
+    }
+}

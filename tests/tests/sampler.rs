@@ -1,0 +1,266 @@
+//! The sampler against the production fixture: nothing row-level leaves, it cannot write, it
+//! refuses to run without the salt, and its counts are the truth.
+
+use std::path::Path;
+
+use pgshape_core::conn::Target;
+use pgshape_e2e::{canaries, run, run_ok, TestDb};
+use pgshape_sampler::session::{self, Limits};
+
+const SALT: &str = "sampler-test-salt-0123456789abcdef0123456789";
+
+fn fixture() -> TestDb {
+    let db = TestDb::new("sampler");
+    db.load_fixture("0.02");
+    db
+}
+
+fn extract(db: &TestDb, dir: &Path) -> (String, String) {
+    let pack = dir.join("shape-metrics-20261122.json");
+    run_ok(
+        "pgshape-sampler",
+        &[
+            "extract",
+            "--output",
+            pack.to_str().unwrap(),
+            "--window-days",
+            "60",
+        ],
+        &[("DATABASE_URL", &db.url), ("ANONYMIZATION_SALT", SALT)],
+    );
+    let manifest = dir.join("shape-metrics-20261122_mapping.json");
+    (
+        std::fs::read_to_string(pack).unwrap(),
+        std::fs::read_to_string(manifest).unwrap(),
+    )
+}
+
+/// Every form a canary could leak in: exact, any 8-character fragment (bar runs of one
+/// character), lower case, digits only, JSON-escaped, base64.
+fn leak_forms(value: &str) -> Vec<String> {
+    let mut forms = vec![
+        value.to_string(),
+        value.to_lowercase(),
+        serde_json::to_string(value).unwrap(),
+    ];
+    let chars: Vec<char> = value.chars().collect();
+    for w in chars.windows(8) {
+        let frag: String = w.iter().collect();
+        if frag.chars().any(|c| c != w[0]) {
+            forms.push(frag);
+        }
+    }
+    let digits: String = value.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() >= 8 {
+        forms.push(digits);
+    }
+    forms.push(base64(value.as_bytes()));
+    forms
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn leaks(text: &str) -> Vec<String> {
+    let lower = text.to_lowercase();
+    let mut found = Vec::new();
+    for (kind, value) in canaries() {
+        for form in leak_forms(&value) {
+            if text.contains(&form) || lower.contains(&form.to_lowercase()) {
+                found.push(format!("{kind}: a form of a canary ({} chars)", form.len()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn no_planted_canary_reaches_the_pack_or_the_manifest() {
+    let db = fixture();
+    // The canaries are really in the source database.
+    let mut c = db.client();
+    for (_, value) in canaries() {
+        let n: i64 = c
+            .query_one(
+                "SELECT (SELECT count(*) FROM users WHERE email = $1 OR display_name = $1)
+                      + (SELECT count(*) FROM messages WHERE strpos(content, $1) > 0)",
+                &[&value],
+            )
+            .unwrap()
+            .get(0);
+        assert!(
+            n > 0,
+            "a canary of tests/fixtures/canaries.tsv is missing from the fixture"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (pack, manifest) = extract(&db, dir.path());
+    assert!(leaks(&pack).is_empty(), "pack: {:?}", leaks(&pack));
+    assert!(
+        leaks(&manifest).is_empty(),
+        "manifest: {:?}",
+        leaks(&manifest)
+    );
+    assert!(
+        !pack.contains(SALT) && !manifest.contains(SALT),
+        "the salt itself leaked"
+    );
+
+    // validate passes both files...
+    let files = [
+        dir.path().join("shape-metrics-20261122.json"),
+        dir.path().join("shape-metrics-20261122_mapping.json"),
+    ];
+    let out = run(
+        "pgshape-sampler",
+        &[
+            "validate",
+            files[0].to_str().unwrap(),
+            files[1].to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // ...and both checks fail once a canary is injected into the pack.
+    let mut value: serde_json::Value = serde_json::from_str(&pack).unwrap();
+    let (_, email) = canaries().into_iter().find(|(k, _)| k == "email").unwrap();
+    value["tables"]["public.users"]["count_method"] = serde_json::Value::String(email.clone());
+    let tainted = serde_json::to_string_pretty(&value).unwrap();
+    assert!(
+        !leaks(&tainted).is_empty(),
+        "the leak search must see an injected canary"
+    );
+    let bad = dir.path().join("tainted.json");
+    std::fs::write(&bad, &tainted).unwrap();
+    let out = run("pgshape-sampler", &["validate", bad.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("$.tables.public.users.count_method: email"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains(&email) && !String::from_utf8_lossy(&out.stderr).contains(&email),
+        "validate printed the value"
+    );
+}
+
+#[test]
+fn counts_equal_ground_truth() {
+    let db = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let (pack, _) = extract(&db, dir.path());
+    let pack: pgshape_core::pack::Pack = serde_json::from_str(&pack).unwrap();
+    let mut c = db.client();
+    assert_eq!(pack.tables.len(), 6);
+    for (name, m) in &pack.tables {
+        let (schema, table) = name.split_once('.').unwrap();
+        let truth: i64 = c
+            .query_one(
+                &format!("SELECT count(*) FROM \"{schema}\".\"{table}\""),
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(m.total_rows, truth as u64, "{name}");
+        if let Some(col) = &m.window_column {
+            let sql = format!(
+                "SELECT count(*) FROM \"{schema}\".\"{table}\" WHERE \"{col}\" >= $1::text::timestamptz AND \"{col}\" < $2::text::timestamptz"
+            );
+            let w: i64 = c
+                .query_one(&sql, &[&pack.window.start, &pack.window.end])
+                .unwrap()
+                .get(0);
+            assert_eq!(m.window_rows, Some(w as u64), "{name} in window");
+        }
+    }
+    let fks: usize = pack
+        .schema
+        .tables
+        .iter()
+        .map(|t| t.foreign_keys.len())
+        .sum();
+    assert_eq!(fks, 9, "the chat schema's foreign keys are in the pack");
+}
+
+#[test]
+fn the_sampler_session_cannot_write() {
+    let db = TestDb::new("sampler_ro");
+    db.client().batch_execute("CREATE TABLE t (x int)").unwrap();
+    let target = Target::resolve(Some(&db.url)).unwrap();
+    let mut client = session::connect(&target, &Limits::default()).unwrap();
+    // Inside the extraction snapshot...
+    let mut tx = session::snapshot(&mut client).unwrap();
+    let message = |e: postgres::Error| {
+        e.as_db_error()
+            .map(|d| d.message().to_string())
+            .unwrap_or_default()
+    };
+    let err = message(tx.execute("INSERT INTO t VALUES (1)", &[]).unwrap_err());
+    assert!(err.contains("read-only transaction"), "{err}");
+    drop(tx);
+    // ...and outside it: the session default is read-only too.
+    let err = message(client.execute("INSERT INTO t VALUES (1)", &[]).unwrap_err());
+    assert!(err.contains("read-only transaction"), "{err}");
+    let n: i64 = db
+        .client()
+        .query_one("SELECT count(*) FROM t", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn a_missing_or_short_salt_exits_non_zero_and_writes_nothing() {
+    let db = TestDb::new("sampler_salt");
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("p.json");
+    for salt in [None, Some("too-short-a-salt")] {
+        let mut env = vec![("DATABASE_URL", db.url.as_str())];
+        if let Some(s) = salt {
+            env.push(("ANONYMIZATION_SALT", s));
+        }
+        let mut cmd = std::process::Command::new(pgshape_e2e::bin("pgshape-sampler"));
+        cmd.args(["extract", "--output", out_path.to_str().unwrap()])
+            .env_remove("ANONYMIZATION_SALT");
+        for (k, v) in &env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("FATAL") && stderr.contains("ANONYMIZATION_SALT"),
+            "{stderr}"
+        );
+        if let Some(s) = salt {
+            assert!(!stderr.contains(s), "the salt value was printed");
+        }
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "nothing written"
+        );
+    }
+}
