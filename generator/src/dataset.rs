@@ -78,12 +78,27 @@ pub struct TableReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_rows: Option<u64>,
     pub chunk_count: usize,
+    /// The parent this table's rows are grouped under (per-parent tables): what `achieved`
+    /// fan-out figures are children of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ParentRef>,
     /// The distributions the generated rows achieved (this report's chunks).
     pub achieved: Achieved,
     /// BLAKE3 of the chunk hashes in order; present when every chunk is in this report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_hash: Option<String>,
     pub chunks: Vec<ChunkReport>,
+}
+
+/// The grouping foreign key of a per-parent table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParentRef {
+    pub table: String,
+    /// This table's columns holding the parent's key.
+    pub columns: Vec<String>,
+    /// The parent's key columns, in the same order.
+    pub ref_columns: Vec<String>,
 }
 
 /// The generation report (`report_<band>_<timestamp>.json`).
@@ -361,6 +376,7 @@ pub fn run(
                 planned_rows: t.plan.rows,
                 target_rows: band.rows.get(&t.name).copied(),
                 chunk_count: t.plan.chunks.len(),
+                parent: parent_ref(model, ti),
                 achieved: tally.summary(t.parent.is_some()),
                 content_hash,
                 chunks,
@@ -437,6 +453,26 @@ fn run_job(
         hash,
     };
     Ok((report, tally))
+}
+
+fn parent_ref(model: &Model, ti: usize) -> Option<ParentRef> {
+    let t = &model.tables[ti];
+    let p = &model.tables[t.parent?];
+    let (columns, ref_columns) = t
+        .columns
+        .iter()
+        .filter_map(|c| match c.gen {
+            crate::model::Gen::ParentKey { column } => {
+                Some((c.name.clone(), p.columns[column].name.clone()))
+            }
+            _ => None,
+        })
+        .unzip();
+    Some(ParentRef {
+        table: p.name.clone(),
+        columns,
+        ref_columns,
+    })
 }
 
 /// A table's content hash from its chunk hashes in order.

@@ -1,1 +1,342 @@
-fn main() {}
+//! `pgshape-loader`: binary COPY of synthetic datasets into non-production PostgreSQL.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use pgshape_core::cli::{self, code, Exit};
+use pgshape_core::conn::Target;
+use pgshape_loader::load::{self, Options, Refused};
+use pgshape_loader::source::Source;
+use pgshape_loader::{guard, integrity, ledger, teardown};
+
+/// Load a synthetic dataset into a non-production PostgreSQL with binary COPY in foreign-key
+/// order, check it, record the run, verify it and tear it down again.
+///
+/// Connection: --database-url, else DATABASE_URL, else the PG* variables. Writes only when
+/// --environment or PGSHAPE_ENV is one of dev, staging, perf, ci, test.
+#[derive(Parser)]
+#[command(name = "pgshape-loader", version, propagate_version = true)]
+struct Cli {
+    /// More logging (-v debug, -vv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Warnings and errors only.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// PostgreSQL URL (default: DATABASE_URL, then the PG* variables).
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load a dataset directory, or stream a band straight from a spec (no files).
+    Load(LoadArgs),
+    /// Re-check a run: counts, orphans per foreign key, server-side hashes against the load.
+    Verify {
+        /// The run (default: the newest).
+        #[arg(long)]
+        run: Option<String>,
+    },
+    /// Remove exactly what a run created or loaded, and its records.
+    Teardown(TeardownArgs),
+    /// List runs, their state and chunk progress.
+    Status,
+}
+
+#[derive(clap::Args)]
+struct LoadArgs {
+    /// A dataset directory made by `pgshape-generator generate`.
+    #[arg(long, conflicts_with_all = ["spec", "band", "seed"], required_unless_present = "spec")]
+    dataset: Option<PathBuf>,
+    /// Stream from this spec instead (with --band and --seed).
+    #[arg(long, requires_all = ["band", "seed"])]
+    spec: Option<PathBuf>,
+    #[arg(long)]
+    band: Option<String>,
+    #[arg(long)]
+    seed: Option<String>,
+    /// The target schema.
+    #[arg(long, default_value = "public")]
+    schema: String,
+    /// Parallel COPY connections.
+    #[arg(long, default_value_t = 2)]
+    jobs: usize,
+    /// dev, staging, perf, ci or test (default: PGSHAPE_ENV). Production is refused.
+    #[arg(long, env = "PGSHAPE_ENV")]
+    environment: Option<String>,
+    /// Create the schema and run the dataset's DDL when its tables do not exist.
+    #[arg(long)]
+    create_schema: bool,
+    /// Empty target tables that hold rows this loader did not load (refused otherwise).
+    #[arg(long)]
+    truncate: bool,
+    /// Make the tables UNLOGGED before loading (faster; they stay unlogged).
+    #[arg(long)]
+    unlogged: bool,
+    /// pg_prewarm every table after ANALYZE.
+    #[arg(long)]
+    prewarm: bool,
+    /// Where the run record JSON goes.
+    #[arg(long, default_value = "docs/perf-data")]
+    metadata_dir: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct TeardownArgs {
+    /// The run (default: the newest).
+    #[arg(long)]
+    run: Option<String>,
+    /// Print what would be removed, remove nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Tear down even a run that did not finish or whose tables changed since.
+    #[arg(long)]
+    force: bool,
+    /// Do not ask for confirmation on a terminal.
+    #[arg(long)]
+    no_confirm: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cli::init_logging(cli.verbose, cli.quiet);
+    let target = Target::resolve(cli.database_url.as_deref());
+    cli::finish(
+        target
+            .map_err(anyhow::Error::from)
+            .and_then(|target| match cli.command {
+                Command::Load(a) => run_load(&target, a, cli.quiet),
+                Command::Verify { run } => run_verify(&target, run.as_deref()),
+                Command::Teardown(a) => run_teardown(&target, a),
+                Command::Status => run_status(&target),
+            }),
+    )
+}
+
+fn run_load(target: &Target, a: LoadArgs, quiet: bool) -> Result<()> {
+    let environment =
+        guard::check(a.environment.as_deref()).map_err(|m| Exit::new(code::REFUSED, m))?;
+    let (source, spec_dir) = match (&a.dataset, &a.spec) {
+        (Some(dir), _) => (Source::open_dir(dir)?, None),
+        (None, Some(spec)) => (
+            Source::stream(
+                spec,
+                a.band.as_deref().unwrap_or_default(),
+                a.seed.as_deref().unwrap_or_default(),
+            )?,
+            spec.parent().map(PathBuf::from),
+        ),
+        (None, None) => unreachable!("clap requires one"),
+    };
+    let opts = Options {
+        schema: a.schema,
+        create_schema: a.create_schema,
+        jobs: a.jobs,
+        environment,
+        truncate: a.truncate,
+        prewarm: a.prewarm,
+        unlogged: a.unlogged,
+        metadata_dir: a.metadata_dir,
+        spec_dir,
+    };
+    let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {human_pos} rows loaded, {per_sec} {msg}",
+            )
+            .expect("template"),
+        );
+        b
+    });
+    let on_rows = |table: &str, rows: u64| {
+        if let Some(b) = &bar {
+            b.inc(rows);
+            b.set_message(table.to_string());
+        }
+    };
+    let outcome = load::load(target, &source, &opts, &on_rows).map_err(|e| {
+        match e.downcast::<Refused>() {
+            Ok(r) => Exit::new(code::REFUSED, r.0).into(),
+            Err(e) => e,
+        }
+    })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "[Load] run {} into {} (schema {})",
+        outcome.run_id,
+        target.describe(),
+        opts.schema
+    )?;
+    writeln!(out, "[Count] Row counts:")?;
+    if let Some(counts) = outcome.record["counts"].as_object() {
+        for (t, c) in counts {
+            writeln!(out, "  {t}: {} (expected {})", c["actual"], c["expected"])?;
+        }
+    }
+    let integrity = &outcome.record["integrity"];
+    if integrity["referential_integrity"] == true {
+        writeln!(
+            out,
+            "[Integrity] ✓ All referential integrity constraints satisfied"
+        )?;
+    } else {
+        writeln!(out, "[Integrity] ✗ orphan rows: {}", integrity["orphans"])?;
+    }
+    writeln!(
+        out,
+        "[Load] {} in {} ms",
+        if outcome.ok {
+            "✓ Load completed"
+        } else {
+            "✗ Load finished with errors"
+        },
+        outcome.record["timings_ms"]["total"]
+    )?;
+    writeln!(out, "[Metadata] ✓ Saved to {}", outcome.run_file.display())?;
+    if !outcome.ok {
+        return Err(Exit::new(
+            code::FINDINGS,
+            "row counts or referential integrity do not match the dataset",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn run_verify(target: &Target, run_id: Option<&str>) -> Result<()> {
+    let mut client = load::connect(target)?;
+    let run = ledger::run(&mut client, run_id)?
+        .ok_or_else(|| Exit::new(code::BAD_INPUT, "no such run"))?;
+    let tables: Vec<String> = run.record["tables"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.as_str().map(String::from))
+        .collect();
+    let checks = integrity::check_tables(&mut client, &run.target_schema, &tables)?;
+    let orphans = integrity::orphans(&mut client, &run.target_schema, &tables)?;
+    let recorded: std::collections::BTreeMap<String, integrity::TableCheck> =
+        serde_json::from_value(run.record["hashes"].clone())
+            .context("the run recorded no hashes: did the load finish?")?;
+    let mut out = std::io::stdout().lock();
+    let mut problems = 0;
+    for t in &tables {
+        let (now, then) = (&checks[t], recorded.get(t));
+        let same = then == Some(now);
+        problems += (!same) as usize;
+        writeln!(
+            out,
+            "{} {t}: {} rows, key md5 {}, rows sum {}",
+            if same { "✓" } else { "✗" },
+            now.rows,
+            now.key_md5.as_deref().unwrap_or("-"),
+            now.rows_sum
+        )?;
+    }
+    for o in &orphans {
+        problems += (o.orphans != 0) as usize;
+        if o.orphans != 0 {
+            writeln!(
+                out,
+                "✗ {}: {} orphan rows ({})",
+                o.table, o.orphans, o.foreign_key
+            )?;
+        }
+    }
+    if problems > 0 {
+        return Err(Exit::new(
+            code::FINDINGS,
+            format!("{problems} check(s) differ from run {}", run.run_id),
+        )
+        .into());
+    }
+    writeln!(
+        out,
+        "✓ run {}: counts, hashes and {} foreign keys verified",
+        run.run_id,
+        orphans.len()
+    )?;
+    Ok(())
+}
+
+fn run_teardown(target: &Target, a: TeardownArgs) -> Result<()> {
+    let mut client = load::connect(target)?;
+    let run = teardown::find(&mut client, a.run.as_deref())?
+        .ok_or_else(|| Exit::new(code::BAD_INPUT, "no run to tear down"))?;
+    if run.status != "done" && !a.force {
+        return Err(Exit::new(
+            code::REFUSED,
+            format!(
+                "run {} is {}; pass --force to tear it down anyway",
+                run.run_id, run.status
+            ),
+        )
+        .into());
+    }
+    let plan = teardown::plan(&run);
+    if a.dry_run {
+        let mut out = std::io::stdout().lock();
+        for stmt in &plan {
+            writeln!(out, "{stmt};")?;
+        }
+        return Ok(());
+    }
+    if !a.no_confirm && std::io::stdin().is_terminal() {
+        eprintln!(
+            "This removes run {} from {}:",
+            run.run_id,
+            target.describe()
+        );
+        for stmt in &plan {
+            eprintln!("  {stmt};");
+        }
+        eprint!("Type the schema name ({}) to confirm: ", run.target_schema);
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if answer.trim() != run.target_schema {
+            return Err(Exit::new(code::REFUSED, "not confirmed: nothing removed").into());
+        }
+    }
+    teardown::run(&mut client, &run)?;
+    writeln!(std::io::stdout().lock(), "✓ run {} torn down", run.run_id)?;
+    Ok(())
+}
+
+fn run_status(target: &Target) -> Result<()> {
+    let mut client = load::connect(target)?;
+    let runs = ledger::runs(&mut client)?;
+    let mut out = std::io::stdout().lock();
+    if runs.is_empty() {
+        writeln!(out, "no runs")?;
+    }
+    for r in runs {
+        let loaded: i64 = client
+            .query_one(
+                "SELECT count(*) FROM _pgshape.chunks WHERE run_id = $1",
+                &[&r.run_id],
+            )
+            .context("reading the ledger")?
+            .get(0);
+        writeln!(
+            out,
+            "{}  {}  schema {}  {} chunks loaded  started {}",
+            r.run_id,
+            r.status,
+            r.target_schema,
+            loaded,
+            r.record["started_at"].as_str().unwrap_or("?")
+        )?;
+    }
+    Ok(())
+}

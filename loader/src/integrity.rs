@@ -1,0 +1,191 @@
+//! Integrity and reproducibility, computed by the server: row counts, orphan rows per foreign
+//! key (composite keys included), and two hashes per table under fixed `TimeZone`, `DateStyle`,
+//! `IntervalStyle` and `extra_float_digits`:
+//!
+//! - `key_md5`: the guide's `md5(array_agg(<key> ORDER BY <key>)::text)` (tables up to
+//!   `KEY_MD5_MAX_ROWS` rows: past that the array no longer fits a value);
+//! - `rows_sum`: the sum modulo 2^64 of the first 64 bits of `md5(row::text)` over all rows,
+//!   with the count: order-independent, constant memory at any size.
+//!
+//! Two loads of the same dataset have the same hashes; a changed byte changes them.
+
+use std::collections::BTreeMap;
+
+use pgshape_core::catalog::{self, Table};
+use pgshape_core::ident::{qualified, quote};
+use pgshape_core::{Error, Result};
+use postgres::GenericClient;
+use serde::{Deserialize, Serialize};
+
+/// Above this many rows `key_md5` is not computed.
+pub const KEY_MD5_MAX_ROWS: i64 = 20_000_000;
+
+/// What a table holds, as the server computes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableCheck {
+    pub rows: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_md5: Option<String>,
+    pub rows_sum: String,
+}
+
+/// Orphans of one foreign key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Orphans {
+    pub table: String,
+    pub foreign_key: String,
+    pub orphans: i64,
+}
+
+/// Fixes the settings that change a row's text form.
+pub fn fix_settings(client: &mut impl GenericClient) -> Result<()> {
+    client
+        .batch_execute("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3;")
+        .map_err(Error::db("fixing output settings"))
+}
+
+/// Counts and hashes of the named tables of `schema`.
+pub fn check_tables(
+    client: &mut impl GenericClient,
+    schema: &str,
+    tables: &[String],
+) -> Result<BTreeMap<String, TableCheck>> {
+    fix_settings(client)?;
+    let cat = catalog::read(client, &[schema.to_string()])?;
+    let mut out = BTreeMap::new();
+    for name in tables {
+        let t = cat
+            .tables
+            .iter()
+            .find(|t| &t.name == name)
+            .ok_or_else(|| Error::Invalid {
+                path: schema.into(),
+                message: format!("table {schema}.{name} does not exist"),
+            })?;
+        out.insert(name.clone(), check_table(client, t)?);
+    }
+    Ok(out)
+}
+
+fn check_table(client: &mut impl GenericClient, t: &Table) -> Result<TableCheck> {
+    let rel = qualified(&t.schema, &t.name);
+    let key: Vec<String> = match &t.primary_key {
+        Some(pk) => pk.iter().map(|c| quote(c)).collect(),
+        None => t.columns.iter().map(|c| quote(&c.name)).collect(),
+    };
+    let order = key.join(", ");
+    let agg_expr = if key.len() == 1 {
+        key[0].clone()
+    } else {
+        format!("ROW({order})")
+    };
+    let row = client
+        .query_one(
+            &format!(
+                "SELECT count(*),
+                        (((coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint::numeric), 0)
+                           % 18446744073709551616) + 18446744073709551616) % 18446744073709551616)::text
+                   FROM {rel} t"
+            ),
+            &[],
+        )
+        .map_err(Error::db(format!("hashing {}", t.qualified())))?;
+    let rows: i64 = row.get(0);
+    let sum: Option<String> = row.get(1);
+    let key_md5 = if rows <= KEY_MD5_MAX_ROWS {
+        let r = client
+            .query_one(
+                &format!("SELECT md5(array_agg({agg_expr} ORDER BY {order})::text) FROM {rel}"),
+                &[],
+            )
+            .map_err(Error::db(format!("hashing the keys of {}", t.qualified())))?;
+        r.get::<_, Option<String>>(0)
+    } else {
+        None
+    };
+    Ok(TableCheck {
+        rows,
+        key_md5,
+        rows_sum: sum.unwrap_or_else(|| "0".into()),
+    })
+}
+
+/// Orphan rows of every foreign key of the named tables of `schema`: child rows whose
+/// non-null key has no parent row.
+pub fn orphans(
+    client: &mut impl GenericClient,
+    schema: &str,
+    tables: &[String],
+) -> Result<Vec<Orphans>> {
+    let cat = catalog::read(client, &[schema.to_string()])?;
+    let mut out = Vec::new();
+    for t in cat.tables.iter().filter(|t| tables.contains(&t.name)) {
+        for fk in &t.foreign_keys {
+            let not_null = fk
+                .columns
+                .iter()
+                .map(|c| format!("c.{} IS NOT NULL", quote(c)))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let join = fk
+                .columns
+                .iter()
+                .zip(&fk.ref_columns)
+                .map(|(c, p)| format!("p.{} = c.{}", quote(p), quote(c)))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let sql = format!(
+                "SELECT count(*) FROM {} c WHERE {not_null} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {join})",
+                qualified(&t.schema, &t.name),
+                qualified(&fk.ref_schema, &fk.ref_table)
+            );
+            let n: i64 = client
+                .query_one(&sql, &[])
+                .map_err(Error::db(format!("checking {}", fk.name)))?
+                .get(0);
+            out.push(Orphans {
+                table: t.name.clone(),
+                foreign_key: fk.name.clone(),
+                orphans: n,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Fan-out of a grouping foreign key: (parents, zero fraction, p50, p95, p99 over parents
+/// with children), computed by the server.
+pub fn fanout(
+    client: &mut impl GenericClient,
+    schema: &str,
+    child: &str,
+    columns: &[String],
+    parent: &str,
+    ref_columns: &[String],
+) -> Result<(i64, f64, f64, f64, f64)> {
+    let join = columns
+        .iter()
+        .zip(ref_columns)
+        .map(|(c, p)| format!("c.{} = p.{}", quote(c), quote(p)))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let group = ref_columns
+        .iter()
+        .map(|p| format!("p.{}", quote(p)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "WITH f AS (SELECT count(c.*) AS n FROM {} p LEFT JOIN {} c ON {join} GROUP BY {group})
+         SELECT count(*), coalesce(avg((n = 0)::int), 0)::float8,
+                coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY n) FILTER (WHERE n > 0), 0),
+                coalesce(percentile_cont(0.95) WITHIN GROUP (ORDER BY n) FILTER (WHERE n > 0), 0),
+                coalesce(percentile_cont(0.99) WITHIN GROUP (ORDER BY n) FILTER (WHERE n > 0), 0)
+           FROM f",
+        qualified(schema, parent),
+        qualified(schema, child)
+    );
+    let r = client
+        .query_one(&sql, &[])
+        .map_err(Error::db(format!("fan-out of {child}")))?;
+    Ok((r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+}

@@ -1,0 +1,144 @@
+//! The `_pgshape` schema on the target: one row per run and one per loaded chunk. A chunk's
+//! COPY and its ledger row commit in the same transaction, so after a crash the ledger says
+//! exactly which chunks are in the tables.
+
+use pgshape_core::{Error, Result};
+use postgres::GenericClient;
+use serde_json::Value;
+
+/// The ledger schema.
+pub const SCHEMA: &str = "_pgshape";
+
+/// Creates the ledger tables if needed.
+pub fn ensure(client: &mut impl GenericClient) -> Result<()> {
+    client
+        .batch_execute(
+            "CREATE SCHEMA IF NOT EXISTS _pgshape;
+             CREATE TABLE IF NOT EXISTS _pgshape.runs (
+                 run_id          text PRIMARY KEY,
+                 started_at      timestamptz NOT NULL DEFAULT now(),
+                 finished_at     timestamptz,
+                 status          text NOT NULL,
+                 target_schema   text NOT NULL,
+                 report_sha256   text NOT NULL,
+                 record          jsonb NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS _pgshape.chunks (
+                 run_id       text NOT NULL REFERENCES _pgshape.runs ON DELETE CASCADE,
+                 table_name   text NOT NULL,
+                 chunk_index  integer NOT NULL,
+                 rows         bigint NOT NULL,
+                 loaded_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+                 PRIMARY KEY (run_id, table_name, chunk_index)
+             );",
+        )
+        .map_err(Error::db("creating the _pgshape ledger"))
+}
+
+/// Whether the ledger exists.
+pub fn exists(client: &mut impl GenericClient) -> Result<bool> {
+    Ok(client
+        .query_one("SELECT to_regclass('_pgshape.runs') IS NOT NULL", &[])
+        .map_err(Error::db("looking for the _pgshape ledger"))?
+        .get(0))
+}
+
+/// A run as recorded.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub run_id: String,
+    pub status: String,
+    pub target_schema: String,
+    pub report_sha256: String,
+    pub record: Value,
+}
+
+fn run_of(r: &postgres::Row) -> Run {
+    Run {
+        run_id: r.get(0),
+        status: r.get(1),
+        target_schema: r.get(2),
+        report_sha256: r.get(3),
+        record: r.get(4),
+    }
+}
+
+/// All runs, newest first.
+pub fn runs(client: &mut impl GenericClient) -> Result<Vec<Run>> {
+    if !exists(client)? {
+        return Ok(Vec::new());
+    }
+    Ok(client
+        .query(
+            "SELECT run_id, status, target_schema, report_sha256, record FROM _pgshape.runs ORDER BY started_at DESC, run_id DESC",
+            &[],
+        )
+        .map_err(Error::db("reading _pgshape.runs"))?
+        .iter()
+        .map(run_of)
+        .collect())
+}
+
+/// One run by id, or the newest when `id` is `None`.
+pub fn run(client: &mut impl GenericClient, id: Option<&str>) -> Result<Option<Run>> {
+    let all = runs(client)?;
+    Ok(match id {
+        Some(id) => all.into_iter().find(|r| r.run_id == id),
+        None => all.into_iter().next(),
+    })
+}
+
+/// Records a new run.
+pub fn insert_run(client: &mut impl GenericClient, run: &Run) -> Result<()> {
+    client
+        .execute(
+            "INSERT INTO _pgshape.runs (run_id, status, target_schema, report_sha256, record) VALUES ($1, $2, $3, $4, $5)",
+            &[&run.run_id, &run.status, &run.target_schema, &run.report_sha256, &run.record],
+        )
+        .map_err(Error::db("recording the run"))?;
+    Ok(())
+}
+
+/// Updates a run's status and record.
+pub fn update_run(client: &mut impl GenericClient, run: &Run, finished: bool) -> Result<()> {
+    client
+        .execute(
+            "UPDATE _pgshape.runs SET status = $2, record = $3, finished_at = CASE WHEN $4 THEN clock_timestamp() END WHERE run_id = $1",
+            &[&run.run_id, &run.status, &run.record, &finished],
+        )
+        .map_err(Error::db("updating the run"))?;
+    Ok(())
+}
+
+/// Chunks of a run already loaded: (table, chunk index).
+pub fn loaded_chunks(
+    client: &mut impl GenericClient,
+    run_id: &str,
+) -> Result<std::collections::BTreeSet<(String, i32)>> {
+    Ok(client
+        .query(
+            "SELECT table_name, chunk_index FROM _pgshape.chunks WHERE run_id = $1",
+            &[&run_id],
+        )
+        .map_err(Error::db("reading the chunk ledger"))?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}
+
+/// Records a loaded chunk (inside the chunk's COPY transaction).
+pub fn record_chunk(
+    client: &mut impl GenericClient,
+    run_id: &str,
+    table: &str,
+    chunk: i32,
+    rows: i64,
+) -> Result<()> {
+    client
+        .execute(
+            "INSERT INTO _pgshape.chunks (run_id, table_name, chunk_index, rows) VALUES ($1, $2, $3, $4)",
+            &[&run_id, &table, &chunk, &rows],
+        )
+        .map_err(Error::db("recording a chunk"))?;
+    Ok(())
+}

@@ -1,0 +1,542 @@
+//! A load run: DDL (recording exactly what it created), constraints and secondary indexes set
+//! aside, binary COPY of every chunk with its ledger row in the same transaction (so a killed
+//! load resumes where it stopped), constraints and indexes rebuilt (foreign keys validated),
+//! ANALYZE, integrity checks, and the run record on the target and in `docs/perf-data/`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use pgshape_core::conn::{Session, Target};
+use pgshape_core::ident::{qualified, quote};
+use pgshape_core::{artifact, Error, Result};
+use postgres::{Client, GenericClient, Transaction};
+use serde_json::{json, Value};
+
+use crate::integrity;
+use crate::ledger::{self, Run};
+use crate::source::{Source, TablePlan};
+
+/// How to load.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub schema: String,
+    pub create_schema: bool,
+    pub jobs: usize,
+    pub environment: String,
+    /// Empty tables that hold rows this loader did not load (otherwise refused).
+    pub truncate: bool,
+    pub prewarm: bool,
+    pub unlogged: bool,
+    pub metadata_dir: PathBuf,
+    /// Where a streamed spec's DDL path is relative to.
+    pub spec_dir: Option<PathBuf>,
+}
+
+/// The end of a run.
+#[derive(Debug)]
+pub struct Outcome {
+    pub run_id: String,
+    pub record: Value,
+    /// Counts as expected and no orphans.
+    pub ok: bool,
+    pub run_file: PathBuf,
+}
+
+/// Why a load was refused for safety (exit code 4).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
+pub(crate) fn session() -> Session {
+    Session {
+        application_name: "pgshape-loader".into(),
+        settings: vec![],
+    }
+}
+
+/// Loads `source` into `target`, resuming an unfinished run of the same data and schema.
+pub fn load(
+    target: &Target,
+    source: &Source,
+    opts: &Options,
+    on_rows: &(dyn Fn(&str, u64) + Sync),
+) -> anyhow::Result<Outcome> {
+    let started = Instant::now();
+    let mut client = target.connect(&session())?;
+    ledger::ensure(&mut client)?;
+    let tables = source.tables();
+    let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
+
+    let existing = ledger::runs(&mut client)?.into_iter().find(|r| {
+        r.report_sha256 == source.identity()
+            && r.target_schema == opts.schema
+            && r.status != "torn-down"
+    });
+    let mut run = match existing {
+        Some(r) if r.status == "done" => {
+            return Err(Refused(format!(
+                "run {} already loaded this dataset into schema {}; tear it down first (pgshape-loader teardown --run {})",
+                r.run_id, opts.schema, r.run_id
+            ))
+            .into())
+        }
+        Some(r) => {
+            tracing::info!(run = %r.run_id, "resuming an unfinished run");
+            r
+        }
+        None => prepare(&mut client, target, source, opts, &names)?,
+    };
+
+    // Chunks, all tables, in load order; skipping what the ledger has.
+    let done = ledger::loaded_chunks(&mut client, &run.run_id)?;
+    let work: Vec<(&TablePlan, usize)> = tables
+        .iter()
+        .flat_map(|t| t.chunks.iter().map(move |&c| (t, c)))
+        .filter(|(t, c)| !done.contains(&(t.name.clone(), *c as i32)))
+        .collect();
+    tracing::info!(run = %run.run_id, chunks = work.len(), skipped = done.len(), jobs = opts.jobs, "loading");
+    let copy_started = Instant::now();
+    copy_chunks(target, source, opts, &run.run_id, &work, on_rows)?;
+    let copy_ms = copy_started.elapsed().as_millis() as u64;
+
+    // Rebuild what was set aside, validate, analyse.
+    let rebuild_started = Instant::now();
+    restore(&mut client, &run.record)?;
+    let rebuild_ms = rebuild_started.elapsed().as_millis() as u64;
+    for t in &names {
+        client
+            .batch_execute(&format!("ANALYZE {}", qualified(&opts.schema, t)))
+            .map_err(Error::db(format!("ANALYZE {t}")))?;
+    }
+    if opts.prewarm {
+        client
+            .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+            .map_err(Error::db("installing pg_prewarm"))?;
+        for t in &names {
+            client
+                .query_one(
+                    "SELECT pg_prewarm($1::regclass)",
+                    &[&qualified(&opts.schema, t)],
+                )
+                .map_err(Error::db(format!("pg_prewarm {t}")))?;
+        }
+    }
+
+    // Integrity.
+    let checks = integrity::check_tables(&mut client, &opts.schema, &names)?;
+    let orphans = integrity::orphans(&mut client, &opts.schema, &names)?;
+    let loaded: BTreeMap<String, i64> = client
+        .query("SELECT table_name, sum(rows)::bigint FROM _pgshape.chunks WHERE run_id = $1 GROUP BY 1", &[&run.run_id])
+        .map_err(Error::db("summing the ledger"))?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let mut counts_ok = true;
+    let mut counts = serde_json::Map::new();
+    for t in &tables {
+        let actual = checks[&t.name].rows;
+        let expected = t
+            .rows
+            .map(|r| r as i64)
+            .unwrap_or_else(|| loaded.get(&t.name).copied().unwrap_or(0));
+        counts_ok &= actual == expected;
+        counts.insert(
+            t.name.clone(),
+            json!({"expected": expected, "actual": actual}),
+        );
+    }
+    let orphans_total: i64 = orphans.iter().map(|o| o.orphans).sum();
+    let ok = counts_ok && orphans_total == 0;
+
+    let rec = run
+        .record
+        .as_object_mut()
+        .expect("a run record is an object");
+    rec.insert("counts".into(), Value::Object(counts));
+    rec.insert("integrity".into(), json!({"counts_match": counts_ok, "orphans": orphans, "referential_integrity": orphans_total == 0}));
+    rec.insert("hashes".into(), serde_json::to_value(&checks)?);
+    rec.insert(
+        "timings_ms".into(),
+        json!({"copy": copy_ms, "rebuild": rebuild_ms, "total": started.elapsed().as_millis() as u64}),
+    );
+    rec.insert(
+        "finished_at".into(),
+        json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+    );
+    run.status = if ok {
+        "done".into()
+    } else {
+        "failed-integrity".into()
+    };
+    rec.insert("status".into(), json!(run.status));
+    ledger::update_run(&mut client, &run, true)?;
+
+    std::fs::create_dir_all(&opts.metadata_dir).map_err(|source| Error::Io {
+        path: opts.metadata_dir.clone(),
+        source,
+    })?;
+    let run_file = opts.metadata_dir.join(format!("run_{}.json", run.run_id));
+    artifact::write_json(&run_file, &run.record)?;
+    Ok(Outcome {
+        run_id: run.run_id,
+        record: run.record,
+        ok,
+        run_file,
+    })
+}
+
+/// A new run: schema and DDL (recording what they created), refusal of foreign rows,
+/// constraints and secondary indexes set aside, the run row — all in one transaction, so a
+/// run is recorded exactly when its DDL took effect.
+fn prepare(
+    client: &mut Client,
+    target: &Target,
+    source: &Source,
+    opts: &Options,
+    names: &[String],
+) -> anyhow::Result<Run> {
+    let mut tx = client
+        .transaction()
+        .map_err(Error::db("starting the run"))?;
+    let run = prepare_in(&mut tx, target, source, opts, names)?;
+    tx.commit().map_err(Error::db("recording the run"))?;
+    Ok(run)
+}
+
+fn prepare_in(
+    client: &mut Transaction<'_>,
+    target: &Target,
+    source: &Source,
+    opts: &Options,
+    names: &[String],
+) -> anyhow::Result<Run> {
+    let s = &opts.schema;
+    let schema_existed: bool = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)",
+            &[s],
+        )
+        .map_err(Error::db("looking up the schema"))?
+        .get(0);
+    let before = objects(client, s)?;
+    let missing: Vec<&String> = names
+        .iter()
+        .filter(|n| !before.iter().any(|(k, o)| k == "table" && o == *n))
+        .collect();
+    if !missing.is_empty() {
+        if !opts.create_schema {
+            return Err(Error::Invalid {
+                path: s.into(),
+                message: format!("tables {:?} do not exist in schema {s}; pass --create-schema to run the dataset's DDL", missing),
+            }
+            .into());
+        }
+        let ddl = source
+            .ddl(opts.spec_dir.as_deref())?
+            .ok_or_else(|| Error::Invalid {
+                path: s.into(),
+                message: "the dataset has no DDL to create its tables from".into(),
+            })?;
+        client
+            .batch_execute(&format!(
+                "CREATE SCHEMA IF NOT EXISTS {}; SET LOCAL search_path = {};",
+                quote(s),
+                quote(s)
+            ))
+            .map_err(Error::db("creating the schema"))?;
+        client
+            .batch_execute(&ddl)
+            .map_err(Error::db("running the dataset's DDL"))?;
+        client
+            .batch_execute("RESET search_path")
+            .map_err(Error::db("resetting search_path"))?;
+    }
+    let after = objects(client, s)?;
+    let created: Vec<Value> = after
+        .iter()
+        .filter(|o| !before.contains(o))
+        .map(|(kind, name)| json!({"kind": kind, "name": name}))
+        .collect();
+
+    // Refuse rows this loader did not put there.
+    let mut foreign = Vec::new();
+    for t in names {
+        let has_rows: bool = client
+            .query_one(
+                &format!("SELECT EXISTS (SELECT 1 FROM {})", qualified(s, t)),
+                &[],
+            )
+            .map_err(Error::db(format!("looking into {t}")))?
+            .get(0);
+        if has_rows {
+            foreign.push(t.clone());
+        }
+    }
+    if !foreign.is_empty() {
+        if !opts.truncate {
+            return Err(Refused(format!(
+                "tables {} of schema {s} already hold rows pgshape did not load; pass --truncate to empty them first",
+                foreign.join(", ")
+            ))
+            .into());
+        }
+        let list: Vec<String> = foreign.iter().map(|t| qualified(s, t)).collect();
+        client
+            .batch_execute(&format!("TRUNCATE {}", list.join(", ")))
+            .map_err(Error::db("truncating"))?;
+    }
+    if opts.unlogged {
+        for t in names {
+            client
+                .batch_execute(&format!("ALTER TABLE {} SET UNLOGGED", qualified(s, t)))
+                .map_err(Error::db(format!("SET UNLOGGED {t}")))?;
+        }
+    }
+
+    let set_aside = set_aside(client, s, names)?;
+    let run_id = format!(
+        "{}-{:04x}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
+        std::process::id() & 0xffff
+    );
+    let record = json!({
+        "run_id": run_id,
+        "started_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "tool_version": pgshape_core::TOOL_VERSION,
+        "environment": opts.environment,
+        "target": target.describe(),
+        "schema": s,
+        "dataset": source.identity(),
+        "dataset_kind": match source { Source::Files { .. } => "files", Source::Stream { .. } => "stream" },
+        "schema_created": !schema_existed,
+        "created": created,
+        "truncated": foreign,
+        "tables": names,
+        "set_aside": set_aside,
+        "jobs": opts.jobs,
+    });
+    let run = Run {
+        run_id,
+        status: "loading".into(),
+        target_schema: s.clone(),
+        report_sha256: source.identity().to_string(),
+        record,
+    };
+    ledger::insert_run(client, &run)?;
+    Ok(run)
+}
+
+/// Tables, sequences and user types of a schema: (kind, name).
+fn objects(client: &mut impl GenericClient, schema: &str) -> Result<Vec<(String, String)>> {
+    Ok(client
+        .query(
+            "SELECT CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view' WHEN 'm' THEN 'view' ELSE 'table' END, c.relname::text
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'S', 'v', 'm')
+             UNION ALL
+             SELECT 'type', t.typname::text
+               FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+              WHERE n.nspname = $1 AND t.typtype IN ('e', 'd') 
+             ORDER BY 1, 2",
+            &[&schema],
+        )
+        .map_err(Error::db("listing the schema's objects"))?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}
+
+/// Drops foreign keys, primary and unique constraints and secondary indexes of the tables,
+/// returning what is needed to rebuild them (the pgbench recipe: load bare tables, then keys,
+/// then foreign keys).
+fn set_aside(client: &mut impl GenericClient, schema: &str, names: &[String]) -> Result<Value> {
+    let constraints = client
+        .query(
+            "SELECT c.contype::text, rel.relname::text, c.conname::text, pg_get_constraintdef(c.oid)
+               FROM pg_constraint c JOIN pg_class rel ON rel.oid = c.conrelid JOIN pg_namespace n ON n.oid = rel.relnamespace
+              WHERE n.nspname = $1 AND rel.relname = ANY($2) AND c.contype IN ('f', 'p', 'u')
+              ORDER BY CASE c.contype WHEN 'f' THEN 0 ELSE 1 END, rel.relname, c.conname",
+            &[&schema, &names],
+        )
+        .map_err(Error::db("reading constraints"))?;
+    let indexes = client
+        .query(
+            "SELECT ic.relname::text, pg_get_indexdef(i.indexrelid)
+               FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class rel ON rel.oid = i.indrelid
+               JOIN pg_namespace n ON n.oid = rel.relnamespace
+              WHERE n.nspname = $1 AND rel.relname = ANY($2)
+                AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+              ORDER BY 1",
+            &[&schema, &names],
+        )
+        .map_err(Error::db("reading indexes"))?;
+    let tx = client;
+    let mut saved_constraints = Vec::new();
+    for r in &constraints {
+        let (kind, table, name, def): (String, String, String, String) =
+            (r.get(0), r.get(1), r.get(2), r.get(3));
+        tx.batch_execute(&format!(
+            "ALTER TABLE {} DROP CONSTRAINT {}",
+            qualified(schema, &table),
+            quote(&name)
+        ))
+        .map_err(Error::db(format!("dropping constraint {name}")))?;
+        saved_constraints
+            .push(json!({"kind": kind, "table": table, "name": name, "definition": def}));
+    }
+    let mut saved_indexes = Vec::new();
+    for r in &indexes {
+        let (name, def): (String, String) = (r.get(0), r.get(1));
+        tx.batch_execute(&format!("DROP INDEX {}", qualified(schema, &name)))
+            .map_err(Error::db(format!("dropping index {name}")))?;
+        saved_indexes.push(json!({"name": name, "definition": def}));
+    }
+    Ok(json!({"schema": schema, "constraints": saved_constraints, "indexes": saved_indexes}))
+}
+
+/// Rebuilds what [`set_aside`] dropped: keys, then indexes, then foreign keys (validated).
+/// Idempotent, so a resumed run can call it again.
+pub fn restore(client: &mut Client, record: &Value) -> Result<()> {
+    let aside = &record["set_aside"];
+    let schema = aside["schema"].as_str().unwrap_or("public");
+    let empty = Vec::new();
+    let constraints = aside["constraints"].as_array().unwrap_or(&empty);
+    let exists = |client: &mut Client, table: &str, name: &str| -> Result<bool> {
+        Ok(client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid
+                                 JOIN pg_namespace n ON n.oid = r.relnamespace
+                                WHERE n.nspname = $1 AND r.relname = $2 AND c.conname = $3)",
+                &[&schema, &table, &name],
+            )
+            .map_err(Error::db("looking up a constraint"))?
+            .get(0))
+    };
+    for pass in ["keys", "indexes", "foreign keys"] {
+        if pass == "indexes" {
+            for i in aside["indexes"].as_array().unwrap_or(&empty) {
+                let def = i["definition"].as_str().unwrap_or_default();
+                let def = def
+                    .replacen("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
+                    .replacen(
+                        "CREATE UNIQUE INDEX ",
+                        "CREATE UNIQUE INDEX IF NOT EXISTS ",
+                        1,
+                    );
+                client
+                    .batch_execute(&def)
+                    .map_err(Error::db(format!("rebuilding index {}", i["name"])))?;
+            }
+            continue;
+        }
+        for c in constraints {
+            let is_fk = c["kind"] == "f";
+            if is_fk != (pass == "foreign keys") {
+                continue;
+            }
+            let (table, name, def) = (
+                c["table"].as_str().unwrap_or_default(),
+                c["name"].as_str().unwrap_or_default(),
+                c["definition"].as_str().unwrap_or_default(),
+            );
+            if exists(client, table, name)? {
+                continue;
+            }
+            client
+                .batch_execute(&format!(
+                    "ALTER TABLE {} ADD CONSTRAINT {} {def}",
+                    qualified(schema, table),
+                    quote(name)
+                ))
+                .map_err(Error::db(format!("restoring constraint {name} on {table}")))?;
+        }
+    }
+    Ok(())
+}
+
+/// COPYs the chunks with `opts.jobs` connections; each chunk and its ledger row commit
+/// together.
+fn copy_chunks(
+    target: &Target,
+    source: &Source,
+    opts: &Options,
+    run_id: &str,
+    work: &[(&TablePlan, usize)],
+    on_rows: &(dyn Fn(&str, u64) + Sync),
+) -> Result<()> {
+    let next = AtomicUsize::new(0);
+    let failure: Mutex<Option<Error>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..opts.jobs.max(1).min(work.len().max(1)) {
+            scope.spawn(|| {
+                let mut client = match target.connect(&session()) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        failure.lock().expect("lock").get_or_insert(e);
+                        return;
+                    }
+                };
+                loop {
+                    if failure.lock().expect("lock").is_some() {
+                        return;
+                    }
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&(table, chunk)) = work.get(i) else {
+                        return;
+                    };
+                    match copy_one(&mut client, source, &opts.schema, run_id, table, chunk) {
+                        Ok(rows) => on_rows(&table.name, rows),
+                        Err(e) => {
+                            failure.lock().expect("lock").get_or_insert(e);
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    match failure.into_inner().expect("lock") {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn copy_one(
+    client: &mut Client,
+    source: &Source,
+    schema: &str,
+    run_id: &str,
+    table: &TablePlan,
+    chunk: usize,
+) -> Result<u64> {
+    let cols: Vec<String> = table.columns.iter().map(|c| quote(c)).collect();
+    let sql = format!(
+        "COPY {} ({}) FROM STDIN (FORMAT binary)",
+        qualified(schema, &table.name),
+        cols.join(", ")
+    );
+    let what = format!("loading chunk {chunk} of {}", table.name);
+    let mut tx = client.transaction().map_err(Error::db(what.clone()))?;
+    let mut writer = tx.copy_in(&sql).map_err(Error::db(what.clone()))?;
+    let expected = source.write_chunk(&table.name, chunk, &mut writer)?;
+    let rows = writer.finish().map_err(Error::db(what.clone()))?;
+    if rows != expected {
+        return Err(Error::Invalid {
+            path: table.name.clone().into(),
+            message: format!(
+                "chunk {chunk}: the server took {rows} rows, the dataset says {expected}"
+            ),
+        });
+    }
+    ledger::record_chunk(&mut tx, run_id, &table.name, chunk as i32, rows as i64)?;
+    tx.commit().map_err(Error::db(what))?;
+    Ok(rows)
+}
+
+/// A client as the loader connects.
+pub fn connect(target: &Target) -> Result<Client> {
+    target.connect(&session())
+}

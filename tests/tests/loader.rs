@@ -1,0 +1,277 @@
+//! The loader against the sandbox: exact loads, reproducible server-side hashes, resume after
+//! SIGKILL, the production guard, refusal of foreign rows, and teardown back to the catalog the
+//! target had before.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use pgshape_e2e::{bin, run, run_ok, TestDb};
+
+const SPEC: &str = "specs/chat/spec.json";
+
+fn generate(dir: &Path, seed: &str) {
+    run_ok(
+        "pgshape-generator",
+        &[
+            "generate",
+            "--spec",
+            SPEC,
+            "--band",
+            "ci",
+            "--seed",
+            seed,
+            "--output",
+            dir.to_str().unwrap(),
+        ],
+        &[],
+    );
+}
+
+fn load_args<'a>(dataset: &'a str, metadata: &'a str) -> Vec<&'a str> {
+    vec![
+        "load",
+        "--dataset",
+        dataset,
+        "--schema",
+        "synth",
+        "--create-schema",
+        "--environment",
+        "ci",
+        "--metadata-dir",
+        metadata,
+    ]
+}
+
+/// The hashes the run recorded, from `_pgshape.runs`.
+fn recorded_hashes(db: &TestDb) -> serde_json::Value {
+    db.client()
+        .query_one(
+            "SELECT record->'hashes' FROM _pgshape.runs ORDER BY started_at DESC LIMIT 1",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+}
+
+/// Relations, types and schemas of the database (what teardown must restore).
+fn catalog(db: &TestDb) -> Vec<String> {
+    db.client()
+        .query(
+            "SELECT n.nspname::text || '.' || c.relname::text || ':' || c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+             UNION ALL SELECT 'schema:' || nspname::text FROM pg_namespace
+             UNION ALL SELECT n.nspname::text || '.' || t.typname::text FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+              WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+             ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+#[test]
+fn a_ci_load_is_exact_and_reproducible_and_teardown_restores_the_catalog() {
+    let work = tempfile::tempdir().unwrap();
+    let ds = work.path().join("ds");
+    generate(&ds, "loader-test");
+    let meta = work.path().join("meta");
+    let (a, b) = (TestDb::new("loader_a"), TestDb::new("loader_b"));
+    a.client()
+        .batch_execute("CREATE TABLE keep_me (x int); INSERT INTO keep_me VALUES (1);")
+        .unwrap();
+    let before = catalog(&a);
+
+    for db in [&a, &b] {
+        let out = run_ok(
+            "pgshape-loader",
+            &load_args(ds.to_str().unwrap(), meta.to_str().unwrap()),
+            &[("DATABASE_URL", &db.url)],
+        );
+        assert!(
+            out.contains("✓ All referential integrity constraints satisfied"),
+            "{out}"
+        );
+    }
+    // The same dataset gives the same server-side hashes in two databases.
+    assert_eq!(recorded_hashes(&a), recorded_hashes(&b));
+    assert!(recorded_hashes(&a)["messages"]["key_md5"].is_string());
+    let out = run_ok("pgshape-loader", &["verify"], &[("DATABASE_URL", &a.url)]);
+    assert!(
+        out.contains("counts, hashes and 9 foreign keys verified"),
+        "{out}"
+    );
+    // Constraints and indexes are back after the load.
+    let idx: i64 = a
+        .client()
+        .query_one(
+            "SELECT count(*) FROM pg_indexes WHERE schemaname = 'synth'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        idx,
+        9 + 6 + 2,
+        "9 secondary indexes, 6 primary keys, 2 unique keys"
+    );
+    assert_eq!(
+        std::fs::read_dir(&meta).unwrap().count(),
+        2,
+        "one run record per load"
+    );
+
+    // A changed row is caught by verify.
+    a.client()
+        .batch_execute("UPDATE synth.messages SET content = content || 'x' WHERE id = 7")
+        .unwrap();
+    let out = run("pgshape-loader", &["verify"], &[("DATABASE_URL", &a.url)]);
+    assert_eq!(out.status.code(), Some(1));
+
+    run_ok(
+        "pgshape-loader",
+        &["teardown", "--no-confirm"],
+        &[("DATABASE_URL", &a.url)],
+    );
+    assert_eq!(catalog(&a), before, "teardown leaves the catalog as it was");
+    let kept: i64 = a
+        .client()
+        .query_one("SELECT count(*) FROM keep_me", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(kept, 1);
+}
+
+#[test]
+fn production_is_refused_and_nothing_is_written() {
+    let work = tempfile::tempdir().unwrap();
+    let ds = work.path().join("ds");
+    generate(&ds, "guard");
+    let db = TestDb::new("loader_guard");
+    let before = catalog(&db);
+    for env in ["production", "prod", ""] {
+        let mut args = vec!["load", "--dataset", ds.to_str().unwrap(), "--create-schema"];
+        if !env.is_empty() {
+            args.extend(["--environment", env]);
+        }
+        let out = Command::new(bin("pgshape-loader"))
+            .args(&args)
+            .env("DATABASE_URL", &db.url)
+            .env_remove("PGSHAPE_ENV")
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "{env}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to write"));
+    }
+    assert_eq!(catalog(&db), before);
+}
+
+#[test]
+fn foreign_rows_are_refused() {
+    let work = tempfile::tempdir().unwrap();
+    let ds = work.path().join("ds");
+    generate(&ds, "foreign");
+    let db = TestDb::new("loader_foreign");
+    let ddl = std::fs::read_to_string(ds.join("schema.sql")).unwrap();
+    db.client()
+        .batch_execute(&format!(
+            "CREATE SCHEMA synth; SET search_path = synth; {ddl}"
+        ))
+        .unwrap();
+    db.client()
+        .batch_execute("INSERT INTO synth.users VALUES (1, now(), 'h', 'n', 'e', 'c', NULL, now())")
+        .unwrap();
+    let out = run(
+        "pgshape-loader",
+        &load_args(
+            ds.to_str().unwrap(),
+            work.path().join("m").to_str().unwrap(),
+        ),
+        &[("DATABASE_URL", &db.url)],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already hold rows"));
+}
+
+#[test]
+fn a_killed_load_resumes_to_the_same_hashes() {
+    let work = tempfile::tempdir().unwrap();
+    let meta = work.path().join("meta");
+    // Streaming from the spec with one job: slow enough to be killed in the middle.
+    let stream = [
+        "load",
+        "--spec",
+        SPEC,
+        "--band",
+        "ci",
+        "--seed",
+        "resume",
+        "--schema",
+        "synth",
+        "--create-schema",
+        "--environment",
+        "ci",
+        "--jobs",
+        "1",
+    ];
+    let clean = TestDb::new("loader_clean");
+    let mut args = stream.to_vec();
+    args.extend(["--metadata-dir", meta.to_str().unwrap()]);
+    run_ok("pgshape-loader", &args, &[("DATABASE_URL", &clean.url)]);
+
+    let mut resumed_mid_way = false;
+    for kill_after_ms in [150u64, 450] {
+        let db = TestDb::new("loader_resume");
+        let mut child = Command::new(bin("pgshape-loader"))
+            .args(&args)
+            .current_dir(pgshape_e2e::repo_root())
+            .env("DATABASE_URL", &db.url)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(kill_after_ms));
+        child.kill().unwrap(); // SIGKILL
+        let status = child.wait().unwrap();
+        assert!(
+            !status.success(),
+            "the load finished before it was killed: make the test load slower"
+        );
+        let loaded: i64 = db
+            .client()
+            .query_one("SELECT count(*) FROM _pgshape.chunks", &[])
+            .map(|r| r.get(0))
+            .unwrap_or(0);
+        resumed_mid_way |= loaded > 0;
+        let out = run("pgshape-loader", &args, &[("DATABASE_URL", &db.url)]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if loaded > 0 {
+            assert!(String::from_utf8_lossy(&out.stderr).contains("resuming an unfinished run"));
+        }
+        assert_eq!(
+            recorded_hashes(&db),
+            recorded_hashes(&clean),
+            "killed after {kill_after_ms} ms with {loaded} chunks in the ledger"
+        );
+    }
+    assert!(
+        resumed_mid_way,
+        "no kill landed after the first chunk: the test did not exercise resume"
+    );
+}
