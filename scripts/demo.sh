@@ -8,6 +8,7 @@
 #
 # Everything it writes goes to out/demo/ (ignored by git); its databases are dropped at the end.
 set -euo pipefail
+export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 cd "$(dirname "$0")/.."
 
 SCALE="${SCALE:-0.1}"

@@ -23,7 +23,7 @@
 
 SET max_parallel_workers_per_gather = 0;
 SET synchronous_commit = off;
-SELECT setseed(0.42);
+SELECT setseed(0.42) AS seeded \gset
 
 CREATE TEMP TABLE params AS
 SELECT greatest(60, round(20000 * :scale))::int AS n_users,
