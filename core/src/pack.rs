@@ -30,6 +30,56 @@ pub struct Pack {
     pub schema: Schema,
     /// Per table (qualified name `schema.table`).
     pub tables: BTreeMap<String, TableMetrics>,
+    /// Per foreign key: children per parent.
+    #[serde(default)]
+    pub edges: Vec<EdgeMetrics>,
+}
+
+/// Children per parent of one foreign key, computed by the server. Quantiles are over parents
+/// with at least one child; a quantile is `null` when fewer than `k_min` parents lie above it
+/// (the tail would describe too few entities), and the histogram's sparse tail is merged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EdgeMetrics {
+    /// The foreign key's name.
+    pub foreign_key: String,
+    /// `schema.table` of the child.
+    pub child: String,
+    pub columns: Vec<String>,
+    /// `schema.table` of the parent.
+    pub parent: String,
+    pub ref_columns: Vec<String>,
+    pub parents: u64,
+    pub zero_fraction: f64,
+    /// `p50`, `p90`, `p95`, `p99`, `p99.9` → children per parent (nearest rank).
+    pub quantiles: BTreeMap<String, Option<f64>>,
+    /// Log-binned: parents with `lo ..= hi` children; the last bin is open (`hi` null).
+    pub histogram: Vec<Bin>,
+}
+
+/// A histogram bin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bin {
+    pub lo: u64,
+    #[serde(default)]
+    pub hi: Option<u64>,
+    pub count: u64,
+}
+
+/// Per-column figures (by role; never a value).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnMetrics {
+    /// `key`, `timestamp`, `number`, `category`, `text`, `pii`, `other`.
+    pub role: String,
+    pub null_fraction: f64,
+    /// Rows per UTC hour (24); a cell under `k_min` is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hourly: Option<Vec<Option<u64>>>,
+    /// Rows per ISO weekday, Monday first (7); a cell under `k_min` is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weekday: Option<Vec<Option<u64>>>,
 }
 
 /// The extraction window.
@@ -75,6 +125,9 @@ pub struct TableMetrics {
     /// Rows whose window column falls in the window, when the table has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_rows: Option<u64>,
+    /// Per column.
+    #[serde(default)]
+    pub columns: BTreeMap<String, ColumnMetrics>,
 }
 
 /// The mapping manifest (`..._mapping.json`): how tokens were made, never a value and never a

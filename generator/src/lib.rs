@@ -1,5 +1,6 @@
 //! `pgshape-generator` as a library: turn a distribution spec into rows, deterministically.
 //!
+//! - [`calibrate`]: a spec's parameters fitted to a metrics pack.
 //! - [`model`]: a spec and a band compiled into tables with resolved generators.
 //! - [`plan`]: row counts per parent (fan-out) and chunk boundaries, from integer prefix sums.
 //! - [`engine`]: group generation and the cursors that walk a table from any row.
@@ -10,6 +11,7 @@
 //!
 //! Row r of table T is a pure function of (seed, spec, band, T, r): see `docs/architecture.md`.
 
+pub mod calibrate;
 pub mod dataset;
 pub mod engine;
 pub mod model;

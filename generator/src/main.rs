@@ -32,6 +32,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Fit a spec's fan-outs, arrival profiles, null fractions and band proportions to a
+    /// metrics pack; write the calibrated spec.
+    Calibrate(CalibrateArgs),
     /// Generate a band into a directory of COPY chunk files plus its report.
     Generate(GenerateArgs),
     /// Print per-table content hashes of a band without writing any file (what CI compares).
@@ -58,6 +61,22 @@ struct Common {
     /// Only these tables (comma-separated); their rows are the same as in a full run.
     #[arg(long, value_delimiter = ',')]
     tables: Vec<String>,
+}
+
+#[derive(clap::Args)]
+struct CalibrateArgs {
+    /// The spec to calibrate.
+    #[arg(long)]
+    spec: PathBuf,
+    /// The metrics pack (from pgshape-sampler extract).
+    #[arg(long)]
+    pack: PathBuf,
+    /// The calibrated spec to write.
+    #[arg(long)]
+    output: PathBuf,
+    /// Use a pack past its expires_at.
+    #[arg(long)]
+    allow_expired: bool,
 }
 
 #[derive(clap::Args)]
@@ -91,6 +110,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     cli::init_logging(cli.verbose, cli.quiet);
     cli::finish(match cli.command {
+        Command::Calibrate(a) => calibrate(a),
         Command::Generate(a) => generate(a, cli.quiet),
         Command::Hash(a) => hash(a),
     })
@@ -213,6 +233,33 @@ fn generate(a: GenerateArgs, quiet: bool) -> Result<()> {
     }
     tracing::info!(report = %path.display(), ms = report.timings.generate_ms, "dataset complete");
     writeln!(std::io::stdout().lock(), "{}", path.display())?;
+    Ok(())
+}
+
+fn calibrate(a: CalibrateArgs) -> Result<()> {
+    let spec = Spec::read(&a.spec)?;
+    let pack: pgshape_core::pack::Pack = artifact::read_json(&a.pack)?;
+    if !a.allow_expired {
+        pgshape_generator::calibrate::check_expiry(&pack, chrono::Utc::now())
+            .map_err(|m| Exit::new(code::REFUSED, format!("{}: {m}", a.pack.display())))?;
+    }
+    let pack_sha256 = artifact::sha256_file(&a.pack)?;
+    let (mut calibrated, notes) =
+        pgshape_generator::calibrate::calibrate(&spec, &pack, &pack_sha256)?;
+    // The DDL path stays valid from the output's directory.
+    if let Some(ddl) = &calibrated.ddl {
+        let abs = a
+            .spec
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .join(ddl);
+        calibrated.ddl = Some(std::fs::canonicalize(&abs).unwrap_or(abs));
+    }
+    artifact::write_json(&a.output, &calibrated)?;
+    for n in &notes {
+        tracing::info!("calibrated {n}");
+    }
+    writeln!(std::io::stdout().lock(), "{}", a.output.display())?;
     Ok(())
 }
 

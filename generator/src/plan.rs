@@ -170,7 +170,7 @@ impl Plan {
     }
 
     /// The first row of group `g`: O(1) for root tables, a scan from the chunk start for child
-    /// tables (callers walking forward use [`Plan::walk`]).
+    /// tables (callers walking forward use an [`crate::engine::Cursor`]).
     pub fn group_first_row(&self, g: u64) -> u64 {
         match &self.fanout {
             None => g * ROOT_BLOCK,

@@ -397,7 +397,7 @@ fn set_aside(client: &mut impl GenericClient, schema: &str, names: &[String]) ->
     Ok(json!({"schema": schema, "constraints": saved_constraints, "indexes": saved_indexes}))
 }
 
-/// Rebuilds what [`set_aside`] dropped: keys, then indexes, then foreign keys (validated).
+/// Rebuilds what `set_aside` dropped: keys, then indexes, then foreign keys (validated).
 /// Idempotent, so a resumed run can call it again.
 pub fn restore(client: &mut Client, record: &Value) -> Result<()> {
     let aside = &record["set_aside"];

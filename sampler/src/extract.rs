@@ -74,9 +74,14 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
         });
     }
     let mut tables = BTreeMap::new();
+    let mut edges = Vec::new();
     for t in &schema.tables {
-        let metrics = table_metrics(&mut tx, t, start, now)?;
-        tracing::info!(table = %t.qualified(), rows = metrics.total_rows, "counted");
+        let mut metrics = table_metrics(&mut tx, t, start, now)?;
+        metrics.columns = crate::metrics::columns(&mut tx, t, opts.k_min)?;
+        for fk in &t.foreign_keys {
+            edges.push(crate::metrics::edge(&mut tx, t, fk, opts.k_min)?);
+        }
+        tracing::info!(table = %t.qualified(), rows = metrics.total_rows, "measured");
         tables.insert(t.qualified(), metrics);
     }
     tx.commit()
@@ -105,6 +110,7 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
         salt_fingerprint: salt.fingerprint(),
         schema,
         tables,
+        edges,
     };
     write_pair(&pack, salt, &opts.output, created)
 }
@@ -159,6 +165,7 @@ fn table_metrics(
         count_method: "exact".into(),
         window_column: window.map(str::to_string),
         window_rows: in_window,
+        columns: BTreeMap::new(),
     })
 }
 

@@ -264,3 +264,48 @@ fn a_missing_or_short_salt_exits_non_zero_and_writes_nothing() {
         );
     }
 }
+
+#[test]
+fn fanout_quantiles_and_hourly_profile_equal_ground_truth() {
+    let db = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let (pack, _) = extract(&db, dir.path());
+    let pack: pgshape_core::pack::Pack = serde_json::from_str(&pack).unwrap();
+    let mut c = db.client();
+    let edge = pack
+        .edges
+        .iter()
+        .find(|e| e.child == "public.messages" && e.columns == ["conversation_id"])
+        .expect("messages per conversation");
+    // Independent SQL: children per parent, nearest-rank quantiles over parents with children.
+    let truth = c
+        .query_one(
+            "WITH f AS (SELECT count(m.id) AS n FROM conversations c LEFT JOIN messages m ON m.conversation_id = c.id GROUP BY c.id)
+             SELECT count(*), avg((n = 0)::int)::float8,
+                    percentile_disc(0.5) WITHIN GROUP (ORDER BY n) FILTER (WHERE n > 0)::float8,
+                    percentile_disc(0.9) WITHIN GROUP (ORDER BY n) FILTER (WHERE n > 0)::float8
+               FROM f",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(edge.parents as i64, truth.get::<_, i64>(0));
+    assert!((edge.zero_fraction - truth.get::<_, f64>(1)).abs() < 1e-6);
+    assert_eq!(edge.quantiles["p50"], Some(truth.get::<_, f64>(2)));
+    assert_eq!(edge.quantiles["p90"], Some(truth.get::<_, f64>(3)));
+    // 160 conversations: fewer than k = 10 lie above p95, so it must be suppressed.
+    assert_eq!(edge.quantiles["p95"], None, "small cells are suppressed");
+    assert!(edge.histogram.iter().all(|b| b.count >= 10));
+
+    let hourly = pack.tables["public.messages"].columns["created_at"]
+        .hourly
+        .clone()
+        .unwrap();
+    let rows = c
+        .query("SELECT extract(hour FROM created_at AT TIME ZONE 'UTC')::int, count(*) FROM messages GROUP BY 1", &[])
+        .unwrap();
+    for r in rows {
+        let (h, n): (i32, i64) = (r.get(0), r.get(1));
+        let want = if n >= 10 { Some(n as u64) } else { None };
+        assert_eq!(hourly[h as usize], want, "hour {h}");
+    }
+}

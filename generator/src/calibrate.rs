@@ -1,0 +1,228 @@
+//! Calibration: a spec's parameters fitted to a metrics pack.
+//!
+//! - Fan-out of a per-parent table ← the pack's edge for the same child, parent and columns:
+//!   its quantiles become the quantile function's points and its zero-child fraction the
+//!   spec's.
+//! - Hourly and weekday profiles of timestamp columns ← the pack's arrival profiles.
+//! - Null fractions ← the pack's, for columns whose generator is not a key.
+//! - Bands: each root parent's count is re-derived from its child's target and the calibrated
+//!   mean fan-out (so fan-outs need no scaling and keep the pack's quantiles), and the other
+//!   root tables keep production's proportions to it.
+//!
+//! Tables match by name (the pack's `schema.table` without its schema). What was calibrated
+//! is returned as notes; what the pack does not cover keeps the spec's values.
+
+use chrono::{DateTime, Utc};
+use pgshape_core::dist::Dist;
+use pgshape_core::pack::{EdgeMetrics, Pack};
+use pgshape_core::spec::{Lineage, Rows, Spec};
+use pgshape_core::{Error, Result};
+
+fn unqualified(name: &str) -> &str {
+    name.rsplit_once('.').map_or(name, |(_, t)| t)
+}
+
+/// Checks that the pack has not expired (`now` injectable for tests).
+pub fn check_expiry(pack: &Pack, now: DateTime<Utc>) -> std::result::Result<(), String> {
+    let expires =
+        DateTime::parse_from_rfc3339(&pack.expires_at).map_err(|e| format!("expires_at: {e}"))?;
+    if now > expires {
+        return Err(format!("the pack expired at {} (packs are kept 90 days); extract a fresh one or pass --allow-expired", pack.expires_at));
+    }
+    Ok(())
+}
+
+/// The fan-out quantile function of an edge, or `None` when the pack suppressed too much.
+pub fn fanout_of(edge: &EdgeMetrics) -> Option<Dist> {
+    let lowest = edge
+        .histogram
+        .iter()
+        .find(|b| b.lo > 0)
+        .map_or(1.0, |b| b.lo as f64);
+    let mut points = vec![[0.0, lowest]];
+    for (name, p) in QUANTILE_POINTS {
+        if let Some(Some(v)) = edge.quantiles.get(*name) {
+            let last = points.last().expect("starts with p = 0")[1];
+            points.push([*p, v.max(last)]);
+        }
+    }
+    if points.len() < 2 {
+        return None;
+    }
+    // Beyond the last exported quantile, the histogram's open bin (at least k parents with
+    // `lo` children or more) pins the quantile function at 1 - its share; the maximum is
+    // never exported, so the tail ends at 4x that (a power-law guess, documented).
+    let with_children = edge.parents as f64 * (1.0 - edge.zero_fraction);
+    if let Some(open) = edge
+        .histogram
+        .last()
+        .filter(|b| b.lo > 0 && with_children > 0.0)
+    {
+        let p = 1.0 - open.count as f64 / with_children;
+        let (lp, lv) = {
+            let l = points.last().expect("non-empty");
+            (l[0], l[1])
+        };
+        if p > lp && p < 1.0 && open.lo as f64 >= lv {
+            points.push([p, open.lo as f64]);
+        }
+    }
+    let last = points.last().expect("non-empty")[1];
+    points.push([1.0, last * 4.0]);
+    let d = Dist::Quantiles(points);
+    d.validate().ok().map(|_| d)
+}
+
+const QUANTILE_POINTS: &[(&str, f64)] = &[
+    ("p50", 0.5),
+    ("p90", 0.9),
+    ("p95", 0.95),
+    ("p99", 0.99),
+    ("p99.9", 0.999),
+];
+
+/// Fits `spec` to `pack`; returns the calibrated spec and notes of what changed.
+pub fn calibrate(spec: &Spec, pack: &Pack, pack_sha256: &str) -> Result<(Spec, Vec<String>)> {
+    let mut out = spec.clone();
+    let mut notes = Vec::new();
+    let names: Vec<String> = out.tables.keys().cloned().collect();
+    for tname in &names {
+        let t = out.tables.get_mut(tname).expect("listed");
+        // Fan-out.
+        if let Rows::PerParent(pp) = &mut t.rows {
+            let cols: Vec<String> = t
+                .columns
+                .iter()
+                .filter(|(_, c)| c.parent.is_some())
+                .map(|(n, _)| n.clone())
+                .collect();
+            let edge = pack.edges.iter().find(|e| {
+                unqualified(&e.child) == tname
+                    && unqualified(&e.parent) == pp.parent
+                    && e.columns == cols
+            });
+            if let Some(edge) = edge {
+                match fanout_of(edge) {
+                    Some(d) => {
+                        pp.fanout = d;
+                        pp.zero_fraction = edge.zero_fraction.min(0.999);
+                        notes.push(format!(
+                            "{tname}: fan-out per {} from {} ({} parents)",
+                            pp.parent, edge.foreign_key, edge.parents
+                        ));
+                    }
+                    None => notes.push(format!(
+                        "{tname}: the pack's fan-out for {} is suppressed; kept the spec's",
+                        edge.foreign_key
+                    )),
+                }
+            }
+        }
+        // Columns.
+        let Some(tm) = pack
+            .tables
+            .iter()
+            .find(|(k, _)| unqualified(k) == tname)
+            .map(|(_, v)| v)
+        else {
+            continue;
+        };
+        for (cname, c) in t.columns.iter_mut() {
+            let Some(cm) = tm.columns.get(cname) else {
+                continue;
+            };
+            if let Some(ts) = &mut c.timestamp {
+                let weights = |cells: &Option<Vec<Option<u64>>>| -> Option<Vec<f64>> {
+                    let w: Vec<f64> = cells
+                        .as_ref()?
+                        .iter()
+                        .map(|x| x.unwrap_or(0) as f64)
+                        .collect();
+                    w.iter().any(|x| *x > 0.0).then_some(w)
+                };
+                if ts.hourly.is_some() {
+                    if let Some(h) = weights(&cm.hourly) {
+                        ts.hourly = Some(h);
+                        notes.push(format!("{tname}.{cname}: hourly profile"));
+                    }
+                }
+                if ts.weekly.is_some() {
+                    if let Some(w) = weights(&cm.weekday) {
+                        ts.weekly = Some(w);
+                    }
+                }
+            }
+            let keyish = c.sequence.is_some() || c.parent.is_some();
+            if !keyish && (cm.null_fraction > 0.0 || c.null_fraction > 0.0) {
+                c.null_fraction = cm.null_fraction;
+            }
+        }
+    }
+    rebalance_bands(&mut out, pack, &mut notes)?;
+    out.calibrated_from = Some(Lineage {
+        pack_sha256: pack_sha256.into(),
+        pack_created_at: pack.created_at.clone(),
+    });
+    Ok((out, notes))
+}
+
+/// Re-derives root parents' counts from their children's targets and the calibrated mean
+/// fan-out, and keeps the other root tables in production's proportion to them.
+fn rebalance_bands(spec: &mut Spec, pack: &Pack, notes: &mut Vec<String>) -> Result<()> {
+    let total = |t: &str| {
+        pack.tables
+            .iter()
+            .find(|(k, _)| unqualified(k) == t)
+            .map(|(_, m)| m.total_rows)
+    };
+    let band_names: Vec<String> = spec.bands.keys().cloned().collect();
+    for b in band_names {
+        let mut anchor: Option<(String, u64)> = None;
+        for (tname, t) in &spec.tables {
+            let Rows::PerParent(pp) = &t.rows else {
+                continue;
+            };
+            let band = &spec.bands[&b];
+            let (Some(&child_target), true) =
+                (band.rows.get(tname), band.rows.contains_key(&pp.parent))
+            else {
+                continue;
+            };
+            if !matches!(spec.tables[&pp.parent].rows, Rows::Band) || anchor.is_some() {
+                continue;
+            }
+            let mean = pp.fanout.mean() * (1.0 - pp.zero_fraction);
+            if mean <= 0.0 {
+                continue;
+            }
+            let parents = ((child_target as f64 / mean).round() as u64).max(1);
+            anchor = Some((pp.parent.clone(), parents));
+        }
+        let Some((parent, parents)) = anchor else {
+            continue;
+        };
+        let band = spec.bands.get_mut(&b).expect("listed");
+        band.rows.insert(parent.clone(), parents);
+        let Some(parent_total) = total(&parent).filter(|t| *t > 0) else {
+            continue;
+        };
+        let roots: Vec<String> = band
+            .rows
+            .keys()
+            .filter(|t| **t != parent)
+            .cloned()
+            .collect();
+        for r in roots {
+            if !matches!(spec.tables[&r].rows, Rows::Band) {
+                continue;
+            }
+            if let Some(rt) = total(&r) {
+                let n = ((parents as f64 * rt as f64 / parent_total as f64).round() as u64).max(1);
+                spec.bands.get_mut(&b).expect("listed").rows.insert(r, n);
+            }
+        }
+        notes.push(format!("band {b}: {parent} = {parents} so that fan-outs keep the pack's quantiles; other root tables in production's proportions"));
+    }
+    spec.check(std::path::Path::new("<calibrated spec>"))
+        .map_err(|e| Error::Unsupported(format!("calibration produced an invalid spec: {e}")))
+}
