@@ -87,12 +87,52 @@ bench_generator() {
   echo "command: scripts/bench.sh generator (SPEC=$SPEC BAND=$BAND TABLE=$TABLE SEED=$SEED), best of 3 each"
 }
 
+bench_loader() {
+  echo "== loader: $TABLE of band $BAND, seed $SEED" >&2
+  "$BIN/pgshape-generator" generate --spec "$SPEC" --band "$BAND" --seed "$SEED" --tables "$TABLE" --output "$WORK/ds" -q >/dev/null
+  report=$(ls "$WORK"/ds/report_*.json)
+  rows=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['tables'][sys.argv[2]]['rows'])" "$report" "$TABLE")
+  create=$(bench_table "$report" "$TABLE" | sed "s/pgshape_bench/pgshape_bench.$TABLE/g")
+  reset() { psql -XqAt -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "DROP SCHEMA IF EXISTS pgshape_bench CASCADE; DROP SCHEMA IF EXISTS _pgshape CASCADE; CREATE SCHEMA pgshape_bench;" -c "$create" -c "CHECKPOINT"; }
+
+  # 1. psql \copy of the pre-built binary files over TCP, one connection; best of 3.
+  { for f in "$WORK"/ds/"$TABLE"/*.bin; do echo "\\copy pgshape_bench.$TABLE FROM '$f' (FORMAT binary)"; done; } > "$WORK/copy.psql"
+  best_psql=""
+  for _ in 1 2 3; do
+    reset
+    t0=$(now); psql -XqAt -v ON_ERROR_STOP=1 "$DATABASE_URL" -f "$WORK/copy.psql"; t1=$(now)
+    secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+    if [ -z "$best_psql" ] || awk -v a="$secs" -v b="$best_psql" 'BEGIN { exit !(a < b) }'; then best_psql=$secs; fi
+  done
+
+  # 2. pgshape-loader streaming the same rows from the spec (no files), one connection; the
+  #    COPY phase from the run record (index rebuild, ANALYZE and hashing come after it).
+  best_loader=""
+  for _ in 1 2 3; do
+    reset
+    "$BIN/pgshape-loader" -q load --spec "$SPEC" --band "$BAND" --seed "$SEED" --tables "$TABLE" --schema pgshape_bench \
+      --environment perf --jobs 1 --metadata-dir "$WORK/meta" >/dev/null
+    ms=$(psql -XqAt "$DATABASE_URL" -c "SELECT record->'timings_ms'->>'copy' FROM _pgshape.runs ORDER BY started_at DESC LIMIT 1")
+    loaded=$(psql -XqAt "$DATABASE_URL" -c "SELECT count(*) FROM pgshape_bench.$TABLE")
+    [ "$loaded" = "$rows" ] || { echo "the loader loaded $loaded rows, expected $rows" >&2; exit 1; }
+    secs=$(awk -v m="$ms" 'BEGIN { print m / 1000 }')
+    if [ -z "$best_loader" ] || awk -v a="$secs" -v b="$best_loader" 'BEGIN { exit !(a < b) }'; then best_loader=$secs; fi
+  done
+  reset >/dev/null
+  psql -XqAt "$DATABASE_URL" -c "DROP SCHEMA pgshape_bench CASCADE; DROP SCHEMA IF EXISTS _pgshape CASCADE"
+
+  psql_rate=$(rate "$rows" "$best_psql"); loader_rate=$(rate "$rows" "$best_loader")
+  echo
+  echo "| date | machine | rows | pgshape-loader streaming, 1 connection (rows/s) | psql \\copy binary file over TCP (rows/s) | ratio |"
+  echo "|---|---|---|---|---|---|"
+  echo "| $(date -u +%Y-%m-%d) | $(machine) | $rows | $loader_rate | $psql_rate | $(ratio "$loader_rate" "$psql_rate")× |"
+  echo
+  echo "command: scripts/bench.sh loader (SPEC=$SPEC BAND=$BAND TABLE=$TABLE SEED=$SEED), best of 3 each; same logged table without indexes"
+}
+
 case "${1:-}" in
   generator) bench_generator ;;
-  loader)
-    echo "the loader benchmark is added with the loader (issue 5)" >&2
-    exit 2
-    ;;
+  loader) bench_loader ;;
   *)
     echo "usage: scripts/bench.sh generator|loader" >&2
     exit 2

@@ -33,6 +33,8 @@ pub struct Options {
     pub metadata_dir: PathBuf,
     /// Where a streamed spec's DDL path is relative to.
     pub spec_dir: Option<PathBuf>,
+    /// Only these tables (empty: all).
+    pub only: Vec<String>,
 }
 
 /// The end of a run.
@@ -67,7 +69,11 @@ pub fn load(
     let started = Instant::now();
     let mut client = target.connect(&session())?;
     ledger::ensure(&mut client)?;
-    let tables = source.tables();
+    let tables: Vec<TablePlan> = source
+        .tables()
+        .into_iter()
+        .filter(|t| opts.only.is_empty() || opts.only.contains(&t.name))
+        .collect();
     let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
 
     let existing = ledger::runs(&mut client)?.into_iter().find(|r| {

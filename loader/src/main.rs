@@ -85,6 +85,9 @@ struct LoadArgs {
     /// Where the run record JSON goes.
     #[arg(long, default_value = "docs/perf-data")]
     metadata_dir: PathBuf,
+    /// Only these tables (comma-separated), e.g. for benchmarks; the others are not touched.
+    #[arg(long, value_delimiter = ',')]
+    tables: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -144,6 +147,7 @@ fn run_load(target: &Target, a: LoadArgs, quiet: bool) -> Result<()> {
         unlogged: a.unlogged,
         metadata_dir: a.metadata_dir,
         spec_dir,
+        only: a.tables,
     };
     let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
         let b = indicatif::ProgressBar::new_spinner();
