@@ -98,6 +98,24 @@ impl Schema {
     }
 }
 
+impl ForeignKey {
+    /// The join condition `child.c1 = parent.p1 AND ...` between aliases, quoted.
+    pub fn join_sql(&self, child: &str, parent: &str) -> String {
+        self.columns
+            .iter()
+            .zip(&self.ref_columns)
+            .map(|(c, p)| {
+                format!(
+                    "{child}.{} = {parent}.{}",
+                    crate::ident::quote(c),
+                    crate::ident::quote(p)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+}
+
 impl Table {
     /// `schema.name`, unquoted (a display and map key).
     pub fn qualified(&self) -> String {

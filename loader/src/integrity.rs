@@ -127,13 +127,7 @@ pub fn orphans(
                 .map(|c| format!("c.{} IS NOT NULL", quote(c)))
                 .collect::<Vec<_>>()
                 .join(" AND ");
-            let join = fk
-                .columns
-                .iter()
-                .zip(&fk.ref_columns)
-                .map(|(c, p)| format!("p.{} = c.{}", quote(p), quote(c)))
-                .collect::<Vec<_>>()
-                .join(" AND ");
+            let join = fk.join_sql("c", "p");
             let sql = format!(
                 "SELECT count(*) FROM {} c WHERE {not_null} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {join})",
                 qualified(&t.schema, &t.name),

@@ -99,13 +99,7 @@ pub fn edge(
     fk: &ForeignKey,
     k: u64,
 ) -> Result<EdgeMetrics> {
-    let join = fk
-        .columns
-        .iter()
-        .zip(&fk.ref_columns)
-        .map(|(c, p)| format!("c.{} = p.{}", quote(c), quote(p)))
-        .collect::<Vec<_>>()
-        .join(" AND ");
+    let join = fk.join_sql("c", "p");
     let group = fk
         .ref_columns
         .iter()

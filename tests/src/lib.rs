@@ -171,6 +171,24 @@ pub fn canaries() -> Vec<(String, String)> {
         .collect()
 }
 
+/// Runs `pgshape-sampler extract` on `db` into `dir` (60-day window); returns the pack's path
+/// (the manifest is beside it, `..._mapping.json`).
+pub fn extract_pack(db: &TestDb, dir: &Path, salt: &str) -> PathBuf {
+    let pack = dir.join("shape-metrics-20261122.json");
+    run_ok(
+        "pgshape-sampler",
+        &[
+            "extract",
+            "--output",
+            pack.to_str().expect("utf-8 path"),
+            "--window-days",
+            "60",
+        ],
+        &[("DATABASE_URL", &db.url), ("ANONYMIZATION_SALT", salt)],
+    );
+    pack
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

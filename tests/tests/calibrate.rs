@@ -2,7 +2,7 @@
 //! generated fan-outs follow the pack's quantiles.
 
 use pgshape_core::spec::{Rows, Spec};
-use pgshape_e2e::{run, run_ok, TestDb};
+use pgshape_e2e::{extract_pack, run, run_ok, TestDb};
 use pgshape_generator::dataset::{jobs, visit_chunk, Shard};
 use pgshape_generator::engine::Ctx;
 use pgshape_generator::Model;
@@ -12,24 +12,7 @@ fn calibrated_fanouts_are_generated() {
     let db = TestDb::new("calibrate");
     db.load_fixture("0.1");
     let dir = tempfile::tempdir().unwrap();
-    let pack = dir.path().join("shape-metrics-20261122.json");
-    run_ok(
-        "pgshape-sampler",
-        &[
-            "extract",
-            "--output",
-            pack.to_str().unwrap(),
-            "--window-days",
-            "60",
-        ],
-        &[
-            ("DATABASE_URL", &db.url),
-            (
-                "ANONYMIZATION_SALT",
-                "calibrate-test-salt-0123456789abcdef0123",
-            ),
-        ],
-    );
+    let pack = extract_pack(&db, dir.path(), "calibrate-test-salt-0123456789abcdef0123");
     let out = dir.path().join("spec-calibrated.json");
     run_ok(
         "pgshape-generator",

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use pgshape_e2e::{repo_root, run_ok, TestDb};
+use pgshape_e2e::{extract_pack, repo_root, run_ok, TestDb};
 
 const SALT: &str = "pipeline-test-salt-0123456789abcdef0123456789";
 
@@ -48,21 +48,7 @@ fn fixture_to_sampler_to_generator_to_loader() {
     production.load_fixture("0.02");
 
     // Sampler on the "production" database.
-    let pack = work.path().join("shape-metrics-20261122.json");
-    run_ok(
-        "pgshape-sampler",
-        &[
-            "extract",
-            "--output",
-            pack.to_str().unwrap(),
-            "--window-days",
-            "60",
-        ],
-        &[
-            ("DATABASE_URL", &production.url),
-            ("ANONYMIZATION_SALT", SALT),
-        ],
-    );
+    let pack = extract_pack(&production, work.path(), SALT);
     let pack_json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&pack).unwrap()).unwrap();
     let tables = pack_json["tables"].as_object().expect("pack has tables");

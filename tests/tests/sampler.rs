@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use pgshape_core::conn::Target;
-use pgshape_e2e::{canaries, run, run_ok, TestDb};
+use pgshape_e2e::{canaries, extract_pack, run, TestDb};
 use pgshape_sampler::session::{self, Limits};
 
 const SALT: &str = "sampler-test-salt-0123456789abcdef0123456789";
@@ -16,18 +16,7 @@ fn fixture() -> TestDb {
 }
 
 fn extract(db: &TestDb, dir: &Path) -> (String, String) {
-    let pack = dir.join("shape-metrics-20261122.json");
-    run_ok(
-        "pgshape-sampler",
-        &[
-            "extract",
-            "--output",
-            pack.to_str().unwrap(),
-            "--window-days",
-            "60",
-        ],
-        &[("DATABASE_URL", &db.url), ("ANONYMIZATION_SALT", SALT)],
-    );
+    let pack = extract_pack(db, dir, SALT);
     let manifest = dir.join("shape-metrics-20261122_mapping.json");
     (
         std::fs::read_to_string(pack).unwrap(),
