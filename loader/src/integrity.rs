@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use pgshape_core::catalog::{self, Table};
 use pgshape_core::ident::{qualified, quote};
 use pgshape_core::{Error, Result};
+use pgshape_generator::dataset::ParentRef;
 use postgres::GenericClient;
 use serde::{Deserialize, Serialize};
 
@@ -147,6 +148,81 @@ pub fn orphans(
     Ok(out)
 }
 
+/// Fan-out figures of a grouping foreign key as the server measures them, next to what the
+/// generator's report says it achieved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FanoutCheck {
+    pub table: String,
+    pub parent: ParentRef,
+    pub parents: i64,
+    pub zero_fraction: f64,
+    /// p50, p95, p99 over parents with children (nearest rank, as the generator reports them).
+    pub quantiles: [f64; 3],
+    /// The report's p50, p95, p99 and zero-child fraction.
+    pub expected: [f64; 3],
+    pub expected_zero_fraction: f64,
+    pub ok: bool,
+}
+
+impl FanoutCheck {
+    /// Measures `table`'s fan-out under `parent` and compares it with the expectation:
+    /// quantiles within 5 % (or one child), zero-child fraction within 0.01.
+    pub fn measure(
+        client: &mut impl GenericClient,
+        schema: &str,
+        table: &str,
+        parent: &ParentRef,
+        expected: [f64; 3],
+        expected_zero_fraction: f64,
+    ) -> Result<FanoutCheck> {
+        let (parents, zero, p50, p95, p99) = fanout(
+            client,
+            schema,
+            table,
+            &parent.columns,
+            &parent.table,
+            &parent.ref_columns,
+        )?;
+        let quantiles = [p50, p95, p99];
+        let close = |g: f64, e: f64| (g - e).abs() <= (0.05 * e).max(1.0);
+        let ok = quantiles.iter().zip(&expected).all(|(g, e)| close(*g, *e))
+            && (zero - expected_zero_fraction).abs() <= 0.01;
+        Ok(FanoutCheck {
+            table: table.into(),
+            parent: parent.clone(),
+            parents,
+            zero_fraction: zero,
+            quantiles,
+            expected,
+            expected_zero_fraction,
+            ok,
+        })
+    }
+}
+
+/// Fan-out checks of every per-parent table whose report gives achieved figures.
+pub fn check_fanouts(
+    client: &mut impl GenericClient,
+    schema: &str,
+    tables: &[crate::source::TablePlan],
+) -> Result<Vec<FanoutCheck>> {
+    let mut out = Vec::new();
+    for t in tables {
+        let (Some(p), Some(a)) = (&t.parent, &t.achieved) else {
+            continue;
+        };
+        out.push(FanoutCheck::measure(
+            client,
+            schema,
+            &t.name,
+            p,
+            [a.p50, a.p95, a.p99],
+            a.zero_fraction,
+        )?);
+    }
+    Ok(out)
+}
+
 /// Fan-out of a grouping foreign key: (parents, zero fraction, p50, p95, p99 over parents
 /// with children), computed by the server.
 pub fn fanout(
@@ -171,9 +247,9 @@ pub fn fanout(
     let sql = format!(
         "WITH f AS (SELECT count(c.*) AS n FROM {} p LEFT JOIN {} c ON {join} GROUP BY {group})
          SELECT count(*), coalesce(avg((n = 0)::int), 0)::float8,
-                coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY n) FILTER (WHERE n > 0), 0),
-                coalesce(percentile_cont(0.95) WITHIN GROUP (ORDER BY n) FILTER (WHERE n > 0), 0),
-                coalesce(percentile_cont(0.99) WITHIN GROUP (ORDER BY n) FILTER (WHERE n > 0), 0)
+                coalesce(percentile_disc(0.5) WITHIN GROUP (ORDER BY n) FILTER (WHERE n > 0)::float8, 0),
+                coalesce(percentile_disc(0.95) WITHIN GROUP (ORDER BY n) FILTER (WHERE n > 0)::float8, 0),
+                coalesce(percentile_disc(0.99) WITHIN GROUP (ORDER BY n) FILTER (WHERE n > 0)::float8, 0)
            FROM f",
         qualified(schema, parent),
         qualified(schema, child)

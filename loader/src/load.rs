@@ -134,6 +134,8 @@ pub fn load(
     // Integrity.
     let checks = integrity::check_tables(&mut client, &opts.schema, &names)?;
     let orphans = integrity::orphans(&mut client, &opts.schema, &names)?;
+    let fanouts = integrity::check_fanouts(&mut client, &opts.schema, &tables)?;
+    let fanouts_ok = fanouts.iter().all(|f| f.ok);
     let loaded: BTreeMap<String, i64> = client
         .query("SELECT table_name, sum(rows)::bigint FROM _pgshape.chunks WHERE run_id = $1 GROUP BY 1", &[&run.run_id])
         .map_err(Error::db("summing the ledger"))?
@@ -155,15 +157,16 @@ pub fn load(
         );
     }
     let orphans_total: i64 = orphans.iter().map(|o| o.orphans).sum();
-    let ok = counts_ok && orphans_total == 0;
+    let ok = counts_ok && orphans_total == 0 && fanouts_ok;
 
     let rec = run
         .record
         .as_object_mut()
         .expect("a run record is an object");
     rec.insert("counts".into(), Value::Object(counts));
-    rec.insert("integrity".into(), json!({"counts_match": counts_ok, "orphans": orphans, "referential_integrity": orphans_total == 0}));
+    rec.insert("integrity".into(), json!({"counts_match": counts_ok, "orphans": orphans, "referential_integrity": orphans_total == 0, "fanout_match": fanouts_ok}));
     rec.insert("hashes".into(), serde_json::to_value(&checks)?);
+    rec.insert("fanout".into(), serde_json::to_value(&fanouts)?);
     rec.insert(
         "timings_ms".into(),
         json!({"copy": copy_ms, "rebuild": rebuild_ms, "total": started.elapsed().as_millis() as u64}),

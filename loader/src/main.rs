@@ -197,6 +197,17 @@ fn run_load(target: &Target, a: LoadArgs, quiet: bool) -> Result<()> {
     } else {
         writeln!(out, "[Integrity] ✗ orphan rows: {}", integrity["orphans"])?;
     }
+    for f in outcome.record["fanout"].as_array().into_iter().flatten() {
+        writeln!(
+            out,
+            "[Fan-out] {} {}: p50/p95/p99 {} (generator {}), zero-child {}",
+            if f["ok"] == true { "✓" } else { "✗" },
+            f["table"].as_str().unwrap_or("?"),
+            f["quantiles"],
+            f["expected"],
+            f["zero_fraction"]
+        )?;
+    }
     writeln!(
         out,
         "[Load] {} in {} ms",
@@ -211,7 +222,7 @@ fn run_load(target: &Target, a: LoadArgs, quiet: bool) -> Result<()> {
     if !outcome.ok {
         return Err(Exit::new(
             code::FINDINGS,
-            "row counts or referential integrity do not match the dataset",
+            "row counts, referential integrity or fan-out do not match the dataset",
         )
         .into());
     }
@@ -246,6 +257,30 @@ fn run_verify(target: &Target, run_id: Option<&str>) -> Result<()> {
             now.rows,
             now.key_md5.as_deref().unwrap_or("-"),
             now.rows_sum
+        )?;
+    }
+    let recorded: Vec<integrity::FanoutCheck> =
+        serde_json::from_value(run.record["fanout"].clone()).unwrap_or_default();
+    for r in recorded {
+        let f = integrity::FanoutCheck::measure(
+            &mut client,
+            &run.target_schema,
+            &r.table,
+            &r.parent,
+            r.expected,
+            r.expected_zero_fraction,
+        )?;
+        problems += (!f.ok) as usize;
+        writeln!(
+            out,
+            "{} {}: fan-out over {} parents p50/p95/p99 {:?}, zero {:.4} (generator: {:?}, {:.4})",
+            if f.ok { "✓" } else { "✗" },
+            f.table,
+            f.parents,
+            f.quantiles,
+            f.zero_fraction,
+            f.expected,
+            f.expected_zero_fraction
         )?;
     }
     for o in &orphans {

@@ -22,6 +22,8 @@ pub struct TablePlan {
     /// Rows expected (from the report); `None` when streaming (the COPY counts them).
     pub rows: Option<u64>,
     pub parent: Option<ParentRef>,
+    /// What the generator says it achieved (fan-out quantiles), for verification.
+    pub achieved: Option<pgshape_generator::summary::Fanout>,
 }
 
 /// A dataset to load.
@@ -149,6 +151,7 @@ impl Source {
                         chunks: t.chunks.iter().map(|c| c.index).collect(),
                         rows: Some(t.rows),
                         parent: t.parent.clone(),
+                        achieved: t.achieved.fanout.clone(),
                     }
                 })
                 .collect(),
@@ -163,6 +166,7 @@ impl Source {
                         chunks: (0..t.plan.chunks.len()).collect(),
                         rows: None,
                         parent: None,
+                        achieved: None,
                     }
                 })
                 .collect(),
