@@ -105,27 +105,33 @@ bench_loader() {
     if [ -z "$best_psql" ] || awk -v a="$secs" -v b="$best_psql" 'BEGIN { exit !(a < b) }'; then best_psql=$secs; fi
   done
 
-  # 2. pgshape-loader streaming the same rows from the spec (no files), one connection; the
-  #    COPY phase from the run record (index rebuild, ANALYZE and hashing come after it).
-  best_loader=""
+  # 2. pgshape-loader streaming the same rows from the spec (no files), with 1 and with 2
+  #    connections; the COPY phase from the run record (index rebuild, ANALYZE and hashing
+  #    come after it).
+  loader_best() { # jobs
+  local best=""
   for _ in 1 2 3; do
     reset
     "$BIN/pgshape-loader" -q load --spec "$SPEC" --band "$BAND" --seed "$SEED" --tables "$TABLE" --schema pgshape_bench \
-      --environment perf --jobs 1 --metadata-dir "$WORK/meta" >/dev/null
+      --environment perf --jobs "$1" --metadata-dir "$WORK/meta" >/dev/null
     ms=$(psql -XqAt "$DATABASE_URL" -c "SELECT record->'timings_ms'->>'copy' FROM _pgshape.runs ORDER BY started_at DESC LIMIT 1")
     loaded=$(psql -XqAt "$DATABASE_URL" -c "SELECT count(*) FROM pgshape_bench.$TABLE")
     [ "$loaded" = "$rows" ] || { echo "the loader loaded $loaded rows, expected $rows" >&2; exit 1; }
     secs=$(awk -v m="$ms" 'BEGIN { print m / 1000 }')
-    if [ -z "$best_loader" ] || awk -v a="$secs" -v b="$best_loader" 'BEGIN { exit !(a < b) }'; then best_loader=$secs; fi
+    if [ -z "$best" ] || awk -v a="$secs" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$secs; fi
   done
+  echo "$best"
+  }
+  best_loader=$(loader_best 1)
+  best_loader2=$(loader_best 2)
   reset >/dev/null
   psql -XqAt "$DATABASE_URL" -c "DROP SCHEMA pgshape_bench CASCADE; DROP SCHEMA IF EXISTS _pgshape CASCADE"
 
-  psql_rate=$(rate "$rows" "$best_psql"); loader_rate=$(rate "$rows" "$best_loader")
+  psql_rate=$(rate "$rows" "$best_psql"); loader_rate=$(rate "$rows" "$best_loader"); loader_rate2=$(rate "$rows" "$best_loader2")
   echo
-  echo "| date | machine | rows | pgshape-loader streaming, 1 connection (rows/s) | psql \\copy binary file over TCP (rows/s) | ratio |"
+  echo "| date | machine | rows | psql \\copy binary file over TCP (rows/s) | pgshape-loader streaming, --jobs 1 (rows/s, ratio) | --jobs 2 (rows/s, ratio) |"
   echo "|---|---|---|---|---|---|"
-  echo "| $(date -u +%Y-%m-%d) | $(machine) | $rows | $loader_rate | $psql_rate | $(ratio "$loader_rate" "$psql_rate")× |"
+  echo "| $(date -u +%Y-%m-%d) | $(machine) | $rows | $psql_rate | $loader_rate ($(ratio "$loader_rate" "$psql_rate")×) | $loader_rate2 ($(ratio "$loader_rate2" "$psql_rate")×) |"
   echo
   echo "command: scripts/bench.sh loader (SPEC=$SPEC BAND=$BAND TABLE=$TABLE SEED=$SEED), best of 3 each; same logged table without indexes"
 }

@@ -117,6 +117,67 @@ impl Dist {
     }
 }
 
+/// A distribution prepared for sampling in a hot loop: for `quantiles`, the logarithms of the
+/// points are taken once. Values are bit-for-bit those of [`Dist::quantile`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compiled {
+    dist: Dist,
+    logs: Vec<f64>,
+}
+
+impl Compiled {
+    /// Prepares `dist`.
+    pub fn new(dist: &Dist) -> Compiled {
+        let logs = match dist {
+            Dist::Quantiles(points) => points
+                .iter()
+                .map(|p| if p[1] > 0.0 { log(p[1]) } else { f64::NAN })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Compiled {
+            dist: dist.clone(),
+            logs,
+        }
+    }
+
+    /// The distribution.
+    pub fn dist(&self) -> &Dist {
+        &self.dist
+    }
+
+    /// [`Dist::quantile`], faster.
+    #[inline]
+    pub fn quantile(&self, u: f64) -> f64 {
+        match &self.dist {
+            Dist::Quantiles(points) => {
+                let i = points
+                    .partition_point(|p| p[0] <= u)
+                    .clamp(1, points.len() - 1);
+                let ([p0, v0], [p1, v1]) = (points[i - 1], points[i]);
+                let t = ((u - p0) / (p1 - p0)).clamp(0.0, 1.0);
+                if v0 > 0.0 && v1 > 0.0 {
+                    let (l0, l1) = (self.logs[i - 1], self.logs[i]);
+                    exp(l0 + t * (l1 - l0))
+                } else {
+                    v0 + t * (v1 - v0)
+                }
+            }
+            d => d.quantile(u),
+        }
+    }
+
+    /// [`Dist::cdf`].
+    pub fn cdf(&self, x: f64) -> f64 {
+        self.dist.cdf(x)
+    }
+
+    /// [`Dist::mean`].
+    pub fn mean(&self) -> f64 {
+        self.dist.mean()
+    }
+}
+
 fn interpolate(points: &[[f64; 2]], u: f64) -> f64 {
     let i = points
         .partition_point(|p| p[0] <= u)
@@ -214,6 +275,16 @@ mod tests {
         assert!((d.cdf(100.0) - 0.5).abs() < 1e-6);
         assert!((d.quantile(d.cdf(1234.0)) - 1234.0).abs() < 1e-3);
         assert_eq!(d.cdf(-1.0), 0.0);
+    }
+
+    #[test]
+    fn compiled_quantiles_are_bit_identical() {
+        let d = Dist::Quantiles(vec![[0.0, 1.0], [0.5, 15.0], [0.95, 500.0], [1.0, 5000.0]]);
+        let c = Compiled::new(&d);
+        for i in 0..1000 {
+            let u = i as f64 / 1000.0;
+            assert_eq!(c.quantile(u).to_bits(), d.quantile(u).to_bits());
+        }
     }
 
     #[test]

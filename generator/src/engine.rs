@@ -421,7 +421,7 @@ fn timestamp(
     s: &mut Stream,
     model: &Model,
     base: Option<i64>,
-    offset: Option<&pgshape_core::dist::Dist>,
+    offset: Option<&pgshape_core::dist::Compiled>,
     hourly: Option<&[f64; 24]>,
     weekly: Option<&[f64; 7]>,
     room: &mut Room,

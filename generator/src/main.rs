@@ -128,7 +128,8 @@ fn load(c: &Common) -> Result<Loaded> {
     let started = Instant::now();
     let spec = Spec::read(&c.spec)?;
     let spec_sha256 = artifact::sha256_file(&c.spec)?;
-    let model = Model::new(spec, &c.band, &c.seed)
+    let only = (!c.tables.is_empty()).then_some(c.tables.as_slice());
+    let model = Model::new_for(spec, &c.band, &c.seed, only)
         .with_context(|| format!("compiling {}", c.spec.display()))?;
     let threads = c
         .threads

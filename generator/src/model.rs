@@ -1,7 +1,7 @@
 //! A spec and a band compiled into tables whose generators point at each other by index.
 
 use indexmap::IndexMap;
-use pgshape_core::dist::Dist;
+use pgshape_core::dist::Compiled;
 use pgshape_core::rng::{Seed, StreamKey};
 use pgshape_core::spec::{Rows, Spec, SqlType, TextStyle};
 use pgshape_core::{Error, Result};
@@ -85,20 +85,20 @@ pub enum Gen {
     },
     Timestamp {
         after: Option<ValueRef>,
-        offset: Option<Dist>,
+        offset: Option<Compiled>,
         hourly: Option<Box<[f64; 24]>>,
         weekly: Option<[f64; 7]>,
         ascending: bool,
     },
     Number {
-        dist: Dist,
+        dist: Compiled,
     },
     Category {
         labels: Vec<String>,
         cumulative: Vec<f64>,
     },
     Text {
-        length: Dist,
+        length: Compiled,
         style: TextStyle,
         unique: bool,
         /// The corpus sentence-like (`words`) values are cut from.
@@ -171,6 +171,13 @@ fn refs(gen: &Gen) -> Vec<ValueRef> {
 impl Model {
     /// Compiles `spec` for `band` and `seed`. Errors name the table and column.
     pub fn new(spec: Spec, band: &str, seed: &str) -> Result<Model> {
+        Model::new_for(spec, band, seed, None)
+    }
+
+    /// [`Model::new`] that plans only the tables in `only` and those they read (parents,
+    /// reference targets, pick sources); the others have empty plans. Rows of planned tables
+    /// are the same as in a full model.
+    pub fn new_for(spec: Spec, band: &str, seed: &str, only: Option<&[String]>) -> Result<Model> {
         let band_spec = spec.band(band)?.clone();
         let seed_key = Seed::new(seed);
         let names: IndexMap<&str, usize> = spec
@@ -325,14 +332,14 @@ impl Model {
                                 .as_deref()
                                 .map(|a| resolve_ref(cname, a))
                                 .transpose()?,
-                            offset: ts.offset_seconds.clone(),
+                            offset: ts.offset_seconds.as_ref().map(Compiled::new),
                             hourly: ts.hourly.as_ref().map(|h| Box::new(normalise::<24>(h))),
                             weekly: ts.weekly.as_ref().map(|w| normalise::<7>(w)),
                             ascending: ts.ascending,
                         }
                     }
                     "number" => Gen::Number {
-                        dist: c.number.as_ref().unwrap().dist.clone(),
+                        dist: Compiled::new(&c.number.as_ref().unwrap().dist),
                     },
                     "category" => {
                         let w = &c.category.as_ref().unwrap().weights;
@@ -357,7 +364,7 @@ impl Model {
                             std::sync::Arc::new(crate::text::Corpus::new(&mut s))
                         });
                         Gen::Text {
-                            length: t.length.clone(),
+                            length: Compiled::new(&t.length),
                             style: t.style,
                             unique: t.unique,
                             corpus,
@@ -431,7 +438,21 @@ impl Model {
             window_end: end,
         };
         // Plans in dependency order: a child's plan needs its parent's row count.
-        for &ti in &model.order.clone() {
+        let needed = match only {
+            None => vec![true; model.tables.len()],
+            Some(names) => {
+                let mut needed = vec![false; model.tables.len()];
+                let mut stack: Vec<usize> =
+                    names.iter().filter_map(|n| model.table_index(n)).collect();
+                while let Some(t) = stack.pop() {
+                    if !std::mem::replace(&mut needed[t], true) {
+                        stack.extend(table_deps(&model.tables[t]));
+                    }
+                }
+                needed
+            }
+        };
+        for &ti in model.order.clone().iter().filter(|&&ti| needed[ti]) {
             let plan = Plan::build(&model, ti, &band_spec, &seed_key)?;
             model.tables[ti].plan = plan;
         }
@@ -519,18 +540,21 @@ fn eval_order(table: &str, columns: &[ColumnModel]) -> Result<Vec<usize>> {
     Ok(order)
 }
 
+/// The tables a table reads: its parent, reference targets and pick sources.
+fn table_deps(t: &TableModel) -> Vec<usize> {
+    let mut d: Vec<usize> = t.parent.into_iter().collect();
+    for c in &t.columns {
+        match c.gen {
+            Gen::Reference { table, .. } | Gen::Pick { table, .. } => d.push(table),
+            _ => {}
+        }
+    }
+    d
+}
+
 /// Tables ordered so parents, reference targets and pick sources come first.
 fn table_order(tables: &[TableModel]) -> Result<Vec<usize>> {
-    let deps = |t: &TableModel| -> Vec<usize> {
-        let mut d: Vec<usize> = t.parent.into_iter().collect();
-        for c in &t.columns {
-            match c.gen {
-                Gen::Reference { table, .. } | Gen::Pick { table, .. } => d.push(table),
-                _ => {}
-            }
-        }
-        d
-    };
+    let deps = table_deps;
     let mut order = Vec::new();
     let mut placed = vec![false; tables.len()];
     while order.len() < tables.len() {

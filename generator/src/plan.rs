@@ -11,7 +11,7 @@
 //! Memory is O(chunks), never O(rows). Neither the chunk size nor the thread count reaches a
 //! count: chunking only decides how rows are cut into files and hashed.
 
-use pgshape_core::dist::Dist;
+use pgshape_core::dist::Compiled;
 use pgshape_core::rng::{Permutation, Seed, StreamKey};
 use pgshape_core::spec::{Band, Rows};
 use pgshape_core::{Error, Result};
@@ -37,7 +37,7 @@ struct Fanout {
     key: StreamKey,
     perm: Permutation,
     groups: u64,
-    dist: Dist,
+    dist: Compiled,
     zero_fraction: f64,
     scale: f64,
 }
@@ -108,7 +108,7 @@ impl Plan {
                     perm: Permutation::new(&key, groups.max(1)),
                     groups,
                     key,
-                    dist: pp.fanout.clone(),
+                    dist: Compiled::new(&pp.fanout),
                     zero_fraction: pp.zero_fraction,
                     scale: 1.0,
                 };

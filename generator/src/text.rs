@@ -66,43 +66,48 @@ pub fn write(out: &mut String, s: &mut Stream, len: usize, style: TextStyle, uni
     }
 }
 
-/// A gibberish corpus for sentence-like text: values are slices of it, starting at a word,
-/// so long texts cost a memcpy. Built from the column's own stream, so it is a pure function of
-/// (seed, table, column); 1 MiB keeps values varied while memory stays constant.
+/// A gibberish corpus for sentence-like text: values are slices of it, so long texts cost a
+/// memcpy. Built from the column's own stream, so it is a pure function of (seed, table,
+/// column); 1 MiB keeps values varied while memory stays constant. A slice may start inside a
+/// word (it is gibberish either way); looking up word starts cost more than the rest of a row.
 pub struct Corpus {
     text: String,
-    word_starts: Vec<u32>,
 }
 
 /// The corpus size in bytes.
 pub const CORPUS_BYTES: usize = 1 << 20;
 
+/// Texts up to this length are one slice: the corpus's first bytes are repeated after its end,
+/// so a slice may start anywhere.
+pub const WRAP_BYTES: usize = (1 << 16) - 1;
+
 impl Corpus {
     /// Builds a corpus from `s`.
     pub fn new(s: &mut Stream) -> Corpus {
-        let mut text = String::with_capacity(CORPUS_BYTES + 16);
-        let mut word_starts = Vec::new();
+        let mut text = String::with_capacity(CORPUS_BYTES + WRAP_BYTES + 16);
         while text.len() < CORPUS_BYTES {
             if !text.is_empty() {
                 text.push(' ');
             }
-            word_starts.push(text.len() as u32);
             let w = 2 + s.below(5) as usize;
             word(&mut text, s, w, false);
         }
-        Corpus { text, word_starts }
+        let head = text[..WRAP_BYTES + 1].to_string();
+        text.push(' ');
+        text.push_str(&head);
+        Corpus { text }
     }
 
-    /// Chooses a slice of exactly `len` bytes starting at a word: `(start, len)`, or `None`
-    /// when `len` is more than half the corpus (the caller writes such a text out in full).
+    /// Chooses a slice of exactly `len` bytes: `(start, len)`, or `None` when `len` is over
+    /// [`WRAP_BYTES`] (the caller writes such a text out in full).
     pub fn choose(&self, s: &mut Stream, len: usize) -> Option<(u32, u32)> {
-        if len > self.text.len() / 2 {
+        if len > WRAP_BYTES {
             return None;
         }
-        let fits = self
-            .word_starts
-            .partition_point(|&o| o as usize + len <= self.text.len());
-        let o = self.word_starts[s.below(fits as u64) as usize];
+        let mut o = s.below(CORPUS_BYTES as u64) as u32;
+        if self.text.as_bytes()[o as usize] == b' ' {
+            o += 1; // no leading blank; the wrapped tail leaves room
+        }
         Some((o, len as u32))
     }
 
@@ -126,7 +131,7 @@ impl Corpus {
         let at = out.len();
         let mut left = len;
         while left > 0 {
-            let take = left.min(self.text.len() / 2);
+            let take = left.min(WRAP_BYTES);
             let (o, n) = self.choose(s, take).expect("take fits");
             out.extend_from_slice(&self.text.as_bytes()[o as usize..(o + n) as usize]);
             left -= take;
