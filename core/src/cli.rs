@@ -41,6 +41,24 @@ impl Exit {
     }
 }
 
+/// The logging flags every binary takes (flatten it into the top-level parser).
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct Verbosity {
+    /// More logging (-v debug, -vv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Warnings and errors only.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+impl Verbosity {
+    /// Starts logging at this verbosity.
+    pub fn init(&self) {
+        init_logging(self.verbose, self.quiet);
+    }
+}
+
 /// Logs to stderr: `-q` warnings only, default info, `-v` debug, `-vv` trace; `RUST_LOG`
 /// overrides. No colour when `NO_COLOR` is set or stderr is not a terminal.
 pub fn init_logging(verbose: u8, quiet: bool) {

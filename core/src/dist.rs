@@ -46,7 +46,7 @@ impl Dist {
                 let v = min / pow((1.0 - u).max(1e-12), 1.0 / alpha);
                 max.map_or(v, |m| v.min(m))
             }
-            Dist::Quantiles(points) => interpolate(points, u),
+            Dist::Quantiles(points) => interpolate(points, None, u),
         }
     }
 
@@ -150,19 +150,7 @@ impl Compiled {
     #[inline]
     pub fn quantile(&self, u: f64) -> f64 {
         match &self.dist {
-            Dist::Quantiles(points) => {
-                let i = points
-                    .partition_point(|p| p[0] <= u)
-                    .clamp(1, points.len() - 1);
-                let ([p0, v0], [p1, v1]) = (points[i - 1], points[i]);
-                let t = ((u - p0) / (p1 - p0)).clamp(0.0, 1.0);
-                if v0 > 0.0 && v1 > 0.0 {
-                    let (l0, l1) = (self.logs[i - 1], self.logs[i]);
-                    exp(l0 + t * (l1 - l0))
-                } else {
-                    v0 + t * (v1 - v0)
-                }
-            }
+            Dist::Quantiles(points) => interpolate(points, Some(&self.logs), u),
             d => d.quantile(u),
         }
     }
@@ -178,14 +166,20 @@ impl Compiled {
     }
 }
 
-fn interpolate(points: &[[f64; 2]], u: f64) -> f64 {
+/// The quantile function between points, log-linear between positive values; `logs` are the
+/// points' logarithms when the caller has them (bit-identical either way).
+fn interpolate(points: &[[f64; 2]], logs: Option<&[f64]>, u: f64) -> f64 {
     let i = points
         .partition_point(|p| p[0] <= u)
         .clamp(1, points.len() - 1);
     let ([p0, v0], [p1, v1]) = (points[i - 1], points[i]);
     let t = ((u - p0) / (p1 - p0)).clamp(0.0, 1.0);
     if v0 > 0.0 && v1 > 0.0 {
-        exp(log(v0) + t * (log(v1) - log(v0)))
+        let (l0, l1) = match logs {
+            Some(l) => (l[i - 1], l[i]),
+            None => (log(v0), log(v1)),
+        };
+        exp(l0 + t * (l1 - l0))
     } else {
         v0 + t * (v1 - v0)
     }

@@ -20,12 +20,8 @@ use pgshape_generator::Model;
 #[derive(Parser)]
 #[command(name = "pgshape-generator", version, propagate_version = true)]
 struct Cli {
-    /// More logging (-v debug, -vv trace).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    verbose: u8,
-    /// Warnings and errors only.
-    #[arg(short, long, global = true)]
-    quiet: bool,
+    #[command(flatten)]
+    log: cli::Verbosity,
     #[command(subcommand)]
     command: Command,
 }
@@ -108,10 +104,10 @@ enum FormatArg {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    cli::init_logging(cli.verbose, cli.quiet);
+    cli.log.init();
     cli::finish(match cli.command {
         Command::Calibrate(a) => calibrate(a),
-        Command::Generate(a) => generate(a, cli.quiet),
+        Command::Generate(a) => generate(a, cli.log.quiet),
         Command::Hash(a) => hash(a),
     })
 }

@@ -20,12 +20,8 @@ use pgshape_loader::{guard, integrity, ledger, teardown};
 #[derive(Parser)]
 #[command(name = "pgshape-loader", version, propagate_version = true)]
 struct Cli {
-    /// More logging (-v debug, -vv trace).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    verbose: u8,
-    /// Warnings and errors only.
-    #[arg(short, long, global = true)]
-    quiet: bool,
+    #[command(flatten)]
+    log: cli::Verbosity,
     /// PostgreSQL URL (default: DATABASE_URL, then the PG* variables).
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
@@ -108,13 +104,13 @@ struct TeardownArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    cli::init_logging(cli.verbose, cli.quiet);
+    cli.log.init();
     let target = Target::resolve(cli.database_url.as_deref());
     cli::finish(
         target
             .map_err(anyhow::Error::from)
             .and_then(|target| match cli.command {
-                Command::Load(a) => run_load(&target, a, cli.quiet),
+                Command::Load(a) => run_load(&target, a, cli.log.quiet),
                 Command::Verify { run } => run_verify(&target, run.as_deref()),
                 Command::Teardown(a) => run_teardown(&target, a),
                 Command::Status => run_status(&target),

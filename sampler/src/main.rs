@@ -23,12 +23,8 @@ use pgshape_sampler::{report, validate};
 #[derive(Parser)]
 #[command(name = "pgshape-sampler", version, propagate_version = true)]
 struct Cli {
-    /// More logging (-v debug, -vv trace).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    verbose: u8,
-    /// Warnings and errors only.
-    #[arg(short, long, global = true)]
-    quiet: bool,
+    #[command(flatten)]
+    log: cli::Verbosity,
     #[command(subcommand)]
     command: Command,
 }
@@ -85,7 +81,7 @@ struct ExtractArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    cli::init_logging(cli.verbose, cli.quiet);
+    cli.log.init();
     cli::finish(match cli.command {
         Command::Extract(a) => run_extract(a),
         Command::Validate { files } => run_validate(&files),
