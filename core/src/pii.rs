@@ -189,7 +189,7 @@ mod tests {
     #[test]
     fn identifiers_and_tokens_are_clean() {
         for s in [
-            "conversation_users",
+            "order_line_items",
             "created_at",
             "timestamp with time zone",
             "3fa2b1c0d9e8f7a6",
