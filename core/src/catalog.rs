@@ -301,21 +301,37 @@ pub fn load_order(schema: &Schema) -> LoadOrder {
         let next = match ready {
             Some(t) => t.clone(),
             None => {
+                // Only cycles are left (and tables downstream of them). Break a cycle at a
+                // table all of whose unmet parents lie on a cycle back to it: a source of the
+                // graph of strongly connected components. Defer exactly those edges.
+                let unmet = |t: &String| -> Vec<&(String, String)> {
+                    parents[t]
+                        .iter()
+                        .filter(|(p, _)| !done.contains(p))
+                        .collect()
+                };
+                let reaches = |from: &String, to: &String| -> bool {
+                    let mut stack = vec![from.clone()];
+                    let mut seen = BTreeSet::new();
+                    while let Some(x) = stack.pop() {
+                        if &x == to {
+                            return true;
+                        }
+                        if seen.insert(x.clone()) {
+                            stack.extend(unmet(&x).into_iter().map(|(p, _)| p.clone()));
+                        }
+                    }
+                    false
+                };
                 let t = names
                     .iter()
                     .filter(|t| !done.contains(*t))
-                    .min_by_key(|t| {
-                        parents[*t]
-                            .iter()
-                            .filter(|(p, _)| !done.contains(p))
-                            .count()
-                    })
-                    .expect("a table is left")
+                    .filter(|t| unmet(t).iter().all(|(p, _)| reaches(p, t)))
+                    .min_by_key(|t| unmet(t).len())
+                    .expect("a graph whose every vertex has an unmet parent has a source component")
                     .clone();
-                for (p, fk) in &parents[&t] {
-                    if !done.contains(p) {
-                        order.deferred.push((t.clone(), fk.clone()));
-                    }
+                for (_, fk) in unmet(&t) {
+                    order.deferred.push((t.clone(), fk.clone()));
                 }
                 t
             }
@@ -365,6 +381,23 @@ mod tests {
         let o = load_order(&s);
         assert_eq!(o.tables, ["s.a", "s.b", "s.c"]);
         assert!(o.deferred.is_empty());
+    }
+
+    #[test]
+    fn only_cycle_edges_are_deferred() {
+        // r <-> s is a cycle; m hangs below it (m -> k -> s): m's edge must not be deferred.
+        let s = Schema {
+            tables: vec![
+                table("m", &[("m_k", "k")]),
+                table("r", &[("r_s", "s"), ("r_self", "r")]),
+                table("s", &[("s_r", "r")]),
+                table("k", &[("k_s", "s")]),
+            ],
+            enums: vec![],
+        };
+        let o = load_order(&s);
+        assert_eq!(o.deferred, vec![("s.r".to_string(), "r_s".to_string())]);
+        assert_eq!(o.tables, ["s.r", "s.s", "s.k", "s.m"]);
     }
 
     #[test]

@@ -145,7 +145,7 @@ fn table_metrics(
     let (total, in_window) = match window {
         Some(col) => {
             let sql = format!(
-                "SELECT count(*), count(*) FILTER (WHERE {c} >= $1 AND {c} < $2) FROM {name}",
+                "SELECT count(*), count(*) FILTER (WHERE {c} >= $1::timestamptz AND {c} < $2::timestamptz) FROM {name}",
                 c = pgshape_core::ident::quote(col)
             );
             let row = tx

@@ -56,8 +56,11 @@ pub fn columns(
         };
         if r == Role::Timestamp {
             let col = quote(&c.name);
+            let is_date = c.data_type == "date";
             let zone = if c.data_type.ends_with("with time zone") {
                 " AT TIME ZONE 'UTC'"
+            } else if is_date {
+                "::timestamp"
             } else {
                 ""
             };
@@ -76,7 +79,8 @@ pub fn columns(
                 hourly[h as usize] += n as u64;
                 weekday[(d - 1) as usize] += n as u64;
             }
-            m.hourly = Some(suppress(&hourly, k));
+            // A date has no hour: only its weekday profile means something.
+            m.hourly = (!is_date).then(|| suppress(&hourly, k));
             m.weekday = Some(suppress(&weekday, k));
         }
         out.insert(c.name.clone(), m);

@@ -298,3 +298,104 @@ fn fanout_quantiles_and_hourly_profile_equal_ground_truth() {
         assert_eq!(hourly[h as usize], want, "hour {h}");
     }
 }
+
+/// A schema unlike the chat one: composite keys, a self-reference, a foreign-key cycle, enums,
+/// uuid / jsonb / numeric / array / inet columns.
+const OTHER_SCHEMA: &str = "
+CREATE SCHEMA shop;
+SET search_path = shop;
+CREATE TYPE tier AS ENUM ('free', 'pro', 'enterprise');
+CREATE TABLE region (code text PRIMARY KEY, parent_code text REFERENCES region (code), capital_store bigint);
+CREATE TABLE store (id bigint PRIMARY KEY, region_code text NOT NULL REFERENCES region (code), opened date NOT NULL,
+                    ext_id uuid NOT NULL UNIQUE, settings jsonb, revenue numeric(14,2), tags text[], addr inet, tier tier NOT NULL);
+ALTER TABLE region ADD FOREIGN KEY (capital_store) REFERENCES store (id) DEFERRABLE INITIALLY DEFERRED;
+CREATE TABLE stock (store_id bigint REFERENCES store (id), sku text, qty integer NOT NULL, PRIMARY KEY (store_id, sku));
+CREATE TABLE movement (id bigserial PRIMARY KEY, store_id bigint NOT NULL, sku text NOT NULL, at timestamptz NOT NULL, delta integer NOT NULL,
+                       FOREIGN KEY (store_id, sku) REFERENCES stock (store_id, sku));
+INSERT INTO region SELECT 'R' || g, CASE WHEN g > 3 THEN 'R' || (g % 3 + 1) END, NULL FROM generate_series(1, 30) g;
+INSERT INTO store SELECT g, 'R' || (g % 30 + 1), date '2025-01-01' + g, md5(g::text)::uuid, jsonb_build_object('k', g),
+                         g * 10.5, ARRAY['a', 'b'], '10.0.0.1', (ARRAY['free','pro','enterprise']::tier[])[g % 3 + 1]
+                  FROM generate_series(1, 300) g;
+UPDATE region SET capital_store = 1 WHERE code = 'R1';
+INSERT INTO stock SELECT s, 'SKU' || k, k FROM generate_series(1, 300) s, generate_series(1, 1 + s % 7) k;
+INSERT INTO movement (store_id, sku, at, delta)
+  SELECT store_id, sku, timestamptz '2026-10-01' + (n * interval '37 minutes'), n % 5 - 2 FROM stock, generate_series(1, 4) n;
+";
+
+#[test]
+fn works_unchanged_on_another_schema() {
+    let db = TestDb::new("sampler_shop");
+    db.client().batch_execute(OTHER_SCHEMA).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pack_path = dir.path().join("shop.json");
+    pgshape_e2e::run_ok(
+        "pgshape-sampler",
+        &[
+            "extract",
+            "--output",
+            pack_path.to_str().unwrap(),
+            "--schema",
+            "shop",
+            "--window-days",
+            "3650",
+        ],
+        &[("DATABASE_URL", &db.url), ("ANONYMIZATION_SALT", SALT)],
+    );
+    let out = run(
+        "pgshape-sampler",
+        &["validate", pack_path.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let pack: pgshape_core::pack::Pack =
+        serde_json::from_slice(&std::fs::read(&pack_path).unwrap()).unwrap();
+    assert_eq!(pack.tables.len(), 4);
+    assert_eq!(
+        pack.tables["shop.movement"].total_rows,
+        4 * (0..300).map(|s: u64| 1 + (s + 1) % 7).sum::<u64>()
+    );
+    assert_eq!(pack.schema.enums[0].labels, ["free", "pro", "enterprise"]);
+    let region = pack.schema.table("region").unwrap();
+    assert!(
+        region
+            .foreign_keys
+            .iter()
+            .any(|fk| fk.ref_table == "region"),
+        "self-reference"
+    );
+    assert!(
+        region
+            .foreign_keys
+            .iter()
+            .any(|fk| fk.ref_table == "store" && fk.deferrable),
+        "cycle edge"
+    );
+    // The composite foreign key's fan-out: movements per stock row, 4 each.
+    let edge = pack
+        .edges
+        .iter()
+        .find(|e| e.child == "shop.movement")
+        .unwrap();
+    assert_eq!(edge.columns, ["store_id", "sku"]);
+    assert_eq!(edge.quantiles["p50"], Some(4.0));
+    assert_eq!(edge.zero_fraction, 0.0);
+    // The self-reference: regions per parent region.
+    let tree = pack
+        .edges
+        .iter()
+        .find(|e| e.child == "shop.region" && e.parent == "shop.region")
+        .unwrap();
+    assert_eq!(tree.parents, 30);
+    let order = pgshape_core::catalog::load_order(&pack.schema);
+    assert_eq!(order.tables.len(), 4);
+    assert_eq!(
+        order.deferred.len(),
+        1,
+        "one edge of the region/store cycle is deferred: {order:?}"
+    );
+}
