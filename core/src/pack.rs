@@ -80,6 +80,38 @@ pub struct ColumnMetrics {
     /// Rows per ISO weekday, Monday first (7); a cell under `k_min` is `null`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weekday: Option<Vec<Option<u64>>>,
+    /// Text and PII columns: the distribution of value lengths in characters (never content).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<Shape>,
+    /// Category columns: rows per category. Keys are HMAC tokens (namespace
+    /// `schema.table.column`, see the manifest), or the labels of an enum type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub categories: Option<Categories>,
+}
+
+/// A distribution of non-negative integers (lengths, counts): k-suppressed quantiles and a
+/// log-binned histogram whose sparse tail is merged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shape {
+    /// `p1`, `p10`, `p50`, `p90`, `p95`, `p99` → value (nearest rank); `null` when fewer than
+    /// `k_min` values lie beyond it.
+    pub quantiles: BTreeMap<String, Option<f64>>,
+    pub histogram: Vec<Bin>,
+}
+
+/// Category frequencies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Categories {
+    /// True when the keys are enum labels (catalog identifiers), false for tokens.
+    pub labels: bool,
+    /// Category → rows, for categories with at least `k_min` rows.
+    pub counts: BTreeMap<String, u64>,
+    /// Rows in categories under `k_min` (merged, not listed).
+    pub suppressed_rows: u64,
+    /// How many categories were merged.
+    pub suppressed_categories: u64,
 }
 
 /// The extraction window.

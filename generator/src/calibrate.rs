@@ -73,6 +73,33 @@ pub fn fanout_of(edge: &EdgeMetrics) -> Option<Dist> {
     d.validate().ok().map(|_| d)
 }
 
+/// A length distribution's quantile function from the pack's shape (values may be 0).
+pub fn length_of(shape: &pgshape_core::pack::Shape) -> Option<Dist> {
+    let first = shape.histogram.first().map_or(0.0, |b| b.lo as f64);
+    let mut points = vec![[0.0, first]];
+    for (name, p) in [
+        ("p1", 0.01),
+        ("p10", 0.1),
+        ("p50", 0.5),
+        ("p90", 0.9),
+        ("p95", 0.95),
+        ("p99", 0.99),
+    ] {
+        if let Some(Some(v)) = shape.quantiles.get(name) {
+            let last = points.last().expect("starts with p = 0")[1];
+            points.push([p, v.max(last)]);
+        }
+    }
+    if points.len() < 2 {
+        return None;
+    }
+    let last = points.last().expect("non-empty")[1];
+    let open = shape.histogram.last().map_or(last, |b| b.lo as f64);
+    points.push([1.0, (last * 2.0).max(open).max(last)]);
+    let d = Dist::Quantiles(points);
+    d.validate().ok().map(|_| d)
+}
+
 const QUANTILE_POINTS: &[(&str, f64)] = &[
     ("p50", 0.5),
     ("p90", 0.9),
@@ -150,6 +177,40 @@ pub fn calibrate(spec: &Spec, pack: &Pack, pack_sha256: &str) -> Result<(Spec, V
                     if let Some(w) = weights(&cm.weekday) {
                         ts.weekly = Some(w);
                     }
+                }
+            }
+            if let (Some(text), Some(shape)) = (&mut c.text, &cm.length) {
+                if text.style == pgshape_core::spec::TextStyle::Words {
+                    if let Some(d) = length_of(shape) {
+                        text.length = d;
+                        notes.push(format!("{tname}.{cname}: length distribution"));
+                    }
+                }
+            }
+            if let (Some(cat), Some(counts)) = (&mut c.category, &cm.categories) {
+                if counts.labels {
+                    // Enum labels: the production weights, by label.
+                    cat.weights = counts
+                        .counts
+                        .iter()
+                        .map(|(l, n)| (l.clone(), *n as f64))
+                        .collect();
+                    notes.push(format!("{tname}.{cname}: category weights by label"));
+                } else if counts.counts.len() == cat.weights.len()
+                    && counts.suppressed_categories == 0
+                {
+                    // Tokens: production's frequencies, rank by rank, on the spec's labels.
+                    let mut labels: Vec<(String, f64)> =
+                        cat.weights.iter().map(|(l, w)| (l.clone(), *w)).collect();
+                    labels.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                    let mut freq: Vec<u64> = counts.counts.values().copied().collect();
+                    freq.sort_unstable_by(|a, b| b.cmp(a));
+                    cat.weights = labels
+                        .into_iter()
+                        .zip(freq)
+                        .map(|((l, _), n)| (l, n as f64))
+                        .collect();
+                    notes.push(format!("{tname}.{cname}: category frequencies by rank"));
                 }
             }
             let keyish = c.sequence.is_some() || c.parent.is_some();

@@ -75,9 +75,12 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
     }
     let mut tables = BTreeMap::new();
     let mut edges = Vec::new();
+    let mut namespaces = Vec::new();
     for t in &schema.tables {
         let mut metrics = table_metrics(&mut tx, t, start, now)?;
-        metrics.columns = crate::metrics::columns(&mut tx, t, opts.k_min)?;
+        let (columns, ns) = crate::metrics::columns(&mut tx, t, opts.k_min, salt)?;
+        metrics.columns = columns;
+        namespaces.extend(ns);
         for fk in &t.foreign_keys {
             edges.push(crate::metrics::edge(&mut tx, t, fk, opts.k_min)?);
         }
@@ -112,7 +115,7 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
         tables,
         edges,
     };
-    write_pair(&pack, salt, &opts.output, created)
+    write_pair(&pack, salt, &opts.output, created, namespaces)
 }
 
 /// The window column of a table: a timestamp column named like a creation time, else the
@@ -171,7 +174,13 @@ fn table_metrics(
 
 /// Writes the pack, then its manifest (which records the pack's sha256); both appear or
 /// neither does.
-fn write_pair(pack: &Pack, salt: &Salt, output: &Path, created: DateTime<Utc>) -> Result<Written> {
+fn write_pair(
+    pack: &Pack,
+    salt: &Salt,
+    output: &Path,
+    created: DateTime<Utc>,
+    namespaces: Vec<pgshape_core::pack::Namespace>,
+) -> Result<Written> {
     let mut bytes = serde_json::to_vec_pretty(pack).map_err(|e| Error::Invalid {
         path: output.into(),
         message: e.to_string(),
@@ -191,7 +200,7 @@ fn write_pair(pack: &Pack, salt: &Salt, output: &Path, created: DateTime<Utc>) -
         key_derivation: "HKDF-SHA256(salt, info = namespace)".into(),
         truncation_hex: TOKEN_HEX_LEN as u32,
         salt_fingerprint: salt.fingerprint(),
-        namespaces: Vec::new(),
+        namespaces,
     };
     let manifest_path = manifest_path(output);
     let mut pack_file = AtomicFile::create(output)?;

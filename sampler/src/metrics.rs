@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use pgshape_core::catalog::{ForeignKey, Table};
 use pgshape_core::ident::{qualified, quote};
-use pgshape_core::pack::{Bin, ColumnMetrics, EdgeMetrics};
+use pgshape_core::pack::{Bin, Categories, ColumnMetrics, EdgeMetrics, Namespace, Shape};
+use pgshape_core::token::Salt;
 use pgshape_core::{Error, Result};
 use postgres::GenericClient;
 
@@ -21,12 +22,15 @@ pub const QUANTILES: &[(&str, f64)] = &[
     ("p99.9", 0.999),
 ];
 
-/// Null fractions of every column and hourly / weekday profiles of timestamp columns.
+/// Null fractions of every column, hourly / weekday profiles of timestamp columns, length
+/// distributions of text and PII columns, and category frequencies (tokens, or enum labels).
+/// Returns the token namespaces used, for the manifest.
 pub fn columns(
     client: &mut impl GenericClient,
     t: &Table,
     k: u64,
-) -> Result<BTreeMap<String, ColumnMetrics>> {
+    salt: &Salt,
+) -> Result<(BTreeMap<String, ColumnMetrics>, Vec<Namespace>)> {
     let rel = qualified(&t.schema, &t.name);
     let nulls: Vec<String> = t
         .columns
@@ -41,6 +45,7 @@ pub fn columns(
         .map_err(Error::db(format!("null fractions of {}", t.qualified())))?;
     let total: i64 = row.get(0);
     let mut out = BTreeMap::new();
+    let mut namespaces = Vec::new();
     for (i, c) in t.columns.iter().enumerate() {
         let r = role(t, c);
         let null: i64 = row.get(i + 1);
@@ -53,9 +58,64 @@ pub fn columns(
             },
             hourly: None,
             weekday: None,
+            length: None,
+            categories: None,
         };
+        let col = quote(&c.name);
+        if matches!(r, Role::Text | Role::Pii) {
+            // Lengths are computed by the server: content never crosses the wire.
+            let dist: Vec<(u64, u64)> = client
+                .query(
+                    &format!("SELECT length({col}::text)::bigint, count(*) FROM {rel} WHERE {col} IS NOT NULL GROUP BY 1 ORDER BY 1"),
+                    &[],
+                )
+                .map_err(Error::db(format!("lengths of {}.{}", t.qualified(), c.name)))?
+                .iter()
+                .map(|r| (r.get::<_, i64>(0) as u64, r.get::<_, i64>(1) as u64))
+                .collect();
+            m.length = Some(Shape {
+                quantiles: quantiles(&dist, LENGTH_QUANTILES, k),
+                histogram: histogram(&dist, k),
+            });
+        }
+        if r == Role::Category {
+            // Labels stay inside the sampler: they are tokenized before anything is written.
+            let rows = client
+                .query(&format!("SELECT {col}::text, count(*) FROM {rel} WHERE {col} IS NOT NULL GROUP BY 1"), &[])
+                .map_err(Error::db(format!("categories of {}.{}", t.qualified(), c.name)))?;
+            let enum_labels = c.type_kind == pgshape_core::catalog::TypeKind::Enum;
+            let ns_name = format!("{}.{}", t.qualified(), c.name);
+            let tokenizer = salt.namespace(&ns_name);
+            let mut cats = Categories {
+                labels: enum_labels,
+                counts: BTreeMap::new(),
+                suppressed_rows: 0,
+                suppressed_categories: 0,
+            };
+            for row in rows {
+                let (label, n): (String, i64) = (row.get(0), row.get(1));
+                if (n as u64) < k {
+                    cats.suppressed_rows += n as u64;
+                    cats.suppressed_categories += 1;
+                    continue;
+                }
+                let key = if enum_labels {
+                    label
+                } else {
+                    tokenizer.token(label.as_bytes())
+                };
+                cats.counts.insert(key, n as u64);
+            }
+            if !enum_labels {
+                namespaces.push(Namespace {
+                    name: ns_name.clone(),
+                    columns: vec![ns_name],
+                    tokens: cats.counts.len() as u64,
+                });
+            }
+            m.categories = Some(cats);
+        }
         if r == Role::Timestamp {
-            let col = quote(&c.name);
             let is_date = c.data_type == "date";
             let zone = if c.data_type.ends_with("with time zone") {
                 " AT TIME ZONE 'UTC'"
@@ -85,7 +145,7 @@ pub fn columns(
         }
         out.insert(c.name.clone(), m);
     }
-    Ok(out)
+    Ok((out, namespaces))
 }
 
 fn suppress(cells: &[u64], k: u64) -> Vec<Option<u64>> {
@@ -126,24 +186,8 @@ pub fn edge(
         .collect();
     let parents: u64 = dist.iter().map(|(_, c)| c).sum();
     let zero = dist.iter().find(|(n, _)| *n == 0).map_or(0, |(_, c)| *c);
-    let with_children = parents - zero;
-    let mut quantiles = BTreeMap::new();
-    for (name, p) in QUANTILES {
-        // Nearest rank among parents with children; suppressed when fewer than k parents
-        // lie at or above it.
-        let rank = ((p * with_children as f64).ceil() as u64).max(1);
-        let above = with_children.saturating_sub(rank) + 1;
-        let value = if with_children == 0 || above < k {
-            None
-        } else {
-            let mut seen = 0;
-            dist.iter().filter(|(n, _)| *n > 0).find_map(|(n, c)| {
-                seen += c;
-                (seen >= rank).then_some(*n as f64)
-            })
-        };
-        quantiles.insert(name.to_string(), value);
-    }
+    let nonzero: Vec<(u64, u64)> = dist.iter().copied().filter(|(n, _)| *n > 0).collect();
+    let quantiles = quantiles(&nonzero, QUANTILES, k);
     Ok(EdgeMetrics {
         foreign_key: fk.name.clone(),
         child: child.qualified(),
@@ -160,6 +204,43 @@ pub fn edge(
         histogram: histogram(&dist, k),
     })
 }
+
+/// Nearest-rank quantiles of a value distribution `(value, count)` sorted by value, each
+/// `None` when fewer than `k` values lie at or beyond it.
+pub fn quantiles(
+    dist: &[(u64, u64)],
+    points: &[(&str, f64)],
+    k: u64,
+) -> BTreeMap<String, Option<f64>> {
+    let n: u64 = dist.iter().map(|(_, c)| c).sum();
+    points
+        .iter()
+        .map(|(name, p)| {
+            let rank = ((p * n as f64).ceil() as u64).max(1);
+            let beyond = (n.saturating_sub(rank) + 1).min(rank);
+            let value = if n == 0 || beyond < k {
+                None
+            } else {
+                let mut seen = 0;
+                dist.iter().find_map(|(v, c)| {
+                    seen += c;
+                    (seen >= rank).then_some(*v as f64)
+                })
+            };
+            (name.to_string(), value)
+        })
+        .collect()
+}
+
+/// The quantiles exported for lengths.
+pub const LENGTH_QUANTILES: &[(&str, f64)] = &[
+    ("p1", 0.01),
+    ("p10", 0.1),
+    ("p50", 0.5),
+    ("p90", 0.9),
+    ("p95", 0.95),
+    ("p99", 0.99),
+];
 
 /// Log2 bins (0, 1, 2-3, 4-7, ...); from the top, bins with fewer than k parents are merged
 /// downwards into an open last bin, so no bin describes fewer than k parents (nor the max).

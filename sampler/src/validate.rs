@@ -64,8 +64,16 @@ pub fn validate_value(value: &Value) -> Vec<Finding> {
 fn walk(v: &Value, path: &str, out: &mut Vec<Finding>) {
     match v {
         Value::Object(map) => {
+            // Category keys are tokens (declared token path): a well-formed token is exempt
+            // from the detectors (64 random hex bits can look like digits), anything else there
+            // is scanned like every other key.
+            let token_keys = path.ends_with(".categories.counts");
             for (i, (k, child)) in map.iter().enumerate() {
-                let key_hits = pii::scan(k);
+                let key_hits = if token_keys && is_token(k) {
+                    Vec::new()
+                } else {
+                    pii::scan(k)
+                };
                 let seg = if key_hits.is_empty() {
                     format!("{path}.{k}")
                 } else {

@@ -40,6 +40,21 @@ fn calibrated_fanouts_are_generated() {
         panic!("messages are per conversation")
     };
     assert_eq!(pp.zero_fraction, edge.zero_fraction);
+    // Sentence lengths follow the pack's (no content left production: only its lengths did).
+    let length = packed.tables["public.messages"].columns["content"]
+        .length
+        .clone()
+        .expect("content lengths in the pack");
+    let dist = &spec.tables["messages"].columns["content"]
+        .text
+        .as_ref()
+        .unwrap()
+        .length;
+    assert_eq!(
+        Some(dist.quantile(0.5)),
+        length.quantiles["p50"],
+        "content length p50"
+    );
 
     // Generate the ci band of the calibrated spec and measure messages per conversation.
     let model = Model::new(spec.clone(), "ci", "calibrated").unwrap();
