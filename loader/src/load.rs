@@ -52,10 +52,12 @@ pub struct Outcome {
 #[error("{0}")]
 pub struct Refused(pub String);
 
+/// The loader's session: `synchronous_commit = off` is safe here, since a chunk and its ledger
+/// row are kept or lost together, so a crash can only send a resume back over whole chunks.
 pub(crate) fn session() -> Session {
     Session {
         application_name: "pgshape-loader".into(),
-        settings: vec![],
+        settings: vec![("synchronous_commit".into(), "off".into())],
     }
 }
 
