@@ -4,6 +4,7 @@
 //! - [`model`]: a spec and a band compiled into tables with resolved generators.
 //! - [`plan`]: row counts per parent (fan-out) and chunk boundaries, from integer prefix sums.
 //! - [`engine`]: group generation and the cursors that walk a table from any row.
+//! - [`column`](mod@column): what each generator does for one column of a group.
 //! - [`value`]: the in-memory value of a cell and its COPY encodings.
 //! - [`text`]: gibberish text.
 //! - [`dataset`]: chunks to files or to any sink, content hashes, the generation report.
@@ -12,6 +13,7 @@
 //! Row r of table T is a pure function of (seed, spec, band, T, r): see `docs/architecture.md`.
 
 pub mod calibrate;
+pub mod column;
 pub mod dataset;
 pub mod engine;
 pub mod model;

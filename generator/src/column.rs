@@ -1,0 +1,374 @@
+//! One column of a group: what each generator of the spec does. Every generator draws from
+//! the column's own stream, so a column never depends on another column's draws; the columns
+//! it reads (a pick's `via`, a timestamp's `after`) are generated before it (see
+//! `model::eval_order`).
+
+use pgshape_core::rng::Stream;
+use pgshape_core::spec::TextStyle;
+use pgshape_core::{Error, Result};
+
+use crate::engine::Ctx;
+use crate::model::{ColumnModel, Gen, Model, TableModel, ValueRef};
+use crate::text;
+use crate::value::{GroupBuf, RowCopy, Value};
+
+fn read_ref(r: ValueRef, row: usize, out: &GroupBuf, parent: Option<&RowCopy>) -> Value {
+    match r {
+        ValueRef::Own(c) => out.get(row, c),
+        ValueRef::Parent(c) => parent.map_or(Value::Null, |p| p.values[c]),
+    }
+}
+
+pub(crate) fn gen_column(
+    model: &Model,
+    t: &TableModel,
+    ci: usize,
+    parent: Option<&RowCopy>,
+    ctx: &mut Ctx,
+    out: &mut GroupBuf,
+) -> Result<()> {
+    let col: &ColumnModel = &t.columns[ci];
+    let mut s = col.key.stream(out.group);
+    let n = out.rows;
+    let nulls = col.null_fraction > 0.0;
+    let mut used: Vec<i64> = Vec::new();
+    let mut text_buf = String::new();
+    let mut room = Room::default();
+    for r in 0..n {
+        if nulls && s.unit() < col.null_fraction {
+            continue; // already Null
+        }
+        let v = match &col.gen {
+            Gen::Sequence { start, step } => {
+                Value::Int(start + step * (out.first_row + r as u64) as i64)
+            }
+            Gen::ParentKey { column } => parent.map_or(Value::Null, |p| p.values[*column]),
+            Gen::Reference {
+                table,
+                start,
+                step,
+                zipf,
+                distinct,
+            } => {
+                let rows = model.tables[*table].plan.rows;
+                let mut pick = || start + step * popular_index(&mut s, rows, *zipf) as i64;
+                let mut v = pick();
+                if *distinct {
+                    let mut tries = 0;
+                    while used.contains(&v) && tries < 64 {
+                        v = pick();
+                        tries += 1;
+                    }
+                    if used.contains(&v) {
+                        out.dropped[r] = true;
+                        continue;
+                    }
+                    used.push(v);
+                }
+                Value::Int(v)
+            }
+            Gen::Pick {
+                table,
+                column,
+                via,
+                via_start,
+                via_step,
+                exclude,
+                distinct,
+            } => {
+                let key = match read_ref(*via, r, out, parent) {
+                    Value::Int(k) => k,
+                    _ => continue,
+                };
+                let g = ((key - via_start) / via_step) as u64;
+                ctx.ensure_group(model, *table, g)?;
+                let src = ctx.slot(*table);
+                let excluded: Vec<Value> = exclude
+                    .iter()
+                    .map(|e| read_ref(*e, r, out, parent))
+                    .collect();
+                let ok = |v: Value| -> bool {
+                    let taken = *distinct && matches!(v, Value::Int(i) if used.contains(&i));
+                    !(excluded.contains(&v) || taken)
+                };
+                let live: Vec<usize> = src.live_rows().collect();
+                let mut chosen = None;
+                if !live.is_empty() {
+                    for _ in 0..16 {
+                        let v = src.get(live[s.below(live.len() as u64) as usize], *column);
+                        if ok(v) {
+                            chosen = Some(v);
+                            break;
+                        }
+                    }
+                    if chosen.is_none() {
+                        let left: Vec<Value> = live
+                            .iter()
+                            .map(|&i| src.get(i, *column))
+                            .filter(|v| ok(*v))
+                            .collect();
+                        if !left.is_empty() {
+                            chosen = Some(left[s.below(left.len() as u64) as usize]);
+                        }
+                    }
+                }
+                match chosen {
+                    Some(v) => {
+                        if let Value::Int(i) = v {
+                            if *distinct {
+                                used.push(i);
+                            }
+                        }
+                        match v {
+                            Value::Text { .. } => {
+                                src.copy_into(*column, v, out)
+                            }
+                            v => v,
+                        }
+                    }
+                    None if *distinct => {
+                        out.dropped[r] = true;
+                        continue;
+                    }
+                    None => {
+                        return Err(Error::Unsupported(format!(
+                            "table {}, column {}: group {} of {} has nothing to pick from; give {} a fan-out of at least one row per parent",
+                            t.name, col.name, g, model.tables[*table].name, model.tables[*table].name
+                        )))
+                    }
+                }
+            }
+            Gen::Earlier { start, step } => {
+                if r == 0 {
+                    continue;
+                }
+                // Recent rows are likelier targets: j = r-1-floor(r*u^3).
+                let u = s.unit();
+                let j = r - 1 - ((r as f64) * u * u * u) as usize;
+                if out.dropped[j] {
+                    continue;
+                }
+                Value::Int(start + step * (out.first_row + j as u64) as i64)
+            }
+            Gen::Timestamp {
+                after,
+                offset,
+                hourly,
+                weekly,
+                ..
+            } => {
+                let base = match after {
+                    Some(a) => match read_ref(*a, r, out, parent) {
+                        Value::Ts(us) => Some(us),
+                        _ => continue,
+                    },
+                    None => None,
+                };
+                Value::Ts(timestamp(
+                    &mut s,
+                    model,
+                    base,
+                    offset.as_ref(),
+                    hourly.as_deref(),
+                    weekly.as_ref(),
+                    &mut room,
+                ))
+            }
+            Gen::Number { dist } => {
+                let q = dist.quantile(s.unit());
+                if col.sql_type.is_integer() {
+                    Value::Int(libm::round(q) as i64)
+                } else {
+                    Value::Float(q)
+                }
+            }
+            Gen::Category { labels, cumulative } => {
+                let u = s.unit();
+                let i = cumulative
+                    .partition_point(|c| *c <= u)
+                    .min(labels.len() - 1);
+                out.push_text(labels[i].as_bytes())
+            }
+            Gen::Text {
+                corpus: Some(corpus),
+                length,
+                ..
+            } => {
+                let len = libm::round(length.quantile(s.unit())).max(0.0) as usize;
+                match corpus.choose(&mut s, len) {
+                    Some((start, len)) => Value::Corpus { start, len },
+                    None => {
+                        let start = out.arena_mut().len() as u32;
+                        corpus.write_long(out.arena_mut(), &mut s, len);
+                        Value::Text {
+                            start,
+                            len: len as u32,
+                        }
+                    }
+                }
+            }
+            Gen::Text {
+                length,
+                style,
+                unique,
+                corpus: None,
+            } => {
+                let len = libm::round(length.quantile(s.unit())).max(0.0) as usize;
+                text_buf.clear();
+                let suffix = unique.then_some(out.first_row + r as u64);
+                text::write(&mut text_buf, &mut s, len, *style, suffix);
+                if *style == TextStyle::Email {
+                    debug_assert!(text_buf.ends_with("@example.invalid"));
+                }
+                out.push_text(text_buf.as_bytes())
+            }
+            Gen::Boolean { p } => Value::Bool(s.unit() < *p),
+            Gen::Uuid => {
+                let mut b = [0u8; 16];
+                b[..8].copy_from_slice(&s.next_u64().to_le_bytes());
+                b[8..].copy_from_slice(&s.next_u64().to_le_bytes());
+                b[6] = (b[6] & 0x0f) | 0x40;
+                b[8] = (b[8] & 0x3f) | 0x80;
+                out.push_uuid(&b)
+            }
+        };
+        out.set(r, ci, v);
+    }
+    if let Gen::Timestamp {
+        ascending: true, ..
+    } = col.gen
+    {
+        let mut ts: Vec<i64> = (0..n)
+            .filter_map(|r| match out.get(r, ci) {
+                Value::Ts(v) => Some(v),
+                _ => None,
+            })
+            .collect();
+        ts.sort_unstable();
+        let mut it = ts.into_iter();
+        for r in 0..n {
+            if let Value::Ts(_) = out.get(r, ci) {
+                out.set(r, ci, Value::Ts(it.next().expect("same count")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A row index in [0, rows) with Zipf-like popularity (exponent `zipf`, 0 = uniform); the
+/// popular ranks are spread over the key range by a fixed affine permutation.
+fn popular_index(s: &mut Stream, rows: u64, zipf: f64) -> u64 {
+    if rows <= 1 {
+        return 0;
+    }
+    let u = s.unit();
+    let rank = if zipf <= 0.0 {
+        (u * rows as f64) as u64
+    } else {
+        let n = rows as f64;
+        let x = if (zipf - 1.0).abs() < 1e-9 {
+            libm::pow(n, u)
+        } else {
+            let a = 1.0 - zipf;
+            libm::pow((libm::pow(n, a) - 1.0) * u + 1.0, 1.0 / a)
+        };
+        (x as u64).saturating_sub(1)
+    }
+    .min(rows - 1);
+    // An affine map with a multiplier coprime to rows is a bijection of [0, rows).
+    let mut mult = 0x9E37_79B9_7F4A_7C15u64 % rows;
+    while gcd(mult, rows) != 1 {
+        mult += 1;
+    }
+    ((rank as u128 * mult as u128 + (rows / 3) as u128) % rows as u128) as u64
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+const US_PER_SEC: f64 = 1_000_000.0;
+
+/// The share of an offset distribution that stays inside the window after a base time: rows
+/// of a group share their base, so it is computed once per base.
+#[derive(Default)]
+struct Room {
+    base: Option<i64>,
+    u_max: Option<f64>,
+}
+
+/// A timestamp after `base` by `offset` seconds (or uniform in the window), thinned by the
+/// hourly and weekday profiles. Offsets are drawn from the part of their distribution that
+/// ends inside the window (inverse transform on [0, F(end - base))), so nothing piles up at
+/// the window's end.
+fn timestamp(
+    s: &mut Stream,
+    model: &Model,
+    base: Option<i64>,
+    offset: Option<&pgshape_core::dist::Compiled>,
+    hourly: Option<&[f64; 24]>,
+    weekly: Option<&[f64; 7]>,
+    room: &mut Room,
+) -> i64 {
+    let (start, end) = (model.window_start, model.window_end);
+    if room.base != base {
+        room.base = base;
+        room.u_max = None;
+    }
+    let mut candidate = 0;
+    for _ in 0..64 {
+        candidate = match (base, offset) {
+            (Some(b), Some(d)) => {
+                let u = s.unit() * room.u_max.unwrap_or(1.0);
+                let c = b + (d.quantile(u) * US_PER_SEC) as i64;
+                if c > end && b < end && room.u_max.is_none() {
+                    // Only for bases near the window's end: find the share that fits, redraw.
+                    let fit = d.cdf((end - b) as f64 / US_PER_SEC);
+                    room.u_max = Some(if fit > 0.0 { fit } else { 1.0 });
+                    continue;
+                }
+                c
+            }
+            _ => start + (s.unit() * (end - start) as f64) as i64,
+        };
+        let day = candidate.div_euclid(DAY_US);
+        if let Some(h) = hourly {
+            // The offset (or the window) chooses the day; the profile chooses the hour, so the
+            // hour mix follows the profile whatever the offsets' shape.
+            let hour = pick_weighted(h, s.unit());
+            candidate =
+                day * DAY_US + hour as i64 * 3_600_000_000 + (s.unit() * 3_600_000_000.0) as i64;
+            if base.is_some_and(|b| candidate < b)
+                || (candidate > end && base.is_none_or(|b| b <= end))
+            {
+                continue;
+            }
+        }
+        let dow = (day + 3).rem_euclid(7) as usize; // 1970-01-01 was a Thursday; Monday = 0
+        if weekly.is_none_or(|w| w[dow] >= 1.0 || s.unit() < w[dow]) {
+            return candidate;
+        }
+    }
+    match base {
+        Some(b) => candidate.clamp(b, end.max(b)),
+        None => candidate.clamp(start, end),
+    }
+}
+
+const DAY_US: i64 = 86_400_000_000;
+
+/// The index whose cumulative weight first exceeds `u` times the total.
+fn pick_weighted(w: &[f64], u: f64) -> usize {
+    let total: f64 = w.iter().sum();
+    let mut acc = 0.0;
+    for (i, x) in w.iter().enumerate() {
+        acc += x;
+        if u * total < acc {
+            return i;
+        }
+    }
+    w.len() - 1
+}
