@@ -8,6 +8,25 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::Schema;
 
+/// The quantiles of [`EdgeMetrics::quantiles`]: name in the pack → cumulative probability.
+pub const EDGE_QUANTILES: &[(&str, f64)] = &[
+    ("p50", 0.5),
+    ("p90", 0.9),
+    ("p95", 0.95),
+    ("p99", 0.99),
+    ("p99.9", 0.999),
+];
+
+/// The quantiles of [`Shape::quantiles`] (value lengths): name → cumulative probability.
+pub const LENGTH_QUANTILES: &[(&str, f64)] = &[
+    ("p1", 0.01),
+    ("p10", 0.1),
+    ("p50", 0.5),
+    ("p90", 0.9),
+    ("p95", 0.95),
+    ("p99", 0.99),
+];
+
 /// The pack format version this build reads and writes.
 pub const PACK_VERSION: u32 = 1;
 

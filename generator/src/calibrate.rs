@@ -14,7 +14,7 @@
 
 use chrono::{DateTime, Utc};
 use pgshape_core::dist::Dist;
-use pgshape_core::pack::{EdgeMetrics, Pack};
+use pgshape_core::pack::{EdgeMetrics, Pack, EDGE_QUANTILES, LENGTH_QUANTILES};
 use pgshape_core::spec::{Lineage, Rows, Spec};
 use pgshape_core::{Error, Result};
 
@@ -39,16 +39,7 @@ pub fn fanout_of(edge: &EdgeMetrics) -> Option<Dist> {
         .iter()
         .find(|b| b.lo > 0)
         .map_or(1.0, |b| b.lo as f64);
-    let mut points = vec![[0.0, lowest]];
-    for (name, p) in QUANTILE_POINTS {
-        if let Some(Some(v)) = edge.quantiles.get(*name) {
-            let last = points.last().expect("starts with p = 0")[1];
-            points.push([*p, v.max(last)]);
-        }
-    }
-    if points.len() < 2 {
-        return None;
-    }
+    let mut points = known_points(lowest, &edge.quantiles, EDGE_QUANTILES)?;
     // Beyond the last exported quantile, the histogram's open bin (at least k parents with
     // `lo` children or more) pins the quantile function at 1 - its share; the maximum is
     // never exported, so the tail ends at 4x that (a power-law guess, documented).
@@ -76,23 +67,7 @@ pub fn fanout_of(edge: &EdgeMetrics) -> Option<Dist> {
 /// A length distribution's quantile function from the pack's shape (values may be 0).
 pub fn length_of(shape: &pgshape_core::pack::Shape) -> Option<Dist> {
     let first = shape.histogram.first().map_or(0.0, |b| b.lo as f64);
-    let mut points = vec![[0.0, first]];
-    for (name, p) in [
-        ("p1", 0.01),
-        ("p10", 0.1),
-        ("p50", 0.5),
-        ("p90", 0.9),
-        ("p95", 0.95),
-        ("p99", 0.99),
-    ] {
-        if let Some(Some(v)) = shape.quantiles.get(name) {
-            let last = points.last().expect("starts with p = 0")[1];
-            points.push([p, v.max(last)]);
-        }
-    }
-    if points.len() < 2 {
-        return None;
-    }
+    let mut points = known_points(first, &shape.quantiles, LENGTH_QUANTILES)?;
     let last = points.last().expect("non-empty")[1];
     let open = shape.histogram.last().map_or(last, |b| b.lo as f64);
     points.push([1.0, (last * 2.0).max(open).max(last)]);
@@ -100,13 +75,22 @@ pub fn length_of(shape: &pgshape_core::pack::Shape) -> Option<Dist> {
     d.validate().ok().map(|_| d)
 }
 
-const QUANTILE_POINTS: &[(&str, f64)] = &[
-    ("p50", 0.5),
-    ("p90", 0.9),
-    ("p95", 0.95),
-    ("p99", 0.99),
-    ("p99.9", 0.999),
-];
+/// `[0, first]` then `[p, value]` for every quantile the pack exported (made non-decreasing),
+/// or `None` when it exported none.
+fn known_points(
+    first: f64,
+    quantiles: &std::collections::BTreeMap<String, Option<f64>>,
+    names: &[(&str, f64)],
+) -> Option<Vec<[f64; 2]>> {
+    let mut points = vec![[0.0, first]];
+    for (name, p) in names {
+        if let Some(Some(v)) = quantiles.get(*name) {
+            let last = points.last().expect("starts with p = 0")[1];
+            points.push([*p, v.max(last)]);
+        }
+    }
+    (points.len() >= 2).then_some(points)
+}
 
 /// Fits `spec` to `pack`; returns the calibrated spec and notes of what changed.
 pub fn calibrate(spec: &Spec, pack: &Pack, pack_sha256: &str) -> Result<(Spec, Vec<String>)> {

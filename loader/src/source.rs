@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use pgshape_core::artifact;
 use pgshape_core::spec::Spec;
 use pgshape_core::{Error, Result};
-use pgshape_generator::dataset::{self, Format, ParentRef, Report, Shard};
+use pgshape_generator::dataset::{self, Format, ParentRef, Report};
 use pgshape_generator::engine::Ctx;
 use pgshape_generator::Model;
 
@@ -193,10 +193,10 @@ impl Source {
             }
             Source::Stream { model, .. } => {
                 let ti = model.table_index(table).expect("planned table");
-                let job = dataset::jobs(model, Shard { index: 1, count: 1 })
-                    .into_iter()
-                    .find(|j| j.table == ti && j.chunk.index == chunk)
-                    .expect("planned chunk");
+                let job = dataset::Job {
+                    table: ti,
+                    chunk: model.tables[ti].plan.chunks[chunk],
+                };
                 let mut ctx = Ctx::new(model);
                 let (rows, _) =
                     dataset::generate_chunk(model, job, Format::Binary, &mut ctx, &mut |b| {

@@ -6,21 +6,14 @@ use std::collections::BTreeMap;
 
 use pgshape_core::catalog::{ForeignKey, Table};
 use pgshape_core::ident::{qualified, quote};
-use pgshape_core::pack::{Bin, Categories, ColumnMetrics, EdgeMetrics, Namespace, Shape};
+use pgshape_core::pack::{
+    Bin, Categories, ColumnMetrics, EdgeMetrics, Namespace, Shape, EDGE_QUANTILES, LENGTH_QUANTILES,
+};
 use pgshape_core::token::Salt;
 use pgshape_core::{Error, Result};
 use postgres::GenericClient;
 
 use crate::roles::{role, Role};
-
-/// The quantiles exported per foreign key.
-pub const QUANTILES: &[(&str, f64)] = &[
-    ("p50", 0.5),
-    ("p90", 0.9),
-    ("p95", 0.95),
-    ("p99", 0.99),
-    ("p99.9", 0.999),
-];
 
 /// Null fractions of every column, hourly / weekday profiles of timestamp columns, length
 /// distributions of text and PII columns, and category frequencies (tokens, or enum labels).
@@ -187,7 +180,7 @@ pub fn edge(
     let parents: u64 = dist.iter().map(|(_, c)| c).sum();
     let zero = dist.iter().find(|(n, _)| *n == 0).map_or(0, |(_, c)| *c);
     let nonzero: Vec<(u64, u64)> = dist.iter().copied().filter(|(n, _)| *n > 0).collect();
-    let quantiles = quantiles(&nonzero, QUANTILES, k);
+    let quantiles = quantiles(&nonzero, EDGE_QUANTILES, k);
     Ok(EdgeMetrics {
         foreign_key: fk.name.clone(),
         child: child.qualified(),
@@ -231,16 +224,6 @@ pub fn quantiles(
         })
         .collect()
 }
-
-/// The quantiles exported for lengths.
-pub const LENGTH_QUANTILES: &[(&str, f64)] = &[
-    ("p1", 0.01),
-    ("p10", 0.1),
-    ("p50", 0.5),
-    ("p90", 0.9),
-    ("p95", 0.95),
-    ("p99", 0.99),
-];
 
 /// Log2 bins (0, 1, 2-3, 4-7, ...); from the top, bins with fewer than k parents are merged
 /// downwards into an open last bin, so no bin describes fewer than k parents (nor the max).
