@@ -5,7 +5,11 @@
 #   scripts/pg-sandbox.sh url       # the URL of the running sandbox
 #   scripts/pg-sandbox.sh status    # human-readable state
 #   scripts/pg-sandbox.sh stop      # stop it (data kept)
+#   scripts/pg-sandbox.sh restart   # restart it (fast shutdown: sessions are cut, as in an outage)
 #   scripts/pg-sandbox.sh destroy   # stop it and delete its data
+#
+# PGSANDBOX_DIR (default: .pgsandbox in the checkout) holds a sandbox's state; another
+# directory gives another, independent cluster (the tests restart one of their own).
 #
 # When DATABASE_URL is set and the server answers, `start` and `url` print it and touch
 # nothing else. Otherwise the script finds the machine's PostgreSQL server binaries
@@ -19,7 +23,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
-state_dir="$repo/.pgsandbox"
+state_dir="${PGSANDBOX_DIR:-$repo/.pgsandbox}"
 state_file="$state_dir/state"
 
 say() { printf 'pg-sandbox: %s\n' "$*" >&2; }
@@ -81,12 +85,12 @@ cluster_dir() {
     if ! runuser -u postgres -- test -w "$dir" 2>/dev/null; then
       rmdir "$dir" 2>/dev/null || true
       local hash
-      hash="$(printf '%s' "$repo" | sha256sum | cut -c1-12)"
+      hash="$(printf '%s' "$state_dir" | sha256sum | cut -c1-12)"
       dir="${TMPDIR:-/tmp}/pgshape-sandbox-$hash"
       mkdir -p "$dir"
       chown postgres "$dir"
       chmod 700 "$dir"
-      say "the postgres user cannot reach $repo; the cluster lives in $dir"
+      say "the postgres user cannot reach $state_dir; the cluster lives in $dir"
     fi
   fi
   echo "$dir"
@@ -186,6 +190,14 @@ case "${1:-}" in
     fi
     ;;
   stop) stop ;;
+  restart)
+    if external_url >/dev/null; then die "DATABASE_URL points at a server this script does not own"; fi
+    dir="$(state_get dir)"; bindir="$(state_get bindir)"
+    [ -n "$dir" ] && running "$dir" "$bindir" || die "the sandbox is not running: scripts/pg-sandbox.sh start"
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m fast -w -t 60 restart >/dev/null ||
+      { tail -n 30 "$dir/server.log" >&2; die "the server did not restart"; }
+    say "restarted"
+    ;;
   destroy)
     stop
     dir="$(state_get dir)"
@@ -194,7 +206,7 @@ case "${1:-}" in
     say "destroyed"
     ;;
   *)
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

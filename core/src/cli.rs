@@ -92,12 +92,50 @@ pub fn finish(result: anyhow::Result<()>) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let code = exit_code(&err);
-    let mut msg = format!("error: {err}");
-    for cause in err.chain().skip(1) {
-        msg.push_str(&format!("\n  caused by: {cause}"));
-    }
-    eprintln!("{msg}");
+    eprintln!("{}", render(&err));
     ExitCode::from(code)
+}
+
+/// The error chain, one cause per line, with what the server said reduced to what cannot
+/// quote a row (see [`server_message`]); the driver's bare "db error" link is left out.
+pub fn render(err: &anyhow::Error) -> String {
+    let mut lines = Vec::new();
+    for cause in err.chain() {
+        if let Some(db) = cause.downcast_ref::<postgres::error::DbError>() {
+            lines.push(server_message(db));
+        } else if cause
+            .downcast_ref::<postgres::Error>()
+            .is_some_and(|e| e.as_db_error().is_some())
+        {
+            continue;
+        } else {
+            lines.push(cause.to_string());
+        }
+    }
+    let mut msg = format!("error: {}", lines.first().map_or("", String::as_str));
+    for line in lines.iter().skip(1) {
+        msg.push_str(&format!("\n  caused by: {line}"));
+    }
+    msg
+}
+
+/// What the server said, without what may quote row values: never DETAIL (unique, foreign
+/// key and check violations put the offending row there), and for data exceptions (SQLSTATE
+/// class 22, e.g. "invalid input syntax for type integer: \"...\"") and integrity violations
+/// (class 23) only the condition's code.
+pub fn server_message(db: &postgres::error::DbError) -> String {
+    let code = db.code().code();
+    match &code[..2] {
+        "22" => format!("{}: data exception (SQLSTATE {code})", db.severity()),
+        "23" => format!(
+            "{}: integrity constraint violation (SQLSTATE {code}){}",
+            db.severity(),
+            db.constraint()
+                .map(|c| format!(" on constraint {c}"))
+                .unwrap_or_default()
+        ),
+        _ => format!("{}: {} (SQLSTATE {code})", db.severity(), db.message()),
+    }
 }
 
 fn exit_code(err: &anyhow::Error) -> u8 {

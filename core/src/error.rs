@@ -26,7 +26,7 @@ pub enum Error {
     #[error("connection settings: {0}")]
     Config(String),
     /// The database refused or failed a statement.
-    #[error("{context}: {source}")]
+    #[error("{context}")]
     Db {
         context: String,
         #[source]

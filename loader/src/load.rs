@@ -3,12 +3,13 @@
 //! load resumes where it stopped), constraints and indexes rebuilt (foreign keys validated),
 //! ANALYZE, integrity checks, and the run record on the target and in `docs/perf-data/`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use anyhow::Context as _;
 use pgshape_core::conn::{Session, Target};
 use pgshape_core::ident::{qualified, quote};
 use pgshape_core::{artifact, Error, Result};
@@ -97,105 +98,128 @@ pub fn load(
         }
         None => prepare(&mut client, target, source, opts, &names)?,
     };
+    // From here on the run is recorded: whatever stops it, running the same command again
+    // resumes it (chunks in the ledger are kept; rebuild, ANALYZE and checks are idempotent).
+    let run_id = run.run_id.clone();
+    let go = || -> anyhow::Result<Outcome> {
+        // Chunks, all tables, in load order; skipping what the ledger has.
+        let done = ledger::loaded_chunks(&mut client, &run.run_id)?;
+        let work: Vec<(&TablePlan, usize)> = tables
+            .iter()
+            .flat_map(|t| t.chunks.iter().map(move |&c| (t, c)))
+            .filter(|(t, c)| !done.contains(&(t.name.clone(), *c as i32)))
+            .collect();
+        // The pgbench recipe: a table none of whose chunks is in yet gets its first chunk with
+        // TRUNCATE + COPY FREEZE in one transaction (rows written frozen, no later hint-bit or
+        // anti-wraparound rewrite). The other chunks of that table wait for it: a TRUNCATE
+        // must not empty a chunk another connection has committed.
+        let freezable = freezable(&mut client, &opts.schema, &names)?;
+        let mut begun: BTreeSet<&str> = done.iter().map(|(t, _)| t.as_str()).collect();
+        let (mut first, mut rest) = (Vec::new(), Vec::new());
+        for &(t, c) in &work {
+            if freezable.contains(&t.name) && begun.insert(&t.name) {
+                first.push((t, c, true));
+            } else {
+                rest.push((t, c, false));
+            }
+        }
+        tracing::info!(run = %run.run_id, chunks = work.len(), skipped = done.len(), frozen = first.len(), jobs = opts.jobs, "loading");
+        let copy_started = Instant::now();
+        for phase in [&first, &rest] {
+            copy_chunks(target, source, opts, &run.run_id, phase, on_rows)?;
+        }
+        let copy_ms = copy_started.elapsed().as_millis() as u64;
 
-    // Chunks, all tables, in load order; skipping what the ledger has.
-    let done = ledger::loaded_chunks(&mut client, &run.run_id)?;
-    let work: Vec<(&TablePlan, usize)> = tables
-        .iter()
-        .flat_map(|t| t.chunks.iter().map(move |&c| (t, c)))
-        .filter(|(t, c)| !done.contains(&(t.name.clone(), *c as i32)))
-        .collect();
-    tracing::info!(run = %run.run_id, chunks = work.len(), skipped = done.len(), jobs = opts.jobs, "loading");
-    let copy_started = Instant::now();
-    copy_chunks(target, source, opts, &run.run_id, &work, on_rows)?;
-    let copy_ms = copy_started.elapsed().as_millis() as u64;
-
-    // Rebuild what was set aside, validate, analyse.
-    let rebuild_started = Instant::now();
-    restore(&mut client, &run.record)?;
-    let rebuild_ms = rebuild_started.elapsed().as_millis() as u64;
-    for t in &names {
-        client
-            .batch_execute(&format!("ANALYZE {}", qualified(&opts.schema, t)))
-            .map_err(Error::db(format!("ANALYZE {t}")))?;
-    }
-    if opts.prewarm {
-        client
-            .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
-            .map_err(Error::db("installing pg_prewarm"))?;
+        // Rebuild what was set aside, validate, analyse.
+        let rebuild_started = Instant::now();
+        restore(&mut client, &run.record)?;
+        let rebuild_ms = rebuild_started.elapsed().as_millis() as u64;
         for t in &names {
             client
-                .query_one(
-                    "SELECT pg_prewarm($1::regclass)",
-                    &[&qualified(&opts.schema, t)],
-                )
-                .map_err(Error::db(format!("pg_prewarm {t}")))?;
+                .batch_execute(&format!("ANALYZE {}", qualified(&opts.schema, t)))
+                .map_err(Error::db(format!("ANALYZE {t}")))?;
         }
-    }
+        if opts.prewarm {
+            client
+                .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+                .map_err(Error::db("installing pg_prewarm"))?;
+            for t in &names {
+                client
+                    .query_one(
+                        "SELECT pg_prewarm($1::regclass)",
+                        &[&qualified(&opts.schema, t)],
+                    )
+                    .map_err(Error::db(format!("pg_prewarm {t}")))?;
+            }
+        }
 
-    // Integrity.
-    let checks = integrity::check_tables(&mut client, &opts.schema, &names)?;
-    let orphans = integrity::orphans(&mut client, &opts.schema, &names)?;
-    let fanouts = integrity::check_fanouts(&mut client, &opts.schema, &tables)?;
-    let fanouts_ok = fanouts.iter().all(|f| f.ok);
-    let loaded: BTreeMap<String, i64> = client
-        .query("SELECT table_name, sum(rows)::bigint FROM _pgshape.chunks WHERE run_id = $1 GROUP BY 1", &[&run.run_id])
-        .map_err(Error::db("summing the ledger"))?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-    let mut counts_ok = true;
-    let mut counts = serde_json::Map::new();
-    for t in &tables {
-        let actual = checks[&t.name].rows;
-        let expected = t
-            .rows
-            .map(|r| r as i64)
-            .unwrap_or_else(|| loaded.get(&t.name).copied().unwrap_or(0));
-        counts_ok &= actual == expected;
-        counts.insert(
-            t.name.clone(),
-            json!({"expected": expected, "actual": actual}),
+        // Integrity.
+        let checks = integrity::check_tables(&mut client, &opts.schema, &names)?;
+        let orphans = integrity::orphans(&mut client, &opts.schema, &names)?;
+        let fanouts = integrity::check_fanouts(&mut client, &opts.schema, &tables)?;
+        let fanouts_ok = fanouts.iter().all(|f| f.ok);
+        let loaded: BTreeMap<String, i64> = client
+            .query("SELECT table_name, sum(rows)::bigint FROM _pgshape.chunks WHERE run_id = $1 GROUP BY 1", &[&run.run_id])
+            .map_err(Error::db("summing the ledger"))?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let mut counts_ok = true;
+        let mut counts = serde_json::Map::new();
+        for t in &tables {
+            let actual = checks[&t.name].rows;
+            let expected = t
+                .rows
+                .map(|r| r as i64)
+                .unwrap_or_else(|| loaded.get(&t.name).copied().unwrap_or(0));
+            counts_ok &= actual == expected;
+            counts.insert(
+                t.name.clone(),
+                json!({"expected": expected, "actual": actual}),
+            );
+        }
+        let orphans_total: i64 = orphans.iter().map(|o| o.orphans).sum();
+        let ok = counts_ok && orphans_total == 0 && fanouts_ok;
+
+        let rec = run
+            .record
+            .as_object_mut()
+            .expect("a run record is an object");
+        rec.insert("counts".into(), Value::Object(counts));
+        rec.insert("integrity".into(), json!({"counts_match": counts_ok, "orphans": orphans, "referential_integrity": orphans_total == 0, "fanout_match": fanouts_ok}));
+        rec.insert("hashes".into(), serde_json::to_value(&checks)?);
+        rec.insert("fanout".into(), serde_json::to_value(&fanouts)?);
+        rec.insert(
+            "timings_ms".into(),
+            json!({"copy": copy_ms, "rebuild": rebuild_ms, "total": started.elapsed().as_millis() as u64}),
         );
-    }
-    let orphans_total: i64 = orphans.iter().map(|o| o.orphans).sum();
-    let ok = counts_ok && orphans_total == 0 && fanouts_ok;
+        rec.insert(
+            "finished_at".into(),
+            json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        );
+        run.status = if ok {
+            "done".into()
+        } else {
+            "failed-integrity".into()
+        };
+        rec.insert("status".into(), json!(run.status));
+        ledger::update_run(&mut client, &run, true)?;
 
-    let rec = run
-        .record
-        .as_object_mut()
-        .expect("a run record is an object");
-    rec.insert("counts".into(), Value::Object(counts));
-    rec.insert("integrity".into(), json!({"counts_match": counts_ok, "orphans": orphans, "referential_integrity": orphans_total == 0, "fanout_match": fanouts_ok}));
-    rec.insert("hashes".into(), serde_json::to_value(&checks)?);
-    rec.insert("fanout".into(), serde_json::to_value(&fanouts)?);
-    rec.insert(
-        "timings_ms".into(),
-        json!({"copy": copy_ms, "rebuild": rebuild_ms, "total": started.elapsed().as_millis() as u64}),
-    );
-    rec.insert(
-        "finished_at".into(),
-        json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-    );
-    run.status = if ok {
-        "done".into()
-    } else {
-        "failed-integrity".into()
+        std::fs::create_dir_all(&opts.metadata_dir).map_err(|source| Error::Io {
+            path: opts.metadata_dir.clone(),
+            source,
+        })?;
+        let run_file = opts.metadata_dir.join(format!("run_{}.json", run.run_id));
+        artifact::write_json(&run_file, &run.record)?;
+        Ok(Outcome {
+            run_id: run.run_id,
+            record: run.record,
+            ok,
+            run_file,
+        })
     };
-    rec.insert("status".into(), json!(run.status));
-    ledger::update_run(&mut client, &run, true)?;
-
-    std::fs::create_dir_all(&opts.metadata_dir).map_err(|source| Error::Io {
-        path: opts.metadata_dir.clone(),
-        source,
-    })?;
-    let run_file = opts.metadata_dir.join(format!("run_{}.json", run.run_id));
-    artifact::write_json(&run_file, &run.record)?;
-    Ok(Outcome {
-        run_id: run.run_id,
-        record: run.record,
-        ok,
-        run_file,
+    go().with_context(|| {
+        format!("run {run_id} stopped; what it loaded is kept: run the same command again to resume (`pgshape-loader status` shows progress)")
     })
 }
 
@@ -468,14 +492,35 @@ pub fn restore(client: &mut Client, record: &Value) -> Result<()> {
     Ok(())
 }
 
+/// Tables that may be loaded with TRUNCATE + COPY FREEZE: plain tables no remaining foreign
+/// key points at (the loader set aside those among its own tables; one from elsewhere would
+/// make TRUNCATE fail).
+fn freezable(
+    client: &mut impl GenericClient,
+    schema: &str,
+    names: &[String],
+) -> Result<Vec<String>> {
+    Ok(client
+        .query(
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = $1 AND c.relname = ANY($2) AND c.relkind = 'r'
+                AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.confrelid = c.oid)",
+            &[&schema, &names],
+        )
+        .map_err(Error::db("looking for tables to load frozen"))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
 /// COPYs the chunks with `opts.jobs` connections; each chunk and its ledger row commit
-/// together.
+/// together. A chunk marked `freeze` empties its table first and is written frozen.
 fn copy_chunks(
     target: &Target,
     source: &Source,
     opts: &Options,
     run_id: &str,
-    work: &[(&TablePlan, usize)],
+    work: &[(&TablePlan, usize, bool)],
     on_rows: &(dyn Fn(&str, u64) + Sync),
 ) -> Result<()> {
     let next = AtomicUsize::new(0);
@@ -495,10 +540,18 @@ fn copy_chunks(
                         return;
                     }
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&(table, chunk)) = work.get(i) else {
+                    let Some(&(table, chunk, freeze)) = work.get(i) else {
                         return;
                     };
-                    match copy_one(&mut client, source, &opts.schema, run_id, table, chunk) {
+                    match copy_one(
+                        &mut client,
+                        source,
+                        &opts.schema,
+                        run_id,
+                        table,
+                        chunk,
+                        freeze,
+                    ) {
                         Ok(rows) => on_rows(&table.name, rows),
                         Err(e) => {
                             failure.lock().expect("lock").get_or_insert(e);
@@ -522,15 +575,23 @@ fn copy_one(
     run_id: &str,
     table: &TablePlan,
     chunk: usize,
+    freeze: bool,
 ) -> Result<u64> {
+    let rel = qualified(schema, &table.name);
     let cols: Vec<String> = table.columns.iter().map(|c| quote(c)).collect();
     let sql = format!(
-        "COPY {} ({}) FROM STDIN (FORMAT binary)",
-        qualified(schema, &table.name),
-        cols.join(", ")
+        "COPY {rel} ({}) FROM STDIN (FORMAT binary{})",
+        cols.join(", "),
+        if freeze { ", FREEZE" } else { "" }
     );
     let what = format!("loading chunk {chunk} of {}", table.name);
     let mut tx = client.transaction().map_err(Error::db(what.clone()))?;
+    if freeze {
+        // Empty by construction (the run refused or truncated foreign rows and has no chunk
+        // of this table yet); TRUNCATE is what lets COPY write the rows frozen.
+        tx.batch_execute(&format!("TRUNCATE {rel}"))
+            .map_err(Error::db(what.clone()))?;
+    }
     let mut writer = tx.copy_in(&sql).map_err(Error::db(what.clone()))?;
     let expected = source.write_chunk(&table.name, chunk, &mut writer)?;
     let rows = writer.finish().map_err(Error::db(what.clone()))?;

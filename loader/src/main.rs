@@ -145,20 +145,29 @@ fn run_load(target: &Target, a: LoadArgs, quiet: bool) -> Result<()> {
         spec_dir,
         only: a.tables,
     };
-    let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
-        let b = indicatif::ProgressBar::new_spinner();
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {human_pos} rows loaded, {per_sec} {msg}",
-            )
-            .expect("template"),
-        );
-        b
+    // One bar per table (rows/s, ETA) on a terminal; nothing otherwise.
+    let bars = (!quiet && std::io::stderr().is_terminal()).then(|| {
+        let multi = indicatif::MultiProgress::new();
+        let style = indicatif::ProgressStyle::with_template(
+            "{prefix:>20} {bar:30} {human_pos:>12}/{human_len:<12} {per_sec:>14} ETA {eta}",
+        )
+        .expect("template");
+        let bars: std::collections::BTreeMap<String, indicatif::ProgressBar> = source
+            .tables()
+            .into_iter()
+            .filter(|t| opts.only.is_empty() || opts.only.contains(&t.name))
+            .map(|t| {
+                let b = multi.add(indicatif::ProgressBar::new(t.rows.unwrap_or(0)));
+                b.set_style(style.clone());
+                b.set_prefix(t.name.clone());
+                (t.name, b)
+            })
+            .collect();
+        (multi, bars)
     });
     let on_rows = |table: &str, rows: u64| {
-        if let Some(b) = &bar {
+        if let Some(b) = bars.as_ref().and_then(|(_, bars)| bars.get(table)) {
             b.inc(rows);
-            b.set_message(table.to_string());
         }
     };
     let outcome = load::load(target, &source, &opts, &on_rows).map_err(|e| {
@@ -167,8 +176,9 @@ fn run_load(target: &Target, a: LoadArgs, quiet: bool) -> Result<()> {
             Err(e) => e,
         }
     })?;
-    if let Some(b) = bar {
-        b.finish_and_clear();
+    if let Some((multi, bars)) = bars {
+        bars.values().for_each(|b| b.finish_and_clear());
+        let _ = multi.clear();
     }
     let mut out = std::io::stdout().lock();
     writeln!(
