@@ -19,6 +19,30 @@ fn read_ref(r: ValueRef, row: usize, out: &GroupBuf, parent: Option<&RowCopy>) -
     }
 }
 
+/// What one column carries from a segment of its group to the next: its stream, the values a
+/// distinct generator has used, its timestamp room. A column generated segment by segment
+/// therefore draws exactly what it would have drawn for the whole group at once.
+pub(crate) struct ColState {
+    s: Stream,
+    used: Vec<i64>,
+    room: Room,
+    text_buf: String,
+}
+
+impl ColState {
+    pub(crate) fn new(col: &ColumnModel, group: u64) -> ColState {
+        ColState {
+            s: col.key.stream(group),
+            used: Vec::new(),
+            room: Room::default(),
+            text_buf: String::new(),
+        }
+    }
+}
+
+/// Generates column `ci` for the rows of `out` (a whole group, or the next segment of one),
+/// continuing `st`. An ascending timestamp column is sorted over the group, so it is only ever
+/// generated for a whole group.
 pub(crate) fn gen_column(
     model: &Model,
     t: &TableModel,
@@ -26,14 +50,17 @@ pub(crate) fn gen_column(
     parent: Option<&RowCopy>,
     ctx: &mut Ctx,
     out: &mut GroupBuf,
+    st: &mut ColState,
 ) -> Result<()> {
     let col: &ColumnModel = &t.columns[ci];
-    let mut s = col.key.stream(out.group);
+    let ColState {
+        s,
+        used,
+        room,
+        text_buf,
+    } = st;
     let n = out.rows;
     let nulls = col.null_fraction > 0.0;
-    let mut used: Vec<i64> = Vec::new();
-    let mut text_buf = String::new();
-    let mut room = Room::default();
     for r in 0..n {
         if nulls && s.unit() < col.null_fraction {
             continue; // already Null
@@ -51,7 +78,7 @@ pub(crate) fn gen_column(
                 distinct,
             } => {
                 let rows = model.tables[*table].plan.rows;
-                let mut pick = || start + step * popular_index(&mut s, rows, *zipf) as i64;
+                let mut pick = || start + step * popular_index(s, rows, *zipf) as i64;
                 let mut v = pick();
                 if *distinct {
                     let mut tries = 0;
@@ -139,16 +166,20 @@ pub(crate) fn gen_column(
                 }
             }
             Gen::Earlier { start, step } => {
-                if r == 0 {
+                // Row and target as indexes in the group (the buffer may be a segment of it).
+                let rg = out.base + r;
+                if rg == 0 {
                     continue;
                 }
                 // Recent rows are likelier targets: j = r-1-floor(r*u^3).
                 let u = s.unit();
-                let j = r - 1 - ((r as f64) * u * u * u) as usize;
-                if out.dropped[j] {
+                let j = rg - 1 - ((rg as f64) * u * u * u) as usize;
+                // Only groups that cannot drop rows are segmented: a target before the
+                // segment is live.
+                if j >= out.base && out.dropped[j - out.base] {
                     continue;
                 }
-                Value::Int(start + step * (out.first_row + j as u64) as i64)
+                Value::Int(start + step * (out.first_row - out.base as u64 + j as u64) as i64)
             }
             Gen::Timestamp {
                 after,
@@ -165,13 +196,13 @@ pub(crate) fn gen_column(
                     None => None,
                 };
                 Value::Ts(timestamp(
-                    &mut s,
+                    s,
                     model,
                     base,
                     offset.as_ref(),
                     hourly.as_deref(),
                     weekly.as_ref(),
-                    &mut room,
+                    room,
                 ))
             }
             Gen::Number { dist } => {
@@ -195,11 +226,11 @@ pub(crate) fn gen_column(
                 ..
             } => {
                 let len = libm::round(length.quantile(s.unit())).max(0.0) as usize;
-                match corpus.choose(&mut s, len) {
+                match corpus.choose(s, len) {
                     Some((start, len)) => Value::Corpus { start, len },
                     None => {
                         let start = out.arena_mut().len() as u32;
-                        corpus.write_long(out.arena_mut(), &mut s, len);
+                        corpus.write_long(out.arena_mut(), s, len);
                         Value::Text {
                             start,
                             len: len as u32,
@@ -216,7 +247,7 @@ pub(crate) fn gen_column(
                 let len = libm::round(length.quantile(s.unit())).max(0.0) as usize;
                 text_buf.clear();
                 let suffix = unique.then_some(out.first_row + r as u64);
-                text::write(&mut text_buf, &mut s, len, *style, suffix);
+                text::write(text_buf, s, len, *style, suffix);
                 if *style == TextStyle::Email {
                     debug_assert!(text_buf.ends_with("@example.invalid"));
                 }
@@ -238,6 +269,10 @@ pub(crate) fn gen_column(
         ascending: true, ..
     } = col.gen
     {
+        assert!(
+            out.base == 0 && out.ends_group(),
+            "an ascending timestamp column is generated for its whole group"
+        );
         let mut ts: Vec<i64> = (0..n)
             .filter_map(|r| match out.get(r, ci) {
                 Value::Ts(v) => Some(v),

@@ -16,7 +16,7 @@ use pgshape_core::spec::SqlType;
 use pgshape_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{generate_group, Ctx, Cursor};
+use crate::engine::{Ctx, Cursor, GroupGen};
 use crate::model::Model;
 use crate::plan::Chunk;
 use crate::summary::{Achieved, Tally};
@@ -242,8 +242,8 @@ pub fn generate_chunk_tallied(
     Ok((rows, hasher.finalize().to_hex().to_string()))
 }
 
-/// Generates the groups of one chunk in order and hands each to `visit` (dropped rows are
-/// flagged in the buffer). The one place that walks a chunk: encoding, hashing and the
+/// Generates the groups of one chunk in order and hands each to `visit`, a large group in
+/// segments (see [`GroupBuf::ends_group`]; dropped rows are flagged in the buffer). The one place that walks a chunk: encoding, hashing and the
 /// measurement of achieved distributions all go through it.
 pub fn visit_chunk(
     model: &Model,
@@ -254,12 +254,18 @@ pub fn visit_chunk(
     let t = &model.tables[job.table];
     let chunk = job.chunk;
     let mut buf = GroupBuf::default();
+    // A group's segments in order.
+    let mut group = |g: u64, first: u64, parent: Option<&RowCopy>, ctx: &mut Ctx| -> Result<u64> {
+        let mut gen = GroupGen::start(model, job.table, g, first, parent, ctx, None, true)?;
+        while gen.next(model, parent, ctx, &mut buf)? {
+            visit(&buf)?;
+        }
+        Ok(gen.rows() as u64)
+    };
     match t.parent {
         None => {
             for g in chunk.first_group..chunk.end_group {
-                let first = g * crate::model::ROOT_BLOCK;
-                generate_group(model, job.table, g, first, None, ctx, &mut buf)?;
-                visit(&buf)?;
+                group(g, g * crate::model::ROOT_BLOCK, None, ctx)?;
             }
         }
         Some(p) if chunk.end_group > chunk.first_group => {
@@ -271,9 +277,7 @@ pub fn visit_chunk(
             for g in chunk.first_group..chunk.end_group {
                 let (pbuf, pos) = parent.current();
                 row.fill(pbuf, pos);
-                generate_group(model, job.table, g, first, Some(&row), ctx, &mut buf)?;
-                first += buf.rows as u64;
-                visit(&buf)?;
+                first += group(g, first, Some(&row), ctx)?;
                 if g + 1 < chunk.end_group {
                     parent.advance(model, ctx)?;
                 }

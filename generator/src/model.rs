@@ -22,7 +22,13 @@ pub struct Model {
     /// Microseconds since the Unix epoch.
     pub window_start: i64,
     pub window_end: i64,
+    /// Groups larger than this are generated in segments of this many rows (see
+    /// [`crate::engine::GroupGen`]); the data is the same whatever the value.
+    pub segment_rows: usize,
 }
+
+/// The default [`Model::segment_rows`].
+pub const SEGMENT_ROWS: usize = 8192;
 
 /// One table.
 pub struct TableModel {
@@ -436,6 +442,7 @@ impl Model {
             order,
             window_start: start,
             window_end: end,
+            segment_rows: SEGMENT_ROWS,
         };
         // Plans in dependency order: a child's plan needs its parent's row count.
         let needed = match only {

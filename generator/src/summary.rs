@@ -82,6 +82,8 @@ pub struct Tally {
     zero: u64,
     max: u64,
     hourly: Vec<(String, [u64; 24])>,
+    /// Live rows of the group whose segments are being added.
+    live: u64,
 }
 
 impl Tally {
@@ -101,11 +103,15 @@ impl Tally {
 
     /// Counts one generated group.
     pub fn add(&mut self, t: &TableModel, buf: &GroupBuf) {
-        let live = buf.live_rows().count() as u64;
-        self.groups += 1;
-        self.zero += (live == 0) as u64;
-        self.max = self.max.max(live);
-        self.sizes.add(live);
+        // A large group comes in segments: its size is known at its last one.
+        self.live += buf.live_rows().count() as u64;
+        if buf.ends_group() {
+            let live = std::mem::take(&mut self.live);
+            self.groups += 1;
+            self.zero += (live == 0) as u64;
+            self.max = self.max.max(live);
+            self.sizes.add(live);
+        }
         let mut h = 0;
         for (ci, c) in t.columns.iter().enumerate() {
             if !c.sql_type.is_temporal() {

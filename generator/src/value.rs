@@ -37,12 +37,17 @@ pub enum Value {
     },
 }
 
-/// The rows of one group.
+/// The rows of one group, or of one segment of a large group (see
+/// [`crate::engine::GroupGen`]): rows `base..base + rows` of the group's `group_rows`.
 #[derive(Default, Clone)]
 pub struct GroupBuf {
     pub group: u64,
+    /// The table row index of the buffer's first row.
     pub first_row: u64,
     pub rows: usize,
+    /// Where the buffer starts in its group, and the group's size.
+    pub base: usize,
+    pub group_rows: usize,
     columns: Vec<Vec<Value>>,
     arena: Vec<u8>,
     corpora: Vec<Option<Arc<Corpus>>>,
@@ -51,7 +56,8 @@ pub struct GroupBuf {
 }
 
 impl GroupBuf {
-    /// Clears and sizes the buffer for `rows` rows; columns outside `mask` stay empty (NULL).
+    /// Clears and sizes the buffer for a whole group of `rows` rows; columns outside `mask`
+    /// stay empty (NULL).
     pub fn reset(
         &mut self,
         group: u64,
@@ -63,6 +69,8 @@ impl GroupBuf {
         self.group = group;
         self.first_row = first_row;
         self.rows = rows;
+        self.base = 0;
+        self.group_rows = rows;
         self.columns.resize_with(corpora.len(), Vec::new);
         for (c, col) in self.columns.iter_mut().enumerate() {
             col.clear();
@@ -76,6 +84,11 @@ impl GroupBuf {
         self.arena.clear();
         self.dropped.clear();
         self.dropped.resize(rows, false);
+    }
+
+    /// Whether the buffer holds the last rows of its group (always so for a whole group).
+    pub fn ends_group(&self) -> bool {
+        self.base + self.rows == self.group_rows
     }
 
     /// Columns of the buffer.

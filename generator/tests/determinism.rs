@@ -151,3 +151,28 @@ fn golden_hashes_of_the_ci_band() {
         "generated data changed: pinned\n{pinned}\nnow\n{current}\nIf on purpose: PGSHAPE_BLESS=1 cargo test -p pgshape-generator --test determinism golden"
     );
 }
+
+#[test]
+fn segment_size_never_changes_a_byte() {
+    // Large groups are generated in segments; any segment size gives the whole group's rows.
+    let whole = Model::new(chat_spec(), "ci", SEED).unwrap();
+    let largest = whole
+        .tables
+        .iter()
+        .flat_map(|t| (0..t.plan.groups).map(|g| t.plan.group_rows(g)))
+        .max()
+        .unwrap();
+    let mut whole = whole;
+    whole.segment_rows = usize::MAX;
+    let mut segmented = Model::new(chat_spec(), "ci", SEED).unwrap();
+    segmented.segment_rows = 97;
+    assert!(
+        largest > 97 * 3,
+        "the ci band has groups of several segments"
+    );
+    let one = Shard { index: 1, count: 1 };
+    assert_eq!(
+        hashes(&run(&whole, 2, one, Format::Binary)),
+        hashes(&run(&segmented, 2, one, Format::Binary))
+    );
+}
