@@ -101,7 +101,7 @@ pub fn render(
     );
     let _ = writeln!(
         h,
-        "<p class=\"legend\"><span style=\"background:{PROD}\"></span>production<span style=\"background:{SYNTH}\"></span>synthetic</p>"
+        "<p class=\"legend\"><span style=\"background:{PROD}\"></span>production<span style=\"background:{SYNTH}\"></span>synthetic (dashed in line plots)</p>"
     );
     if !failed.is_empty() {
         h.push_str("<ul class=\"failures\">\n");
@@ -454,9 +454,12 @@ fn ccdf_svg(p: &EdgeMetrics, s: &EdgeMetrics) -> String {
         left + pw / 2.0,
         h - 4.0
     );
-    for (series, quantiles, colour, who) in [
-        (&pl, &pq, PROD, "production"),
-        (&sl, &sq, SYNTH, "synthetic"),
+    // Production solid and wide, synthetic dashed on top: both stay visible where they agree.
+    let solid = "stroke-width=\"3.5\" stroke-opacity=\"0.8\"";
+    let dashed = "stroke-width=\"2\" stroke-dasharray=\"6 3\"";
+    for (series, quantiles, colour, who, style) in [
+        (&pl, &pq, PROD, "production", solid),
+        (&sl, &sq, SYNTH, "synthetic", dashed),
     ] {
         let pts: Vec<String> = series
             .iter()
@@ -465,7 +468,7 @@ fn ccdf_svg(p: &EdgeMetrics, s: &EdgeMetrics) -> String {
         if !pts.is_empty() {
             let _ = write!(
                 out,
-                "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"/>",
+                "<polyline fill=\"none\" stroke=\"{colour}\" {style} points=\"{}\"/>",
                 pts.join(" ")
             );
         }
