@@ -100,6 +100,14 @@ pub struct Figure {
     /// `rows`, `rows_share`, `zero_fraction`, `p50` … `p99`, `null_fraction`, `hourly`,
     /// `weekday`, `length`.
     pub metric: String,
+    /// Production's `schema.table` (the child's for an edge).
+    pub table: String,
+    /// The column, for column figures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    /// The foreign key's name, for edge figures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub foreign_key: Option<String>,
     /// The production and synthetic values the figure is computed from, when they are single
     /// numbers.
     pub production: Option<f64>,
@@ -267,12 +275,14 @@ pub fn compare(production: &Pack, synthetic: &Pack, t: Thresholds) -> Comparison
             &synthetic.tables[&pair.synthetic].columns,
         );
         for (name, p) in pc {
-            let subject = format!("{}.{name}", pair.production);
+            let target = Target::Column(&pair.production, name);
             match sc.get(name) {
-                Some(s) => column(&subject, p, s, t, &mut out.figures),
-                None => out
-                    .only_in
-                    .push(only(Kind::Column, &subject, Side::Production)),
+                Some(s) => column(target, p, s, t, &mut out.figures),
+                None => out.only_in.push(only(
+                    Kind::Column,
+                    &format!("{}.{name}", pair.production),
+                    Side::Production,
+                )),
             }
         }
         for name in sc.keys().filter(|n| !pc.contains_key(*n)) {
@@ -294,11 +304,39 @@ fn only(kind: Kind, subject: &str, side: Side) -> OnlyIn {
     }
 }
 
-fn figure(kind: Kind, subject: &str, metric: &str) -> Figure {
+/// What a figure is about.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    Table(&'a str),
+    Edge(&'a EdgeMetrics),
+    Column(&'a str, &'a str),
+}
+
+fn figure(target: Target<'_>, metric: &str) -> Figure {
+    let (kind, subject, table, column, foreign_key) = match target {
+        Target::Table(t) => (Kind::Table, t.to_string(), t, None, None),
+        Target::Edge(e) => (
+            Kind::Edge,
+            edge_subject(e),
+            e.child.as_str(),
+            None,
+            Some(e.foreign_key.clone()),
+        ),
+        Target::Column(t, c) => (
+            Kind::Column,
+            format!("{t}.{c}"),
+            t,
+            Some(c.to_string()),
+            None,
+        ),
+    };
     Figure {
         kind,
-        subject: subject.to_string(),
+        subject,
         metric: metric.to_string(),
+        table: table.to_string(),
+        column,
+        foreign_key,
         production: None,
         synthetic: None,
         value: None,
@@ -347,7 +385,7 @@ fn table_rows(
             production.tables[&pair.production].total_rows as f64,
             synthetic.tables[&pair.synthetic].total_rows as f64,
         );
-        let mut rows = figure(Kind::Table, &pair.production, "rows");
+        let mut rows = figure(Target::Table(&pair.production), "rows");
         rows.production = Some(p);
         rows.synthetic = Some(s);
         rows.value = (p > 0.0).then(|| s / p);
@@ -355,7 +393,7 @@ fn table_rows(
         rows.note = Some("synthetic / production (bands differ in size)".into());
         figures.push(rows);
 
-        let mut share = figure(Kind::Table, &pair.production, "rows_share");
+        let mut share = figure(Target::Table(&pair.production), "rows_share");
         if let Some((rp, rs, r)) = reference {
             let (want, got) = (p / rp as f64, s / rs as f64);
             share.production = Some(want);
@@ -414,7 +452,7 @@ fn edges(
             production: i,
             synthetic: j,
         });
-        let mut zero = figure(Kind::Edge, &subject, "zero_fraction");
+        let mut zero = figure(Target::Edge(p), "zero_fraction");
         zero.production = Some(p.zero_fraction);
         zero.synthetic = Some(s.zero_fraction);
         out.figures.push(judge(
@@ -423,13 +461,8 @@ fn edges(
             t.max_fraction_diff,
         ));
         for q in COMPARED_QUANTILES {
-            out.figures.push(quantile(
-                &subject,
-                q,
-                p.quantiles.get(*q),
-                s.quantiles.get(*q),
-                t,
-            ));
+            out.figures
+                .push(quantile(p, q, p.quantiles.get(*q), s.quantiles.get(*q), t));
         }
     }
     for (j, e) in synthetic.edges.iter().enumerate() {
@@ -441,13 +474,13 @@ fn edges(
 }
 
 fn quantile(
-    subject: &str,
+    edge: &EdgeMetrics,
     name: &str,
     p: Option<&Option<f64>>,
     s: Option<&Option<f64>>,
     t: Thresholds,
 ) -> Figure {
-    let mut f = figure(Kind::Edge, subject, name);
+    let mut f = figure(Target::Edge(edge), name);
     let (p, s) = (p.copied().flatten(), s.copied().flatten());
     f.production = p;
     f.synthetic = s;
@@ -479,13 +512,13 @@ fn quantile(
 }
 
 fn column(
-    subject: &str,
+    target: Target<'_>,
     p: &ColumnMetrics,
     s: &ColumnMetrics,
     t: Thresholds,
     out: &mut Vec<Figure>,
 ) {
-    let mut null = figure(Kind::Column, subject, "null_fraction");
+    let mut null = figure(target, "null_fraction");
     null.production = Some(p.null_fraction);
     null.synthetic = Some(s.null_fraction);
     out.push(judge(
@@ -507,12 +540,12 @@ fn column(
     ] {
         match (pp, sp) {
             (Some(a), Some(b)) => {
-                let f = figure(Kind::Column, subject, metric);
+                let f = figure(target, metric);
                 out.push(judge(f, distance::tvd(a, b), t.max_tvd));
             }
             (None, None) => {}
             (a, _) => {
-                let mut f = figure(Kind::Column, subject, metric);
+                let mut f = figure(target, metric);
                 f.threshold = Some(t.max_tvd);
                 missing(&mut f, a.is_some());
                 out.push(f);
@@ -521,7 +554,7 @@ fn column(
     }
     match (&p.length, &s.length) {
         (Some(a), Some(b)) => {
-            let mut f = figure(Kind::Column, subject, "length");
+            let mut f = figure(target, "length");
             f.production = a.quantiles.get("p50").copied().flatten();
             f.synthetic = b.quantiles.get("p50").copied().flatten();
             f.note = Some("KS of binned lengths; values are the p50 lengths".into());
@@ -533,7 +566,7 @@ fn column(
         }
         (None, None) => {}
         (a, _) => {
-            let mut f = figure(Kind::Column, subject, "length");
+            let mut f = figure(target, "length");
             f.threshold = Some(t.max_ks);
             missing(&mut f, a.is_some());
             out.push(f);
@@ -635,6 +668,11 @@ mod tests {
         assert_eq!(failed.len(), 1, "{failed:#?}");
         assert_eq!(failed[0].metric, "p90");
         assert!(failed[0].subject.starts_with("children_parent_id_fkey"));
+        assert_eq!(
+            failed[0].foreign_key.as_deref(),
+            Some("children_parent_id_fkey")
+        );
+        assert_eq!(failed[0].table, "public.children");
         assert!((failed[0].value.unwrap() - 0.2).abs() < 1e-12);
     }
 
@@ -687,7 +725,12 @@ mod tests {
         let got = fig(&c, "public.children.at", "weekday").value.unwrap();
         assert!((got - want).abs() < 1e-12, "{got} vs {want}");
         // Lengths: cumulative at 0 is 100/2000 vs 100/1500, at 15 1000/2000 vs 500/1500.
-        let ks = fig(&c, "public.children.body", "length").value.unwrap();
+        let length = fig(&c, "public.children.body", "length");
+        assert_eq!(
+            (length.table.as_str(), length.column.as_deref()),
+            ("public.children", Some("body"))
+        );
+        let ks = length.value.unwrap();
         assert!((ks - (0.5 - 1.0 / 3.0)).abs() < 1e-12, "{ks}");
     }
 
