@@ -386,13 +386,13 @@ fn compare(a: CompareArgs) -> Result<()> {
     let c = pgshape_generator::compare::compare(&production, &synthetic, thresholds);
     if let Some(path) = &a.json {
         let doc = pgshape_generator::report::document(&c, &pinfo, &sinfo);
-        artifact::write_json(path, &doc)?;
-        readable(path)?;
+        let mut bytes = serde_json::to_vec_pretty(&doc)?;
+        bytes.push(b'\n');
+        artifact::write_atomic_readable(path, &bytes)?;
     }
     if let Some(path) = &a.html {
         let page = pgshape_generator::html::render(&c, &production, &synthetic, &pinfo, &sinfo);
-        artifact::write_atomic(path, page.as_bytes())?;
-        readable(path)?;
+        artifact::write_atomic_readable(path, page.as_bytes())?;
         tracing::info!(html = %path.display(), "report written");
     }
     write!(
@@ -410,15 +410,4 @@ fn compare(a: CompareArgs) -> Result<()> {
         )
         .into())
     }
-}
-
-/// Reports are for reviewers: readable by all (0644), not private like a temp file (0600).
-fn readable(path: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
-            .with_context(|| format!("setting the mode of {}", path.display()))?;
-    }
-    Ok(())
 }
