@@ -47,7 +47,8 @@ psql -X -q -v ON_ERROR_STOP=1 -v scale="$SCALE" -f scripts/production-fixture.sq
 echo "production fixture loaded (scale $SCALE)" >&2
 
 # A fixed example salt: on a real jump host it comes from the secret store. The same salt on
-# both sides is not needed (categories are not compared), it only keeps the example stable.
+# both sides is not needed (category tokens are compared by rank), it only keeps the example
+# stable.
 export ANONYMIZATION_SALT="compare-example-salt-0123456789abcdef0123456789"
 DATABASE_URL="$(db_url "$PROD_DB")" "$BIN/pgshape-sampler" extract -q \
   --output "$OUT/production.json" --window-days 60

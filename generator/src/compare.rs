@@ -10,6 +10,7 @@
 //! | `null_fraction`: absolute difference | column | `max_fraction_diff` |
 //! | `hourly`, `weekday`: total-variation distance of the arrival profiles | timestamp column | `max_tvd` |
 //! | `length`: Kolmogorov–Smirnov distance of the binned length histograms | text / PII column | `max_ks` |
+//! | `categories`: total-variation distance of the category frequencies, by label for enum labels, by rank for tokens (salted per namespace, they never match across packs) | category column | `max_tvd` |
 //!
 //! Tables match by qualified name, or by table name when the schemas differ (a synthetic copy
 //! is often loaded into another schema) and the name is unambiguous; edges match by child,
@@ -552,6 +553,21 @@ fn column(
             }
         }
     }
+    if let (Some(a), Some(b)) = (&p.categories, &s.categories) {
+        let mut f = figure(target, "categories");
+        f.production = Some(a.counts.len() as f64);
+        f.synthetic = Some(b.counts.len() as f64);
+        f.note = Some(
+            if a.labels && b.labels {
+                "TVD by label; values are the categories listed"
+            } else {
+                "TVD by rank (tokens differ between packs); values are the categories listed"
+            }
+            .into(),
+        );
+        let value = distance::category_shares(a, b).map(|(_, x, y)| distance::tvd_shares(&x, &y));
+        out.push(judge(f, value, t.max_tvd));
+    }
     match (&p.length, &s.length) {
         (Some(a), Some(b)) => {
             let mut f = figure(target, "length");
@@ -598,6 +614,9 @@ mod tests {
                 }},
                 t("children"): {"total_rows": 20000, "count_method": "exact", "columns": {
                     "parent_id": {"role": "key", "null_fraction": 0.0},
+                    "kind": {"role": "category", "null_fraction": 0.0,
+                             "categories": {"labels": true, "counts": {"x": 1500, "y": 500},
+                                            "suppressed_rows": 0, "suppressed_categories": 0}},
                     "at": {"role": "timestamp", "null_fraction": 0.1,
                            "hourly": (0..24).map(|h| 100 + h * 10).collect::<Vec<_>>(),
                            "weekday": [300, 300, 300, 300, 300, 200, 100]},
@@ -639,8 +658,8 @@ mod tests {
                 _ => panic!("{f:?}"),
             }
         }
-        // 2 tables × 2, edge 1 + 4, columns: id 1, parent_id 1, at 3, body 2.
-        assert_eq!(c.figures.len(), 4 + 5 + 7);
+        // 2 tables × 2, edge 1 + 4, columns: id 1, parent_id 1, kind 2, at 3, body 2.
+        assert_eq!(c.figures.len(), 4 + 5 + 9);
     }
 
     #[test]
@@ -698,6 +717,10 @@ mod tests {
         at.null_fraction = 0.15;
         let body = t.columns.get_mut("body").unwrap();
         body.length.as_mut().unwrap().histogram[1].count = 400; // shorter texts
+        let kind = t.columns.get_mut("kind").unwrap();
+        let counts = &mut kind.categories.as_mut().unwrap().counts;
+        counts.insert("x".into(), 1000);
+        counts.insert("y".into(), 1000); // 75/25 → 50/50: TVD 0.25
         s.edges[0].zero_fraction = 0.2;
         s.tables.get_mut("public.parents").unwrap().total_rows = 2000;
         let c = compare(&p, &s, Thresholds::default());
@@ -713,6 +736,7 @@ mod tests {
                 "public.children.at null_fraction",
                 "public.children.at weekday",
                 "public.children.body length",
+                "public.children.kind categories",
                 "public.parents rows_share",
             ]
         );
@@ -725,6 +749,10 @@ mod tests {
         let got = fig(&c, "public.children.at", "weekday").value.unwrap();
         assert!((got - want).abs() < 1e-12, "{got} vs {want}");
         // Lengths: cumulative at 0 is 100/2000 vs 100/1500, at 15 1000/2000 vs 500/1500.
+        assert_eq!(
+            fig(&c, "public.children.kind", "categories").value,
+            Some(0.25)
+        );
         let length = fig(&c, "public.children.body", "length");
         assert_eq!(
             (length.table.as_str(), length.column.as_deref()),

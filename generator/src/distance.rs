@@ -2,7 +2,7 @@
 //! error of a quantile, total-variation distance of two profiles, Kolmogorov–Smirnov distance
 //! of two binned histograms. Pure functions; `compare` decides what is compared with what.
 
-use pgshape_core::pack::Bin;
+use pgshape_core::pack::{Bin, Categories};
 
 /// `|synthetic - production| / production`; `None` when the production value is 0 (no
 /// relative error is defined; callers compare such figures absolutely).
@@ -20,6 +20,71 @@ pub fn tvd(production: &[Option<u64>], synthetic: &[Option<u64>]) -> Option<f64>
     let p = shares(production)?;
     let q = shares(synthetic)?;
     Some(0.5 * p.iter().zip(&q).map(|(a, b)| (a - b).abs()).sum::<f64>())
+}
+
+/// Total-variation distance of two share vectors of the same length: `½ Σ |p_i - q_i|`.
+pub fn tvd_shares(p: &[f64], q: &[f64]) -> f64 {
+    0.5 * p.iter().zip(q).map(|(a, b)| (a - b).abs()).sum::<f64>()
+}
+
+/// Two category frequency tables on common cells, as shares of each one's rows: `(labels,
+/// production, synthetic)`. Enum labels (both packs `labels: true`) are matched by label, in
+/// production's order of frequency. Tokens are salted per namespace (`schema.table.column`),
+/// so the two packs' tokens never match: their categories are matched by *rank* instead
+/// (`#1` the most frequent of each), which compares the shape of the frequency distribution.
+/// Rows of suppressed categories form a last cell, `other`. `None` when either has no rows.
+pub fn category_shares(
+    production: &Categories,
+    synthetic: &Categories,
+) -> Option<(Vec<String>, Vec<f64>, Vec<f64>)> {
+    let total = |c: &Categories| c.counts.values().sum::<u64>() + c.suppressed_rows;
+    let (tp, ts) = (total(production), total(synthetic));
+    if tp == 0 || ts == 0 {
+        return None;
+    }
+    let (pv, sv) = (by_count(production), by_count(synthetic));
+    let (mut labels, mut p, mut q): (Vec<String>, Vec<f64>, Vec<f64>) =
+        if production.labels && synthetic.labels {
+            let mut labels: Vec<String> = pv.iter().map(|(k, _)| k.to_string()).collect();
+            labels.extend(
+                sv.iter()
+                    .filter(|(k, _)| !production.counts.contains_key(*k))
+                    .map(|(k, _)| k.to_string()),
+            );
+            let share = |c: &Categories, t: u64| {
+                labels
+                    .iter()
+                    .map(|l| c.counts.get(l).copied().unwrap_or(0) as f64 / t as f64)
+                    .collect::<Vec<f64>>()
+            };
+            let (p, q) = (share(production, tp), share(synthetic, ts));
+            (labels, p, q)
+        } else {
+            let n = pv.len().max(sv.len());
+            let share = |v: &[(&String, u64)], t: u64| {
+                (0..n)
+                    .map(|i| v.get(i).map_or(0.0, |(_, c)| *c as f64 / t as f64))
+                    .collect::<Vec<f64>>()
+            };
+            (
+                (1..=n).map(|i| format!("#{i}")).collect(),
+                share(&pv, tp),
+                share(&sv, ts),
+            )
+        };
+    if production.suppressed_rows + synthetic.suppressed_rows > 0 {
+        labels.push("other".into());
+        p.push(production.suppressed_rows as f64 / tp as f64);
+        q.push(synthetic.suppressed_rows as f64 / ts as f64);
+    }
+    Some((labels, p, q))
+}
+
+/// A category table's entries, most frequent first (ties by key).
+fn by_count(c: &Categories) -> Vec<(&String, u64)> {
+    let mut v: Vec<(&String, u64)> = c.counts.iter().map(|(k, n)| (k, *n)).collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    v
 }
 
 /// A count profile as shares of its total (suppressed cells as 0); `None` when it is empty.
@@ -172,6 +237,45 @@ mod tests {
         let s = [bin(1, Some(1), 50), bin(2, Some(3), 25), bin(4, None, 25)];
         // At 1: 0.5 vs 0.5; at 3: 0.5 vs 0.75.
         assert_eq!(ks_binned(&p, &s), Some(0.25));
+    }
+
+    fn cats(labels: bool, counts: &[(&str, u64)], suppressed: u64) -> Categories {
+        Categories {
+            labels,
+            counts: counts.iter().map(|(k, n)| (k.to_string(), *n)).collect(),
+            suppressed_rows: suppressed,
+            suppressed_categories: u64::from(suppressed > 0),
+        }
+    }
+
+    #[test]
+    fn enum_labels_match_by_label() {
+        // (a 60, b 40) vs (a 20, b 60, c 20): ½ (0.4 + 0.2 + 0.2) = 0.4.
+        let p = cats(true, &[("a", 60), ("b", 40)], 0);
+        let s = cats(true, &[("a", 20), ("b", 60), ("c", 20)], 0);
+        let (labels, a, b) = category_shares(&p, &s).unwrap();
+        assert_eq!(labels, ["a", "b", "c"]);
+        assert_eq!(
+            (a.clone(), b.clone()),
+            (vec![0.6, 0.4, 0.0], vec![0.2, 0.6, 0.2])
+        );
+        assert!((tvd_shares(&a, &b) - 0.4).abs() < 1e-12);
+    }
+
+    #[test]
+    fn tokens_match_by_rank_with_suppressed_rows_last() {
+        // Different tokens, the same shape: 0. Then 50/30/20 vs 40/40 + 20 suppressed.
+        let p = cats(false, &[("t1", 50), ("t2", 30), ("t3", 20)], 0);
+        let s = cats(false, &[("x9", 500), ("x8", 300), ("x7", 200)], 0);
+        let (labels, a, b) = category_shares(&p, &s).unwrap();
+        assert_eq!(labels, ["#1", "#2", "#3"]);
+        assert_eq!(tvd_shares(&a, &b), 0.0);
+        let s = cats(false, &[("x1", 40), ("x2", 40)], 20);
+        let (labels, a, b) = category_shares(&p, &s).unwrap();
+        assert_eq!(labels, ["#1", "#2", "#3", "other"]);
+        // |0.5-0.4| + |0.3-0.4| + |0.2-0| + |0-0.2| = 0.6 → 0.3.
+        assert!((tvd_shares(&a, &b) - 0.3).abs() < 1e-12);
+        assert!(category_shares(&p, &cats(false, &[], 0)).is_none());
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! A comparison as one self-contained page: inline CSS, inline SVG plots, no script, no
 //! external resource, no font but the reader's generic `sans-serif`. Production and synthetic
 //! are overlaid in every plot: fan-out CCDF on log-log axes per edge, hourly and weekday
-//! shares per timestamp column, length histograms per text column, then the summary table
-//! coloured by verdict. The markup is well-formed XML (XHTML syntax), and every string that
+//! shares per timestamp column, length histograms per text column, category frequencies per
+//! category column, then the summary table coloured by verdict. The markup is well-formed XML (XHTML syntax), and every string that
 //! comes from a pack is escaped.
 
 use std::fmt::Write as _;
@@ -184,6 +184,27 @@ pub fn render(
             &format!("{subject} length"),
             &bars_svg(&labels, &pa, &pb),
         );
+    }
+    h.push_str("</div>\n");
+
+    h.push_str(concat!(
+        "<h2>Categories: share of rows per category</h2>\n",
+        "<p class=\"caption\">Enum labels by label; tokens by rank (#1 the most frequent of each ",
+        "pack: tokens are salted per namespace, so only the shape of the frequencies compares). ",
+        "other: rows of categories suppressed under k.</p>\n<div class=\"plots\">\n"
+    ));
+    for (subject, pc, sc) in columns(&|m| m.categories.is_some()) {
+        let (a, b) = (
+            pc.categories.as_ref().expect("picked"),
+            sc.categories.as_ref().expect("picked"),
+        );
+        if let Some((labels, pa, pb)) = distance::category_shares(a, b) {
+            plot(
+                &mut h,
+                &format!("{subject} categories"),
+                &bars_svg(&labels, &pa, &pb),
+            );
+        }
     }
     h.push_str("</div>\n");
 

@@ -1,7 +1,7 @@
 //! `pgshape-generator compare` on real packs: the production fixture's pack against itself
 //! passes, a copy with one fan-out quantile moved by 20 % fails on that edge, the HTML page
-//! is well-formed with one plot per edge, profile and length histogram, and bad or expired
-//! packs are refused with the file named.
+//! is well-formed with one plot per edge, profile, length histogram and category column, and
+//! bad or expired packs are refused with the file named.
 
 use std::path::Path;
 
@@ -87,7 +87,7 @@ fn compare_packs_of_the_production_fixture() {
     let mut plots = pack_json["edges"].as_array().unwrap().len();
     for t in pack_json["tables"].as_object().unwrap().values() {
         for c in t["columns"].as_object().unwrap().values() {
-            plots += ["hourly", "weekday", "length"]
+            plots += ["hourly", "weekday", "length", "categories"]
                 .iter()
                 .filter(|k| c.get(**k).is_some())
                 .count();
