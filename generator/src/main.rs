@@ -384,6 +384,24 @@ fn compare(a: CompareArgs) -> Result<()> {
         max_fraction_diff: a.max_fraction_diff,
     };
     let c = pgshape_generator::compare::compare(&production, &synthetic, thresholds);
+    if c.tables.is_empty() {
+        // Nothing compared is not a pass: most likely two packs of different schemas.
+        return Err(Exit::new(
+            code::BAD_INPUT,
+            format!(
+                "no table of {} matches a table of {} (by schema.table or by table name): packs of different schemas?",
+                a.synthetic.display(),
+                a.production.display()
+            ),
+        )
+        .into());
+    }
+    if !c.only_in.is_empty() {
+        tracing::warn!(
+            count = c.only_in.len(),
+            "tables, edges or columns in one pack only are not compared (listed in the report)"
+        );
+    }
     if let Some(path) = &a.json {
         let doc = pgshape_generator::report::document(&c, &pinfo, &sinfo);
         let mut bytes = serde_json::to_vec_pretty(&doc)?;

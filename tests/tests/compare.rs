@@ -186,6 +186,25 @@ fn compare_packs_of_the_production_fixture() {
         );
     }
 
+    // Packs of unrelated schemas: nothing to compare is bad input, not a pass.
+    let mut other = pack_json.clone();
+    let renamed: serde_json::Map<String, Value> = other["tables"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (format!("{k}_elsewhere"), v.clone()))
+        .collect();
+    other["tables"] = Value::Object(renamed);
+    let unrelated = dir.path().join("unrelated.json");
+    write_json(&unrelated, &other);
+    let o = compare(&pack, &unrelated, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("no table of"),
+        "{}",
+        text(&o.stderr)
+    );
+
     // An expired pack is refused (exit 4) unless --allow-expired.
     let mut old = pack_json.clone();
     old["expires_at"] = "2020-01-01T00:00:00Z".into();
