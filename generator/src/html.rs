@@ -552,6 +552,47 @@ mod tests {
     }
 
     #[test]
+    fn every_pack_string_is_escaped() {
+        let evil = "<b>\"x\"&'y'</b>";
+        let t = format!("public.{evil}");
+        let pack: Pack = serde_json::from_value(serde_json::json!({
+            "pack_version": 1,
+            "created_at": evil, "expires_at": "2027-02-20T00:00:00Z", "tool_version": "0.1.0",
+            "window": {"days": 30, "start": "", "end": ""},
+            "sampling": {"method": "full", "fraction": 1.0},
+            "privacy": {"k_min": 10}, "salt_fingerprint": "00",
+            "schema": {"tables": [], "enums": []},
+            "tables": {t.clone(): {"total_rows": 100, "count_method": "exact", "columns": {
+                evil: {"role": "category", "null_fraction": 0.0,
+                       "hourly": vec![10; 24], "weekday": vec![10; 7],
+                       "length": {"quantiles": {}, "histogram": [{"lo": 1, "hi": null, "count": 100}]},
+                       "categories": {"labels": true, "counts": {evil: 100},
+                                      "suppressed_rows": 0, "suppressed_categories": 0}}}}},
+            "edges": [{"foreign_key": evil, "child": t.clone(), "columns": [evil], "parent": t,
+                       "ref_columns": [evil], "parents": 100, "zero_fraction": 0.5,
+                       "quantiles": {"p50": 2.0}, "histogram": [{"lo": 0, "hi": 0, "count": 50},
+                                                                 {"lo": 1, "hi": null, "count": 50}]}]
+        }))
+        .unwrap();
+        let c = crate::compare::compare(&pack, &pack, Default::default());
+        let info = PackInfo {
+            file: evil.into(),
+            sha256: evil.into(),
+            created_at: evil.into(),
+            expires_at: evil.into(),
+        };
+        let page = render(&c, &pack, &pack, &info, &info);
+        assert!(!page.contains(evil) && !page.contains("<b>"), "unescaped");
+        assert!(page.contains("&lt;b&gt;&quot;x&quot;&amp;&#39;y&#39;&lt;/b&gt;"));
+        // One plot each: edge, hourly, weekday, length, categories.
+        assert_eq!(page.matches("<svg ").count(), 5);
+        assert_eq!(
+            page.matches("<svg ").count(),
+            page.matches("</svg>").count()
+        );
+    }
+
+    #[test]
     fn nice_steps() {
         assert_eq!(nice_step(0.03), 0.05);
         assert_eq!(nice_step(0.011), 0.02);
