@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use pgshape_core::pack::{Bin, ColumnMetrics, EdgeMetrics, Pack};
 
-use crate::compare::{Comparison, Side, Status, COMPARED_QUANTILES};
+use crate::compare::{Comparison, Figure, Side, Status, COMPARED_QUANTILES};
 use crate::distance;
 use crate::report::{num, PackInfo};
 
@@ -43,6 +43,8 @@ h3{font-size:.85em;margin:.2em 0;font-weight:normal;font-family:monospace;overfl
 .plots{display:flex;flex-wrap:wrap;gap:1em}
 .plot{border:1px solid #ddd;border-radius:4px;padding:.5em;width:470px}
 .caption{color:#555;font-size:.85em}
+.plot.fail{border:2px solid #c62828}
+.figs{font-size:.8em;color:#555;margin:.1em 0}.figs .bad{color:#c62828;font-weight:bold}
 .legend span{display:inline-block;width:1em;height:.8em;margin:0 .3em 0 1em;vertical-align:middle}
 table{border-collapse:collapse;font-size:.85em}
 td,th{padding:.15em .6em;border-bottom:1px solid #eee;text-align:right}
@@ -129,7 +131,7 @@ pub fn render(
             &production.edges[e.production],
             &synthetic.edges[e.synthetic],
         );
-        plot(&mut h, &e.subject, &ccdf_svg(p, s));
+        plot(&mut h, c, &e.subject, None, &ccdf_svg(p, s));
     }
     h.push_str("</div>\n");
 
@@ -155,19 +157,13 @@ pub fn render(
     for (subject, pc, sc) in columns(&|m| m.hourly.is_some() || m.weekday.is_some()) {
         if let (Some(a), Some(b)) = (&pc.hourly, &sc.hourly) {
             let labels: Vec<String> = (0..24).map(|i| i.to_string()).collect();
-            plot(
-                &mut h,
-                &format!("{subject} hourly"),
-                &bars_svg(&labels, &shares(a), &shares(b)),
-            );
+            let svg = bars_svg(&labels, &shares(a), &shares(b));
+            plot(&mut h, c, &subject, Some("hourly"), &svg);
         }
         if let (Some(a), Some(b)) = (&pc.weekday, &sc.weekday) {
             let labels: Vec<String> = WEEKDAYS.iter().map(|d| d.to_string()).collect();
-            plot(
-                &mut h,
-                &format!("{subject} weekday"),
-                &bars_svg(&labels, &shares(a), &shares(b)),
-            );
+            let svg = bars_svg(&labels, &shares(a), &shares(b));
+            plot(&mut h, c, &subject, Some("weekday"), &svg);
         }
     }
     h.push_str("</div>\n");
@@ -181,7 +177,9 @@ pub fn render(
         let (labels, pa, pb) = aligned_bins(a, b);
         plot(
             &mut h,
-            &format!("{subject} length"),
+            c,
+            &subject,
+            Some("length"),
             &bars_svg(&labels, &pa, &pb),
         );
     }
@@ -199,11 +197,8 @@ pub fn render(
             sc.categories.as_ref().expect("picked"),
         );
         if let Some((labels, pa, pb)) = distance::category_shares(a, b) {
-            plot(
-                &mut h,
-                &format!("{subject} categories"),
-                &bars_svg(&labels, &pa, &pb),
-            );
+            let svg = bars_svg(&labels, &pa, &pb);
+            plot(&mut h, c, &subject, Some("categories"), &svg);
         }
     }
     h.push_str("</div>\n");
@@ -213,11 +208,41 @@ pub fn render(
     h
 }
 
-fn plot(h: &mut String, title: &str, svg: &str) {
+/// One plot box: its title, the figures it illustrates (failed ones in red, and a red frame
+/// when any failed), and the SVG.
+fn plot(h: &mut String, c: &Comparison, subject: &str, metric: Option<&str>, svg: &str) {
+    let figures: Vec<&Figure> = c
+        .figures
+        .iter()
+        .filter(|f| f.subject == subject && metric.is_none_or(|m| f.metric == m))
+        .filter(|f| f.threshold.is_some() && f.value.is_some())
+        .collect();
+    let failed = figures.iter().any(|f| f.status == Status::Fail);
+    let line: Vec<String> = figures
+        .iter()
+        .map(|f| {
+            let (class, mark) = if f.status == Status::Fail {
+                ("bad", format!(" &gt; {}", num(f.threshold)))
+            } else {
+                ("ok", String::new())
+            };
+            format!(
+                "<span class=\"{class}\">{} {}{mark}</span>",
+                esc(&f.metric),
+                num(f.value)
+            )
+        })
+        .collect();
+    let title = match metric {
+        Some(m) => format!("{subject} {m}"),
+        None => subject.to_string(),
+    };
     let _ = writeln!(
         h,
-        "<div class=\"plot\"><h3>{}</h3>\n{svg}</div>",
-        esc(title)
+        "<div class=\"plot{}\"><h3>{}</h3>\n<p class=\"figs\">{}</p>\n{svg}</div>",
+        if failed { " fail" } else { "" },
+        esc(&title),
+        line.join(" · ")
     );
 }
 
