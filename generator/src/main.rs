@@ -39,8 +39,8 @@ enum Command {
     /// Print per-table content hashes of a band without writing any file (what CI compares).
     Hash(HashArgs),
     /// Compare a synthetic database's metrics pack with production's: fan-out quantiles,
-    /// zero-child and null fractions, arrival profiles, text lengths, table proportions.
-    /// Exit 1 when a figure is over its threshold.
+    /// zero-child and null fractions, arrival profiles, text lengths, category frequencies,
+    /// table proportions. Exit 1 when a figure is over its threshold.
     Compare(CompareArgs),
 }
 
@@ -121,7 +121,8 @@ struct CompareArgs {
     /// passes) and of a table's share of rows.
     #[arg(long, default_value_t = 0.05)]
     max_error: f64,
-    /// Largest total-variation distance of an hourly or weekday profile.
+    /// Largest total-variation distance of an hourly or weekday profile or of category
+    /// frequencies.
     #[arg(long, default_value_t = 0.03)]
     max_tvd: f64,
     /// Largest Kolmogorov-Smirnov distance of a length histogram.
