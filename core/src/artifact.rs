@@ -88,6 +88,24 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     out.commit()
 }
 
+/// Like [`write_atomic`], but the file is readable by everyone (mode 0644 on Unix) from the
+/// moment it appears: for reports meant to be shared. Other artifacts keep the temp file's
+/// owner-only mode (0600).
+pub fn write_atomic_readable(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut out = AtomicFile::create(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        out.inner
+            .get_ref()
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(io_err(path))?;
+    }
+    out.write_all(bytes).map_err(io_err(path))?;
+    out.commit()
+}
+
 /// A file that appears at its final path only when [`AtomicFile::commit`] is called; dropped
 /// uncommitted, it vanishes.
 pub struct AtomicFile {
@@ -191,6 +209,20 @@ mod tests {
         .to_string();
         assert!(err.starts_with("spec.json: at $.tables.t1"), "{err}");
         assert!(err.contains("unknown field `rowz`"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn readable_writes_are_0644_and_others_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (shared, private) = (dir.path().join("report.html"), dir.path().join("pack.json"));
+        write_atomic_readable(&shared, b"<p/>").unwrap();
+        write_atomic(&private, b"{}").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&shared), 0o644);
+        assert_eq!(mode(&private), 0o600);
+        assert_eq!(std::fs::read(&shared).unwrap(), b"<p/>");
     }
 
     #[test]

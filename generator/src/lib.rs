@@ -1,6 +1,10 @@
 //! `pgshape-generator` as a library: turn a distribution spec into rows, deterministically.
 //!
 //! - [`calibrate`]: a spec's parameters fitted to a metrics pack.
+//! - [`compare`](mod@compare): a synthetic database's pack against production's, figure by figure.
+//! - [`distance`]: relative error, total-variation and Kolmogorov–Smirnov distances.
+//! - [`html`]: the comparison as one self-contained page with inline SVG plots.
+//! - [`report`]: the comparison as a plain-text table and as the `--json` document.
 //! - [`model`]: a spec and a band compiled into tables with resolved generators.
 //! - [`plan`]: row counts per parent (fan-out) and chunk boundaries, from integer prefix sums.
 //! - [`engine`]: group generation and the cursors that walk a table from any row.
@@ -14,10 +18,14 @@
 
 pub mod calibrate;
 pub mod column;
+pub mod compare;
 pub mod dataset;
+pub mod distance;
 pub mod engine;
+pub mod html;
 pub mod model;
 pub mod plan;
+pub mod report;
 pub mod summary;
 pub mod text;
 pub mod value;

@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -10,8 +10,11 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use pgshape_core::artifact;
 use pgshape_core::cli::{self, code, Exit};
+use pgshape_core::pack::{Pack, PACK_VERSION};
 use pgshape_core::spec::Spec;
+use pgshape_generator::compare::Thresholds;
 use pgshape_generator::dataset::{self, Format, RunOptions, Shard};
+use pgshape_generator::report::PackInfo;
 use pgshape_generator::Model;
 
 /// Build deterministic, production-shaped synthetic datasets from a distribution spec.
@@ -35,6 +38,10 @@ enum Command {
     Generate(GenerateArgs),
     /// Print per-table content hashes of a band without writing any file (what CI compares).
     Hash(HashArgs),
+    /// Compare a synthetic database's metrics pack with production's: fan-out quantiles,
+    /// zero-child and null fractions, arrival profiles, text lengths, category frequencies,
+    /// table proportions. Exit 1 when a figure is over its threshold.
+    Compare(CompareArgs),
 }
 
 #[derive(clap::Args)]
@@ -96,6 +103,39 @@ struct HashArgs {
     json: bool,
 }
 
+#[derive(clap::Args)]
+struct CompareArgs {
+    /// Production's metrics pack.
+    #[arg(long)]
+    production: PathBuf,
+    /// The pack pgshape-sampler extracted from the loaded synthetic database.
+    #[arg(long)]
+    synthetic: PathBuf,
+    /// Also write a self-contained HTML page with overlaid plots.
+    #[arg(long)]
+    html: Option<PathBuf>,
+    /// Also write the figures as JSON (docs/formats.md).
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Largest relative error of a fan-out quantile (p50 p90 p95 p99; one child off always
+    /// passes) and of a table's share of rows.
+    #[arg(long, default_value_t = 0.05)]
+    max_error: f64,
+    /// Largest total-variation distance of an hourly or weekday profile or of category
+    /// frequencies.
+    #[arg(long, default_value_t = 0.03)]
+    max_tvd: f64,
+    /// Largest Kolmogorov-Smirnov distance of a length histogram.
+    #[arg(long, default_value_t = 0.05)]
+    max_ks: f64,
+    /// Largest difference of a null fraction or a zero-child fraction.
+    #[arg(long, default_value_t = 0.02)]
+    max_fraction_diff: f64,
+    /// Use packs past their expires_at.
+    #[arg(long)]
+    allow_expired: bool,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum FormatArg {
     Binary,
@@ -109,6 +149,7 @@ fn main() -> ExitCode {
         Command::Calibrate(a) => calibrate(a),
         Command::Generate(a) => generate(a, cli.log.quiet),
         Command::Hash(a) => hash(a),
+        Command::Compare(a) => compare(a),
     })
 }
 
@@ -233,13 +274,30 @@ fn generate(a: GenerateArgs, quiet: bool) -> Result<()> {
     Ok(())
 }
 
+/// Reads a pack, refusing an unknown format version and, unless allowed, an expired pack.
+fn read_pack(path: &Path, allow_expired: bool) -> Result<Pack> {
+    let pack: Pack = artifact::read_json(path)?;
+    if pack.pack_version != PACK_VERSION {
+        return Err(Exit::new(
+            code::BAD_INPUT,
+            format!(
+                "{}: pack_version {} (this build reads {PACK_VERSION})",
+                path.display(),
+                pack.pack_version
+            ),
+        )
+        .into());
+    }
+    if !allow_expired {
+        pgshape_generator::calibrate::check_expiry(&pack, chrono::Utc::now())
+            .map_err(|m| Exit::new(code::REFUSED, format!("{}: {m}", path.display())))?;
+    }
+    Ok(pack)
+}
+
 fn calibrate(a: CalibrateArgs) -> Result<()> {
     let spec = Spec::read(&a.spec)?;
-    let pack: pgshape_core::pack::Pack = artifact::read_json(&a.pack)?;
-    if !a.allow_expired {
-        pgshape_generator::calibrate::check_expiry(&pack, chrono::Utc::now())
-            .map_err(|m| Exit::new(code::REFUSED, format!("{}: {m}", a.pack.display())))?;
-    }
+    let pack = read_pack(&a.pack, a.allow_expired)?;
     let pack_sha256 = artifact::sha256_file(&a.pack)?;
     let (mut calibrated, notes) =
         pgshape_generator::calibrate::calibrate(&spec, &pack, &pack_sha256)?;
@@ -288,4 +346,87 @@ fn hash(a: HashArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn compare(a: CompareArgs) -> Result<()> {
+    let limits = [
+        ("--max-error", a.max_error),
+        ("--max-tvd", a.max_tvd),
+        ("--max-ks", a.max_ks),
+        ("--max-fraction-diff", a.max_fraction_diff),
+    ];
+    for (flag, v) in limits {
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(Exit::new(
+                code::BAD_INPUT,
+                format!("{flag} {v}: a threshold is a number >= 0"),
+            )
+            .into());
+        }
+    }
+    let production = read_pack(&a.production, a.allow_expired)?;
+    let synthetic = read_pack(&a.synthetic, a.allow_expired)?;
+    let info = |path: &Path, pack: &Pack| -> Result<PackInfo> {
+        Ok(PackInfo {
+            file: path.display().to_string(),
+            sha256: artifact::sha256_file(path)?,
+            created_at: pack.created_at.clone(),
+            expires_at: pack.expires_at.clone(),
+        })
+    };
+    let (pinfo, sinfo) = (
+        info(&a.production, &production)?,
+        info(&a.synthetic, &synthetic)?,
+    );
+    let thresholds = Thresholds {
+        max_error: a.max_error,
+        max_tvd: a.max_tvd,
+        max_ks: a.max_ks,
+        max_fraction_diff: a.max_fraction_diff,
+    };
+    let c = pgshape_generator::compare::compare(&production, &synthetic, thresholds);
+    if c.tables.is_empty() {
+        // Nothing compared is not a pass: most likely two packs of different schemas.
+        return Err(Exit::new(
+            code::BAD_INPUT,
+            format!(
+                "no table of {} matches a table of {} (by schema.table or by table name): packs of different schemas?",
+                a.synthetic.display(),
+                a.production.display()
+            ),
+        )
+        .into());
+    }
+    if !c.only_in.is_empty() {
+        tracing::warn!(
+            count = c.only_in.len(),
+            "tables, edges or columns in one pack only are not compared (listed in the report)"
+        );
+    }
+    if let Some(path) = &a.json {
+        let doc = pgshape_generator::report::document(&c, &pinfo, &sinfo);
+        let mut bytes = serde_json::to_vec_pretty(&doc)?;
+        bytes.push(b'\n');
+        artifact::write_atomic_readable(path, &bytes)?;
+    }
+    if let Some(path) = &a.html {
+        let page = pgshape_generator::html::render(&c, &production, &synthetic, &pinfo, &sinfo);
+        artifact::write_atomic_readable(path, page.as_bytes())?;
+        tracing::info!(html = %path.display(), "report written");
+    }
+    write!(
+        std::io::stdout().lock(),
+        "{}",
+        pgshape_generator::report::text(&c, &pinfo, &sinfo)
+    )?;
+    if c.passed() {
+        Ok(())
+    } else {
+        let n = c.failures().count();
+        Err(Exit::new(
+            code::FINDINGS,
+            format!("{n} figure(s) over their thresholds"),
+        )
+        .into())
+    }
 }
