@@ -107,6 +107,7 @@ fn run_extract(a: ExtractArgs) -> Result<()> {
         schemas: a.db.schemas.clone(),
         k_min: a.k_min,
         limits: limits(&a.db),
+        sample: pgshape_sampler::sample::Sample::full(),
     };
     let written = extract::extract(&target, &salt, &opts)
         .with_context(|| format!("extracting from {}", target.describe()))?;
