@@ -12,6 +12,7 @@ use pgshape_core::conn::Target;
 use pgshape_core::token::Salt;
 use pgshape_sampler::extract::{self, Options};
 use pgshape_sampler::roles::role;
+use pgshape_sampler::sample::{Method, Sample};
 use pgshape_sampler::session::{self, Limits};
 use pgshape_sampler::{report, validate};
 
@@ -77,6 +78,19 @@ struct ExtractArgs {
     /// Minimum entities per exported bin or category; smaller cells are merged or suppressed.
     #[arg(long, default_value_t = 10)]
     k_min: u64,
+    /// Read only P % of the rows (TABLESAMPLE, 0 < P <= 100) and scale counts back. Each
+    /// foreign key's fan-out samples the parents and counts their children in full.
+    #[arg(long, value_name = "P")]
+    sample_percent: Option<f64>,
+    /// How --sample-percent samples: bernoulli keeps rows independently (unbiased, reads every
+    /// page); system keeps whole pages (reads only P % of the table, wider error).
+    #[arg(
+        long,
+        value_enum,
+        default_value = "bernoulli",
+        requires = "sample_percent"
+    )]
+    sample_method: Method,
 }
 
 fn main() -> ExitCode {
@@ -107,7 +121,12 @@ fn run_extract(a: ExtractArgs) -> Result<()> {
         schemas: a.db.schemas.clone(),
         k_min: a.k_min,
         limits: limits(&a.db),
-        sample: pgshape_sampler::sample::Sample::full(),
+        sample: match a.sample_percent {
+            None => Sample::full(),
+            Some(p) => {
+                Sample::new(a.sample_method, p).map_err(|e| Exit::new(code::BAD_INPUT, e))?
+            }
+        },
     };
     let written = extract::extract(&target, &salt, &opts)
         .with_context(|| format!("extracting from {}", target.describe()))?;

@@ -9,6 +9,8 @@ use pgshape_sampler::session::{self, Limits};
 
 #[path = "sampler/metrics.rs"]
 mod metrics;
+#[path = "sampler/sampling.rs"]
+mod sampling;
 
 const SALT: &str = "sampler-test-salt-0123456789abcdef0123456789";
 
