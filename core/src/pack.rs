@@ -121,7 +121,8 @@ pub struct ColumnMetrics {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub length: Option<Shape>,
     /// Category columns: rows per category. Keys are HMAC tokens (namespace
-    /// `schema.table.column`, see the manifest), or the labels of an enum type.
+    /// `schema.table.column`, see the manifest), the labels of an enum type, or labels the
+    /// policy file allow-lists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub categories: Option<Categories>,
     /// Numeric columns: quantiles and a histogram of the values (no raw minimum or maximum).
@@ -169,7 +170,8 @@ pub struct Shape {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Categories {
-    /// True when the keys are enum labels (catalog identifiers), false for tokens.
+    /// True when every key is a label (an enum's, or allow-listed by the policy); false when
+    /// the keys are tokens (bar any allow-listed labels).
     pub labels: bool,
     /// Category → rows, for categories with at least `k_min` rows.
     pub counts: BTreeMap<String, u64>,

@@ -19,7 +19,8 @@ use pgshape_core::token::{Salt, TOKEN_HEX_LEN};
 use pgshape_core::{Error, Result};
 
 use crate::metrics::Scan;
-use crate::roles::{role, Role};
+use crate::policy::Policy;
+use crate::roles::Role;
 use crate::sample::Sample;
 use crate::session::{self, Limits};
 
@@ -36,6 +37,8 @@ pub struct Options {
     pub limits: Limits,
     /// Full scans or a `TABLESAMPLE`.
     pub sample: Sample,
+    /// Role, window column and label overrides (empty: detection only).
+    pub policy: Policy,
 }
 
 /// The two files written.
@@ -68,6 +71,7 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
         .get(0);
     let start = now - Duration::days(opts.window_days as i64);
     let schema = catalog::read(&mut tx, &opts.schemas)?;
+    opts.policy.check(&schema)?;
     if schema.tables.is_empty() {
         return Err(Error::Invalid {
             path: opts.output.clone(),
@@ -86,13 +90,15 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
         start,
         end: now,
         salt,
+        policy: &opts.policy,
     };
     if opts.sample.is_sampled() {
         tracing::info!(sample = %opts.sample, "sampling rows");
     }
     for t in &schema.tables {
-        let roles: Vec<Role> = t.columns.iter().map(|c| role(t, c)).collect();
-        let mut metrics = table_metrics(&mut tx, t, start, now, &opts.sample)?;
+        let roles: Vec<Role> = opts.policy.roles(t);
+        let window = opts.policy.window_column(t);
+        let mut metrics = table_metrics(&mut tx, t, window, start, now, &opts.sample)?;
         let (columns, ns) = crate::metrics::columns(&mut tx, t, &roles, &scan)?;
         metrics.columns = columns;
         namespaces.extend(ns);
@@ -139,34 +145,15 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
     write_pair(&pack, salt, &opts.output, created, namespaces)
 }
 
-/// The window column of a table: a timestamp column named like a creation time, else the
-/// first non-null timestamp column.
-pub fn window_column(t: &Table) -> Option<&str> {
-    let ts: Vec<_> = t
-        .columns
-        .iter()
-        .filter(|c| role(t, c) == Role::Timestamp)
-        .collect();
-    ts.iter()
-        .find(|c| {
-            matches!(
-                c.name.as_str(),
-                "created_at" | "created" | "inserted_at" | "createdAt"
-            )
-        })
-        .or_else(|| ts.iter().find(|c| c.not_null))
-        .map(|c| c.name.as_str())
-}
-
 fn table_metrics(
     tx: &mut postgres::Transaction<'_>,
     t: &Table,
+    window: Option<&str>,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
     sample: &Sample,
 ) -> Result<TableMetrics> {
     let name = sample.from(&qualified(&t.schema, &t.name), "t");
-    let window = window_column(t);
     let (total, in_window) = match window {
         Some(col) => {
             let sql = format!(

@@ -8,6 +8,8 @@
 //! - [`numbers`]: numeric quantiles and histograms; [`profile`]: hourly, weekday and daily
 //!   profiles; [`fanout`]: children per parent of each foreign key.
 //! - [`cells`]: the small-cell rules every metric shares; [`sample`]: `--sample-percent`.
+//! - [`policy`]: the policy file's per-table and per-column overrides (roles, window
+//!   columns, allow-listed labels).
 //! - [`validate`]: the PII scan and structural checks of a pack.
 //! - [`report`]: the extraction compliance report.
 //!
@@ -18,6 +20,7 @@ pub mod extract;
 pub mod fanout;
 pub mod metrics;
 pub mod numbers;
+pub mod policy;
 pub mod profile;
 pub mod report;
 pub mod roles;

@@ -15,6 +15,7 @@ use pgshape_core::{Error, Result};
 use postgres::GenericClient;
 
 use crate::cells::{histogram, quantiles, round6, round_decimals};
+use crate::policy::Policy;
 use crate::roles::Role;
 use crate::sample::Sample;
 
@@ -25,6 +26,7 @@ pub struct Scan<'a> {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub salt: &'a Salt,
+    pub policy: &'a Policy,
 }
 
 /// The metrics of every column of `t` (`roles[i]` is the role of `t.columns[i]`; `skip`
@@ -142,8 +144,9 @@ pub fn columns(
     Ok((out, namespaces))
 }
 
-/// Rows per category: enum labels plain, other labels as HMAC tokens under the column's
-/// namespace. Labels stay inside the sampler: they are tokenized before anything is written.
+/// Rows per category: enum labels and labels the policy allow-lists plain, other labels as
+/// HMAC tokens under the column's namespace. Labels stay inside the sampler: they are
+/// tokenized before anything is written.
 fn categories(
     client: &mut impl GenericClient,
     t: &Table,
@@ -166,6 +169,8 @@ fn categories(
             c.name
         )))?;
     let enum_labels = c.type_kind == TypeKind::Enum;
+    let allowed = scan.policy.labels(t, &c.name);
+    let mut tokens = 0u64;
     let ns_name = format!("{}.{}", t.qualified(), c.name);
     let tokenizer = scan.salt.namespace(&ns_name);
     let mut cats = Categories {
@@ -182,17 +187,20 @@ fn categories(
             cats.suppressed_categories += 1;
             continue;
         }
-        let key = if enum_labels {
+        let key = if enum_labels || allowed.contains(&label) {
             label
         } else {
+            tokens += 1;
             tokenizer.token(label.as_bytes())
         };
         cats.counts.insert(key, scan.sample.scale(n));
     }
+    // Every key a label (enum, or all allow-listed): consumers may use them as such.
+    cats.labels = enum_labels || (tokens == 0 && !allowed.is_empty());
     let ns = (!enum_labels).then(|| Namespace {
         name: ns_name.clone(),
         columns: vec![ns_name],
-        tokens: cats.counts.len() as u64,
+        tokens,
     });
     Ok((cats, ns))
 }

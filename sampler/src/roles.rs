@@ -136,14 +136,10 @@ pub fn role(table: &Table, column: &Column) -> Role {
     if column.type_kind == TypeKind::Enum || t == "boolean" {
         return Role::Category;
     }
-    if t.starts_with("timestamp") || t == "date" {
+    if is_timestamp_type(t) {
         return Role::Timestamp;
     }
-    if matches!(
-        t,
-        "smallint" | "integer" | "bigint" | "real" | "double precision"
-    ) || t.starts_with("numeric")
-    {
+    if is_numeric_type(t) {
         return Role::Number;
     }
     if t == "text" || t.starts_with("character") {
@@ -157,6 +153,19 @@ pub fn role(table: &Table, column: &Column) -> Role {
         };
     }
     Role::Other
+}
+
+/// Whether `format_type()` text `t` names a numeric type (cast to float8 for quantiles).
+pub fn is_numeric_type(t: &str) -> bool {
+    matches!(
+        t,
+        "smallint" | "integer" | "bigint" | "real" | "double precision"
+    ) || t.starts_with("numeric")
+}
+
+/// Whether `format_type()` text `t` names a timestamp or date type.
+pub fn is_timestamp_type(t: &str) -> bool {
+    t.starts_with("timestamp") || t == "date"
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ use pgshape_sampler::session::{self, Limits};
 
 #[path = "sampler/metrics.rs"]
 mod metrics;
+#[path = "sampler/policy.rs"]
+mod policy;
 #[path = "sampler/sampling.rs"]
 mod sampling;
 
