@@ -52,6 +52,10 @@ pub struct Column {
     /// Generated (stored) columns are never written by a loader.
     #[serde(default)]
     pub generated: bool,
+    /// For a domain: `format_type()` of the type it is based on (e.g. `numeric(12,2)`), which
+    /// decides the column's role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_type: Option<String>,
 }
 
 /// The kind of a column's type.
@@ -95,6 +99,13 @@ impl Schema {
         self.tables
             .iter()
             .find(|t| t.name == name || t.qualified() == name)
+    }
+}
+
+impl Column {
+    /// The type that decides the column's role: a domain's base type, else its own type.
+    pub fn effective_type(&self) -> &str {
+        self.base_type.as_deref().unwrap_or(&self.data_type)
     }
 }
 
@@ -182,7 +193,8 @@ fn read_columns(client: &mut impl GenericClient, oid: u32, table: &mut Table) ->
     let rows = client
         .query(
             "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), t.typtype::text,
-                    t.typcategory::text, a.attnotnull, a.attidentity::text, a.attgenerated::text
+                    t.typcategory::text, a.attnotnull, a.attidentity::text, a.attgenerated::text,
+                    CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END
                FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
               WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
               ORDER BY a.attnum",
@@ -213,6 +225,7 @@ fn read_columns(client: &mut impl GenericClient, oid: u32, table: &mut Table) ->
             not_null: r.get(4),
             identity: (!identity.is_empty()).then_some(identity),
             generated: !generated.is_empty(),
+            base_type: r.get(7),
         });
     }
     Ok(())

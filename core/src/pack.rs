@@ -27,6 +27,15 @@ pub const LENGTH_QUANTILES: &[(&str, f64)] = &[
     ("p99", 0.99),
 ];
 
+/// The quantiles of [`Numbers::quantiles`] (numeric columns): the same names as lengths.
+pub const NUMBER_QUANTILES: &[(&str, f64)] = LENGTH_QUANTILES;
+
+/// Significant digits kept of an exported numeric quantile (see [`Numbers`]).
+pub const NUMBER_SIGNIFICANT_DIGITS: i32 = 3;
+
+/// Decimal places of [`ColumnMetrics::distinct_ratio`].
+pub const DISTINCT_RATIO_DECIMALS: i32 = 3;
+
 /// The pack format version this build reads and writes.
 pub const PACK_VERSION: u32 = 1;
 
@@ -93,19 +102,57 @@ pub struct ColumnMetrics {
     /// `key`, `timestamp`, `number`, `category`, `text`, `pii`, `other`.
     pub role: String,
     pub null_fraction: f64,
+    /// Distinct non-null values / non-null values, rounded to 3 decimals; `null` when fewer
+    /// than `k_min` values are non-null.
+    #[serde(default)]
+    pub distinct_ratio: Option<f64>,
     /// Rows per UTC hour (24); a cell under `k_min` is `null`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hourly: Option<Vec<Option<u64>>>,
     /// Rows per ISO weekday, Monday first (7); a cell under `k_min` is `null`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weekday: Option<Vec<Option<u64>>>,
+    /// Rows per UTC calendar day inside the window: entry `i` is the day `i` days after the
+    /// window's start date (`window.days + 1` entries, the first and last days partial); a
+    /// cell under `k_min` is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily: Option<Vec<Option<u64>>>,
     /// Text and PII columns: the distribution of value lengths in characters (never content).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub length: Option<Shape>,
     /// Category columns: rows per category. Keys are HMAC tokens (namespace
-    /// `schema.table.column`, see the manifest), or the labels of an enum type.
+    /// `schema.table.column`, see the manifest), the labels of an enum type, or labels the
+    /// policy file allow-lists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub categories: Option<Categories>,
+    /// Numeric columns: quantiles and a histogram of the values (no raw minimum or maximum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<Numbers>,
+}
+
+/// The distribution of a numeric column's finite values, computed by the server.
+///
+/// Quantiles (`p1` … `p99`, nearest rank) are `null` unless at least `k_min` values lie at or
+/// below *and* at or above the rank, so the extremes (and with them the minimum and maximum)
+/// never leave; the others are rounded to 3 significant digits, so no stored value leaves
+/// exactly. The histogram has signed power-of-two bins (`lo ≤ x < hi`, a bin `0..0` of exact
+/// zeros); bins under `k_min` are merged into their neighbour towards the middle, the last
+/// bin is open (`hi` null) and the first is open (`lo` null) unless it starts at 0.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Numbers {
+    pub quantiles: BTreeMap<String, Option<f64>>,
+    pub histogram: Vec<NumberBin>,
+}
+
+/// A bin of a numeric histogram: values `lo ≤ x < hi` (exact zeros when `lo = hi = 0`; a
+/// bin whose `hi` is 0 holds the zeros too).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NumberBin {
+    pub lo: Option<f64>,
+    pub hi: Option<f64>,
+    pub count: u64,
 }
 
 /// A distribution of non-negative integers (lengths, counts): k-suppressed quantiles and a
@@ -123,7 +170,8 @@ pub struct Shape {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Categories {
-    /// True when the keys are enum labels (catalog identifiers), false for tokens.
+    /// True when every key is a label (an enum's, or allow-listed by the policy); false when
+    /// the keys are tokens (bar any allow-listed labels).
     pub labels: bool,
     /// Category → rows, for categories with at least `k_min` rows.
     pub counts: BTreeMap<String, u64>,
@@ -168,7 +216,8 @@ pub struct Privacy {
 #[serde(deny_unknown_fields)]
 pub struct TableMetrics {
     pub total_rows: u64,
-    /// `exact` (count(*)) or `estimated` (catalog estimate).
+    /// `exact` (count(*)), `sampled` (a `TABLESAMPLE` count scaled back) or `estimated`
+    /// (catalog estimate).
     pub count_method: String,
     /// The timestamp column the window applies to (policy or detection), when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]

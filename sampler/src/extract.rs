@@ -18,7 +18,10 @@ use pgshape_core::pack::{
 use pgshape_core::token::{Salt, TOKEN_HEX_LEN};
 use pgshape_core::{Error, Result};
 
-use crate::roles::{role, Role};
+use crate::metrics::Scan;
+use crate::policy::Policy;
+use crate::roles::Role;
+use crate::sample::Sample;
 use crate::session::{self, Limits};
 
 /// Days a pack stays valid.
@@ -32,6 +35,10 @@ pub struct Options {
     pub schemas: Vec<String>,
     pub k_min: u64,
     pub limits: Limits,
+    /// Full scans or a `TABLESAMPLE`.
+    pub sample: Sample,
+    /// Role, window column and label overrides (empty: detection only).
+    pub policy: Policy,
 }
 
 /// The two files written.
@@ -64,6 +71,7 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
         .get(0);
     let start = now - Duration::days(opts.window_days as i64);
     let schema = catalog::read(&mut tx, &opts.schemas)?;
+    opts.policy.check(&schema)?;
     if schema.tables.is_empty() {
         return Err(Error::Invalid {
             path: opts.output.clone(),
@@ -76,13 +84,32 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
     let mut tables = BTreeMap::new();
     let mut edges = Vec::new();
     let mut namespaces = Vec::new();
+    let scan = Scan {
+        k: opts.k_min,
+        sample: opts.sample,
+        start,
+        end: now,
+        salt,
+        policy: &opts.policy,
+    };
+    if opts.sample.is_sampled() {
+        tracing::info!(sample = %opts.sample, "sampling rows");
+    }
     for t in &schema.tables {
-        let mut metrics = table_metrics(&mut tx, t, start, now)?;
-        let (columns, ns) = crate::metrics::columns(&mut tx, t, opts.k_min, salt)?;
+        let roles: Vec<Role> = opts.policy.roles(t);
+        let window = opts.policy.window_column(t);
+        let mut metrics = table_metrics(&mut tx, t, window, start, now, &opts.sample)?;
+        let (columns, ns) = crate::metrics::columns(&mut tx, t, &roles, &scan)?;
         metrics.columns = columns;
         namespaces.extend(ns);
         for fk in &t.foreign_keys {
-            edges.push(crate::metrics::edge(&mut tx, t, fk, opts.k_min)?);
+            edges.push(crate::fanout::edge(
+                &mut tx,
+                t,
+                fk,
+                opts.k_min,
+                &opts.sample,
+            )?);
         }
         tracing::info!(table = %t.qualified(), rows = metrics.total_rows, "measured");
         tables.insert(t.qualified(), metrics);
@@ -103,8 +130,8 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
             end: rfc(now),
         },
         sampling: Sampling {
-            method: "full".into(),
-            fraction: 1.0,
+            method: opts.sample.method_name().into(),
+            fraction: opts.sample.fraction(),
         },
         privacy: Privacy {
             k_min: opts.k_min,
@@ -118,54 +145,43 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
     write_pair(&pack, salt, &opts.output, created, namespaces)
 }
 
-/// The window column of a table: a timestamp column named like a creation time, else the
-/// first non-null timestamp column.
-pub fn window_column(t: &Table) -> Option<&str> {
-    let ts: Vec<_> = t
-        .columns
-        .iter()
-        .filter(|c| role(t, c) == Role::Timestamp)
-        .collect();
-    ts.iter()
-        .find(|c| {
-            matches!(
-                c.name.as_str(),
-                "created_at" | "created" | "inserted_at" | "createdAt"
-            )
-        })
-        .or_else(|| ts.iter().find(|c| c.not_null))
-        .map(|c| c.name.as_str())
-}
-
 fn table_metrics(
     tx: &mut postgres::Transaction<'_>,
     t: &Table,
+    window: Option<&str>,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
+    sample: &Sample,
 ) -> Result<TableMetrics> {
-    let name = qualified(&t.schema, &t.name);
-    let window = window_column(t);
+    let name = sample.from(&qualified(&t.schema, &t.name), "t");
     let (total, in_window) = match window {
         Some(col) => {
             let sql = format!(
                 "SELECT count(*), count(*) FILTER (WHERE {c} >= $1::timestamptz AND {c} < $2::timestamptz) FROM {name}",
-                c = pgshape_core::ident::quote(col)
+                c = format!("t.{}", pgshape_core::ident::quote(col))
             );
             let row = tx
                 .query_one(&sql, &[&start, &end])
                 .map_err(Error::db(format!("counting {}", t.qualified())))?;
-            (row.get::<_, i64>(0), Some(row.get::<_, i64>(1) as u64))
+            (
+                row.get::<_, i64>(0) as u64,
+                Some(sample.scale(row.get::<_, i64>(1) as u64)),
+            )
         }
         None => {
             let row = tx
                 .query_one(&format!("SELECT count(*) FROM {name}"), &[])
                 .map_err(Error::db(format!("counting {}", t.qualified())))?;
-            (row.get::<_, i64>(0), None)
+            (row.get::<_, i64>(0) as u64, None)
         }
     };
     Ok(TableMetrics {
-        total_rows: total as u64,
-        count_method: "exact".into(),
+        total_rows: sample.scale(total),
+        count_method: if sample.is_sampled() {
+            "sampled".into()
+        } else {
+            "exact".into()
+        },
         window_column: window.map(str::to_string),
         window_rows: in_window,
         columns: BTreeMap::new(),

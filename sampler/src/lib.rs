@@ -4,15 +4,26 @@
 //! - [`roles`]: what each column is (key, timestamp, number, category, text, PII) and so what
 //!   may be exported of it.
 //! - [`extract`]: catalog + SQL aggregates → metrics pack and mapping manifest.
-//! - [`metrics`]: the aggregates: null fractions, arrival profiles, fan-out per foreign key.
+//! - [`metrics`]: per-column aggregates: null fractions, distinct ratios, lengths, categories.
+//! - [`numbers`]: numeric quantiles and histograms; [`profile`]: hourly, weekday and daily
+//!   profiles; [`fanout`]: children per parent of each foreign key.
+//! - [`cells`]: the small-cell rules every metric shares; [`sample`]: `--sample-percent`.
+//! - [`policy`]: the policy file's per-table and per-column overrides (roles, window
+//!   columns, allow-listed labels).
 //! - [`validate`]: the PII scan and structural checks of a pack.
 //! - [`report`]: the extraction compliance report.
 //!
 //! It depends on `pgshape-core` only: no generation or loading code runs in production.
 
+pub mod cells;
 pub mod extract;
+pub mod fanout;
 pub mod metrics;
+pub mod numbers;
+pub mod policy;
+pub mod profile;
 pub mod report;
 pub mod roles;
+pub mod sample;
 pub mod session;
 pub mod validate;

@@ -11,7 +11,8 @@ use pgshape_core::cli::{self, code, Exit};
 use pgshape_core::conn::Target;
 use pgshape_core::token::Salt;
 use pgshape_sampler::extract::{self, Options};
-use pgshape_sampler::roles::role;
+use pgshape_sampler::policy::Policy;
+use pgshape_sampler::sample::{Method, Sample};
 use pgshape_sampler::session::{self, Limits};
 use pgshape_sampler::{report, validate};
 
@@ -62,6 +63,20 @@ struct DbArgs {
     /// lock_timeout of the session.
     #[arg(long, default_value = "5s")]
     lock_timeout: String,
+    /// Policy file (strict JSON): per table and column, the role (key, timestamp, number,
+    /// category, text, pii, other, skip), the window column and allow-listed category labels.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+}
+
+impl DbArgs {
+    /// The policy file, or none (detection only).
+    fn policy(&self) -> Result<Policy> {
+        Ok(match &self.policy {
+            Some(path) => Policy::read(path)?,
+            None => Policy::default(),
+        })
+    }
 }
 
 #[derive(clap::Args)]
@@ -77,6 +92,19 @@ struct ExtractArgs {
     /// Minimum entities per exported bin or category; smaller cells are merged or suppressed.
     #[arg(long, default_value_t = 10)]
     k_min: u64,
+    /// Read only P % of the rows (TABLESAMPLE, 0 < P <= 100) and scale counts back. Each
+    /// foreign key's fan-out samples the parents and counts their children in full.
+    #[arg(long, value_name = "P")]
+    sample_percent: Option<f64>,
+    /// How --sample-percent samples: bernoulli keeps rows independently (unbiased, reads every
+    /// page); system keeps whole pages (reads only P % of the table, wider error).
+    #[arg(
+        long,
+        value_enum,
+        default_value = "bernoulli",
+        requires = "sample_percent"
+    )]
+    sample_method: Method,
 }
 
 fn main() -> ExitCode {
@@ -107,6 +135,13 @@ fn run_extract(a: ExtractArgs) -> Result<()> {
         schemas: a.db.schemas.clone(),
         k_min: a.k_min,
         limits: limits(&a.db),
+        policy: a.db.policy()?,
+        sample: match a.sample_percent {
+            None => Sample::full(),
+            Some(p) => {
+                Sample::new(a.sample_method, p).map_err(|e| Exit::new(code::BAD_INPUT, e))?
+            }
+        },
     };
     let written = extract::extract(&target, &salt, &opts)
         .with_context(|| format!("extracting from {}", target.describe()))?;
@@ -158,25 +193,36 @@ fn run_report(file: &std::path::Path) -> Result<()> {
 }
 
 fn run_inspect(a: DbArgs) -> Result<()> {
+    let policy = a.policy()?;
     let target = Target::resolve(a.database_url.as_deref())?;
     let mut client = session::connect(&target, &limits(&a))?;
     let mut tx = session::snapshot(&mut client)?;
     let schema = catalog::read(&mut tx, &a.schemas)?;
-    writeln!(
-        std::io::stdout().lock(),
-        "| table | column | type | role | exported |"
-    )?;
-    writeln!(std::io::stdout().lock(), "|---|---|---|---|---|")?;
+    policy.check(&schema)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "| table | column | type | role | exported |")?;
+    writeln!(out, "|---|---|---|---|---|")?;
     for t in &schema.tables {
-        for c in &t.columns {
-            let r = role(t, c);
+        let window = policy.window_column(t);
+        for (c, r) in t.columns.iter().zip(policy.roles(t)) {
+            let mut role = r.to_string();
+            if window == Some(c.name.as_str()) {
+                role.push_str(" (window)");
+            }
+            let mut exported = r.exported().to_string();
+            let labels = policy.labels(t, &c.name);
+            if !labels.is_empty() {
+                exported.push_str(&format!(
+                    "; {} allow-listed label(s) in plain",
+                    labels.len()
+                ));
+            }
             writeln!(
-                std::io::stdout().lock(),
-                "| {} | {} | {} | {r} | {} |",
+                out,
+                "| {} | {} | {} | {role} | {exported} |",
                 t.qualified(),
                 c.name,
-                c.data_type,
-                r.exported()
+                c.data_type
             )?;
         }
     }

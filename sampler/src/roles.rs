@@ -3,12 +3,13 @@
 //! | role | exported |
 //! |---|---|
 //! | key | null fraction, distinct ratio (and the fan-out of its foreign key) |
-//! | timestamp | null fraction, hourly, weekday and daily profiles |
+//! | timestamp | null fraction, distinct ratio, hourly, weekday and daily profiles |
 //! | number | null fraction, distinct ratio, quantiles, histogram (no raw min/max) |
-//! | category | null fraction, frequencies as tokens (labels only when allow-listed or enum) |
+//! | category | null fraction, distinct ratio, frequencies as tokens (labels only when allow-listed or enum) |
 //! | text | null fraction, distinct ratio, length histogram (never content) |
 //! | pii | null fraction, distinct ratio, length histogram |
-//! | other | null fraction |
+//! | other | null fraction, distinct ratio |
+//! | skip | nothing: the column is not read (policy only) |
 //!
 //! Decided from the catalog (keys, types, enums) and the column name; a column whose name
 //! suggests personal data is PII whatever its type.
@@ -27,6 +28,8 @@ pub enum Role {
     Text,
     Pii,
     Other,
+    /// Not read at all (set by the policy file).
+    Skip,
 }
 
 impl fmt::Display for Role {
@@ -39,6 +42,7 @@ impl fmt::Display for Role {
             Role::Text => "text",
             Role::Pii => "pii",
             Role::Other => "other",
+            Role::Skip => "skip",
         })
     }
 }
@@ -48,12 +52,15 @@ impl Role {
     pub fn exported(self) -> &'static str {
         match self {
             Role::Key => "null fraction, distinct ratio, fan-out per foreign key",
-            Role::Timestamp => "null fraction, hourly / weekday / daily profiles",
+            Role::Timestamp => "null fraction, distinct ratio, hourly / weekday / daily profiles",
             Role::Number => "null fraction, distinct ratio, quantiles and histogram (no min/max)",
-            Role::Category => "null fraction, frequencies as HMAC tokens (k-suppressed)",
+            Role::Category => {
+                "null fraction, distinct ratio, frequencies as HMAC tokens (k-suppressed)"
+            }
             Role::Text => "null fraction, distinct ratio, length histogram (no content)",
             Role::Pii => "null fraction, distinct ratio, length histogram (no values)",
-            Role::Other => "null fraction",
+            Role::Other => "null fraction, distinct ratio",
+            Role::Skip => "nothing (not read)",
         }
     }
 }
@@ -125,18 +132,14 @@ pub fn role(table: &Table, column: &Column) -> Role {
     if is_key {
         return Role::Key;
     }
-    let t = column.data_type.as_str();
+    let t = column.effective_type();
     if column.type_kind == TypeKind::Enum || t == "boolean" {
         return Role::Category;
     }
-    if t.starts_with("timestamp") || t == "date" {
+    if is_timestamp_type(t) {
         return Role::Timestamp;
     }
-    if matches!(
-        t,
-        "smallint" | "integer" | "bigint" | "real" | "double precision"
-    ) || t.starts_with("numeric")
-    {
+    if is_numeric_type(t) {
         return Role::Number;
     }
     if t == "text" || t.starts_with("character") {
@@ -152,6 +155,19 @@ pub fn role(table: &Table, column: &Column) -> Role {
     Role::Other
 }
 
+/// Whether `format_type()` text `t` names a numeric type (cast to float8 for quantiles).
+pub fn is_numeric_type(t: &str) -> bool {
+    matches!(
+        t,
+        "smallint" | "integer" | "bigint" | "real" | "double precision"
+    ) || t.starts_with("numeric")
+}
+
+/// Whether `format_type()` text `t` names a timestamp or date type.
+pub fn is_timestamp_type(t: &str) -> bool {
+    t.starts_with("timestamp") || t == "date"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +181,7 @@ mod tests {
             not_null: false,
             identity: None,
             generated: false,
+            base_type: None,
         }
     }
 

@@ -34,6 +34,8 @@ pub fn connect(target: &Target, limits: &Limits) -> Result<Client> {
             ("statement_timeout".into(), limits.statement_timeout.clone()),
             ("lock_timeout".into(), limits.lock_timeout.clone()),
             ("idle_in_transaction_session_timeout".into(), "10min".into()),
+            // Profiles and windows are in UTC; timestamps without a time zone are read as UTC.
+            ("TimeZone".into(), "UTC".into()),
         ],
     })
 }

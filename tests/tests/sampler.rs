@@ -7,6 +7,13 @@ use pgshape_core::conn::Target;
 use pgshape_e2e::{canaries, extract_pack, run, TestDb};
 use pgshape_sampler::session::{self, Limits};
 
+#[path = "sampler/metrics.rs"]
+mod metrics;
+#[path = "sampler/policy.rs"]
+mod policy;
+#[path = "sampler/sampling.rs"]
+mod sampling;
+
 const SALT: &str = "sampler-test-salt-0123456789abcdef0123456789";
 
 fn fixture() -> TestDb {

@@ -1,0 +1,157 @@
+//! Numeric columns: quantiles and a signed power-of-two histogram of the finite values,
+//! computed by the server; the small-cell rules are in [`pgshape_core::pack::Numbers`].
+
+use pgshape_core::pack::{NumberBin, Numbers, NUMBER_QUANTILES, NUMBER_SIGNIFICANT_DIGITS};
+use pgshape_core::{Error, Result};
+use postgres::GenericClient;
+
+use crate::cells::{rank, rank_is_safe, significant};
+use crate::sample::Sample;
+
+/// The distribution of column `col` (quoted) of the `FROM` item `from` (alias `t`).
+pub fn numbers(
+    client: &mut impl GenericClient,
+    from: &str,
+    col: &str,
+    what: &str,
+    k: u64,
+    sample: &Sample,
+) -> Result<Numbers> {
+    // Finite values only: NaN and ±Infinity are not amounts (NaN sorts above Infinity).
+    let finite = format!(
+        "{col} IS NOT NULL AND {col}::float8 > '-Infinity'::float8 AND {col}::float8 < 'Infinity'::float8"
+    );
+    let points: Vec<f64> = NUMBER_QUANTILES.iter().map(|(_, p)| *p).collect();
+    let row = client
+        .query_one(
+            &format!(
+                "SELECT count(*), percentile_disc($1::float8[]) WITHIN GROUP (ORDER BY t.{col}::float8)
+                   FROM {from} WHERE {finite}"
+            ),
+            &[&points],
+        )
+        .map_err(Error::db(format!("quantiles of {what}")))?;
+    let n = row.get::<_, i64>(0) as u64;
+    let values: Vec<Option<f64>> = row
+        .get::<_, Option<Vec<Option<f64>>>>(1)
+        .unwrap_or_default();
+    let quantiles = NUMBER_QUANTILES
+        .iter()
+        .enumerate()
+        .map(|(i, (name, p))| {
+            let v = values
+                .get(i)
+                .copied()
+                .flatten()
+                .filter(|_| rank_is_safe(rank(*p, n), n, k))
+                .map(|v| significant(v, NUMBER_SIGNIFICANT_DIGITS));
+            (name.to_string(), v)
+        })
+        .collect();
+
+    // Bins: the sign and the power of two below |x| (corrected where ln(2) rounds across).
+    let rows = client
+        .query(
+            &format!(
+                "WITH v AS (SELECT sign(t.{col}::float8)::int AS s, abs(t.{col}::float8) AS m FROM {from} WHERE {finite}),
+                      g AS (SELECT s, m, CASE WHEN s = 0 THEN 0 ELSE floor(ln(m) / ln(2::float8))::int END AS e FROM v)
+                 SELECT s, e + CASE WHEN s = 0 THEN 0
+                                    WHEN m >= power(2::float8, e + 1) THEN 1
+                                    WHEN m < power(2::float8, e) THEN -1 ELSE 0 END,
+                        count(*)
+                   FROM g GROUP BY 1, 2"
+            ),
+            &[],
+        )
+        .map_err(Error::db(format!("histogram of {what}")))?;
+    let cells: Vec<(i32, i32, u64)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get::<_, i64>(2) as u64))
+        .collect();
+    Ok(Numbers {
+        quantiles,
+        histogram: histogram(cells, k, sample),
+    })
+}
+
+/// Bins from `(sign, exponent, count)` cells: ordered by value, merged until each holds at
+/// least `k` observed values, outer ends opened, counts scaled back from the sample.
+fn histogram(cells: Vec<(i32, i32, u64)>, k: u64, sample: &Sample) -> Vec<NumberBin> {
+    let bound = |s: i32, e: i32| -> (f64, f64) {
+        let (a, b) = (2f64.powi(e), 2f64.powi(e + 1));
+        match s {
+            0 => (0.0, 0.0),
+            1 => (a, b),
+            _ => (-b, -a),
+        }
+    };
+    let mut bins: Vec<(f64, f64, u64)> = cells
+        .into_iter()
+        .map(|(s, e, c)| {
+            let (lo, hi) = bound(s, e);
+            (lo, hi, c)
+        })
+        .collect();
+    bins.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    // Merge sparse bins towards the middle: the lower half upwards, the upper half downwards.
+    let mut i = 0;
+    while bins.len() > 1 && i < bins.len() {
+        if bins[i].2 >= k {
+            i += 1;
+            continue;
+        }
+        let j = if i + 1 < bins.len() && (i < bins.len() / 2 || i == 0) {
+            i + 1
+        } else {
+            i - 1
+        };
+        let (a, b) = (bins[i], bins[j]);
+        let merged = (a.0.min(b.0), a.1.max(b.1), a.2 + b.2);
+        let keep = i.min(j);
+        bins[keep] = merged;
+        bins.remove(i.max(j));
+        i = keep.saturating_sub(1);
+    }
+    if bins.iter().map(|b| b.2).sum::<u64>() < k {
+        return Vec::new();
+    }
+    let last = bins.len().saturating_sub(1);
+    bins.iter()
+        .enumerate()
+        .map(|(i, &(lo, hi, c))| NumberBin {
+            lo: (i != 0 || lo >= 0.0).then_some(lo),
+            hi: (i != last).then_some(hi),
+            count: sample.scale(c),
+        })
+        .filter(|b| b.count > 0)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bins_merge_to_k_and_hide_the_ends() {
+        // -5 (1 value), 0 (20), 1..2 (30), 2..4 (3), 4..8 (15), 1024.. (1)
+        let cells = vec![
+            (-1, 2, 1),
+            (0, 0, 20),
+            (1, 0, 30),
+            (1, 1, 3),
+            (1, 2, 15),
+            (1, 10, 1),
+        ];
+        let h = histogram(cells, 10, &Sample::full());
+        assert!(h.iter().all(|b| b.count >= 10), "{h:?}");
+        assert_eq!(h.iter().map(|b| b.count).sum::<u64>(), 70);
+        assert_eq!(h[0].lo, None, "a negative minimum is not shown: {h:?}");
+        assert_eq!(h.last().unwrap().hi, None, "nor the maximum: {h:?}");
+        assert!(h.iter().all(|b| b.lo != Some(1024.0)));
+        // Non-negative values keep their lower edge 0 (a property of the column, not a row).
+        let h = histogram(vec![(0, 0, 12), (1, 3, 40)], 10, &Sample::full());
+        assert_eq!(h[0].lo, Some(0.0));
+        // Fewer than k values in all: no histogram at all.
+        assert!(histogram(vec![(1, 3, 9)], 10, &Sample::full()).is_empty());
+    }
+}
