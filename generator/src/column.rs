@@ -7,6 +7,7 @@ use pgshape_core::rng::Stream;
 use pgshape_core::spec::TextStyle;
 use pgshape_core::{Error, Result};
 
+use crate::ascending::Ascending;
 use crate::engine::Ctx;
 use crate::model::{ColumnModel, Gen, Model, TableModel, ValueRef};
 use crate::text;
@@ -27,6 +28,7 @@ pub(crate) struct ColState {
     used: Vec<i64>,
     room: Room,
     text_buf: String,
+    ascending: Option<Ascending>,
 }
 
 impl ColState {
@@ -36,8 +38,23 @@ impl ColState {
             used: Vec::new(),
             room: Room::default(),
             text_buf: String::new(),
+            ascending: None,
         }
     }
+}
+
+/// Whether a column's values are sorted over the whole group after they are drawn: ascending
+/// timestamps after a time of their own row (each row has its own base, so they cannot be
+/// drawn in order). Other ascending timestamps are drawn in order, segment by segment.
+pub(crate) fn sorts_whole(gen: &Gen) -> bool {
+    matches!(
+        gen,
+        Gen::Timestamp {
+            ascending: true,
+            after: Some(ValueRef::Own(_)),
+            ..
+        }
+    )
 }
 
 /// Generates column `ci` for the rows of `out` (a whole group, or the next segment of one),
@@ -58,9 +75,47 @@ pub(crate) fn gen_column(
         used,
         room,
         text_buf,
+        ascending,
     } = st;
     let n = out.rows;
     let nulls = col.null_fraction > 0.0;
+    if let Gen::Timestamp {
+        ascending: true,
+        after,
+        offset,
+        hourly,
+        weekly,
+    } = &col.gen
+    {
+        if !sorts_whole(&col.gen) {
+            // Drawn in order (see `ascending`): every row draws its value, NULL or not, so the
+            // group's values are its size's order statistics whatever the NULLs.
+            for r in 0..n {
+                let null = nulls && s.unit() < col.null_fraction;
+                let asc = ascending.get_or_insert_with(|| {
+                    let base = after.map(|a| match read_ref(a, r, out, parent) {
+                        Value::Ts(us) => Some(us),
+                        _ => None,
+                    });
+                    Ascending::new(
+                        out.group_rows as u64,
+                        base.flatten(),
+                        (model.window_start, model.window_end),
+                        offset.as_ref(),
+                        hourly.as_deref(),
+                        weekly.as_ref(),
+                    )
+                });
+                let v = asc.next(s);
+                let parent_null =
+                    after.is_some_and(|a| !matches!(read_ref(a, r, out, parent), Value::Ts(_)));
+                if !null && !parent_null {
+                    out.set(r, ci, Value::Ts(v));
+                }
+            }
+            return Ok(());
+        }
+    }
     for r in 0..n {
         if nulls && s.unit() < col.null_fraction {
             continue; // already Null
@@ -265,10 +320,7 @@ pub(crate) fn gen_column(
         };
         out.set(r, ci, v);
     }
-    if let Gen::Timestamp {
-        ascending: true, ..
-    } = col.gen
-    {
+    if sorts_whole(&col.gen) {
         assert!(
             out.base == 0 && out.ends_group(),
             "an ascending timestamp column is generated for its whole group"

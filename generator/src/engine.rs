@@ -8,7 +8,7 @@
 
 use pgshape_core::{Error, Result};
 
-use crate::column::{gen_column, ColState};
+use crate::column::{gen_column, sorts_whole, ColState};
 use crate::model::{Gen, Model, TableModel, ROOT_BLOCK};
 use crate::value::{GroupBuf, RowCopy};
 
@@ -121,8 +121,9 @@ pub fn generate_group_masked(
 /// handed out in segments of that many, each column carrying its stream from one segment to
 /// the next ([`ColState`]), so the rows are exactly those of the whole group and memory is
 /// bounded by the segment, not by the group (the chat spec's largest conversation has 150,000
-/// messages). Columns that need the whole group — ascending timestamps, sorted over it, and
-/// what they read — are generated whole once and copied out segment by segment. Groups whose
+/// messages). Columns that need the whole group — ascending timestamps after a time of their
+/// own row, sorted over it, and what they read — are generated whole once and copied out
+/// segment by segment (other ascending timestamps are drawn in order: see `ascending`). Groups whose
 /// rows may be dropped (distinct picks) are never segmented: a later row reads which earlier
 /// ones were dropped.
 pub struct GroupGen {
@@ -161,15 +162,7 @@ impl GroupGen {
         let mut whole = None;
         if segmented {
             for (ci, c) in t.columns.iter().enumerate() {
-                if wanted(ci)
-                    && matches!(
-                        c.gen,
-                        Gen::Timestamp {
-                            ascending: true,
-                            ..
-                        }
-                    )
-                {
+                if wanted(ci) && sorts_whole(&c.gen) {
                     whole_mask[ci] = true;
                 }
             }

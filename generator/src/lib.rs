@@ -9,6 +9,7 @@
 //! - [`plan`]: row counts per parent (fan-out) and chunk boundaries, from integer prefix sums.
 //! - [`engine`]: group generation and the cursors that walk a table from any row.
 //! - [`column`](mod@column): what each generator does for one column of a group.
+//! - `ascending`: a group's ascending timestamps drawn in order, in constant memory.
 //! - [`value`]: the in-memory value of a cell and its COPY encodings.
 //! - [`text`]: gibberish text.
 //! - [`dataset`]: chunks to files or to any sink, content hashes, the generation report.
@@ -16,6 +17,7 @@
 //!
 //! Row r of table T is a pure function of (seed, spec, band, T, r): see `docs/architecture.md`.
 
+mod ascending;
 pub mod calibrate;
 pub mod column;
 pub mod compare;
