@@ -229,6 +229,19 @@ fn foreign_rows_are_refused() {
     db.client()
         .batch_execute("INSERT INTO synth.users VALUES (1, now(), 'h', 'n', 'e', 'c', NULL, now())")
         .unwrap();
+    // A ledger as an older loader made it, without the chunks' hash column.
+    db.client()
+        .batch_execute(
+            "CREATE SCHEMA _pgshape;
+             CREATE TABLE _pgshape.runs (run_id text PRIMARY KEY, started_at timestamptz NOT NULL DEFAULT now(),
+                 finished_at timestamptz, status text NOT NULL, target_schema text NOT NULL,
+                 report_sha256 text NOT NULL, record jsonb NOT NULL);
+             CREATE TABLE _pgshape.chunks (run_id text NOT NULL REFERENCES _pgshape.runs ON DELETE CASCADE,
+                 table_name text NOT NULL, chunk_index integer NOT NULL, rows bigint NOT NULL,
+                 loaded_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+                 PRIMARY KEY (run_id, table_name, chunk_index));",
+        )
+        .unwrap();
     let out = run(
         "pgshape-loader",
         &load_args(
@@ -244,6 +257,16 @@ fn foreign_rows_are_refused() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("already hold rows"));
+    let has_hash: bool = db
+        .client()
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM information_schema.columns
+                             WHERE table_schema = '_pgshape' AND table_name = 'chunks' AND column_name = 'hash')",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(has_hash, "an older ledger gets the chunks' hash column");
 }
 
 #[test]
