@@ -3,8 +3,11 @@
 #
 #   scripts/bench.sh generator   # generation rate vs the server's own COPY FROM of the same rows
 #   scripts/bench.sh loader      # pgshape-loader vs psql \copy (FORMAT binary) of the same rows
+#   scripts/bench.sh loader-e2e  # the whole band end to end: pgshape-loader load --dataset vs
+#                                # the same recipe done with psql on the same pre-built files
 #
-# Options (environment): SPEC (specs/chat/spec.json), BAND (dev), TABLE (messages), SEED.
+# Options (environment): SPEC (specs/chat/spec.json), BAND (dev), TABLE (messages), SEED,
+# REPS (3: best of REPS for each contender; 2 saves time on the dev band).
 # Uses DATABASE_URL if reachable, else the sandbox. Prints a markdown table for
 # docs/performance.md. Not part of the timed test suite.
 set -euo pipefail
@@ -14,6 +17,7 @@ SPEC="${SPEC:-specs/chat/spec.json}"
 BAND="${BAND:-dev}"
 TABLE="${TABLE:-messages}"
 SEED="${SEED:-bench}"
+REPS="${REPS:-3}"
 WORK="${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/pgshape-bench.XXXXXX")}"
 trap 'rm -rf "$WORK"' EXIT
 
@@ -108,12 +112,12 @@ bench_loader() {
   # 2. pgshape-loader streaming the same rows from the spec (no files), with 1 and with 2
   #    connections; the COPY phase from the run record (index rebuild, ANALYZE and hashing
   #    come after it).
-  loader_best() { # jobs
+  loader_best() { # jobs ("" for the loader's default)
   local best=""
   for _ in 1 2 3; do
     reset
     "$BIN/pgshape-loader" -q load --spec "$SPEC" --band "$BAND" --seed "$SEED" --tables "$TABLE" --schema pgshape_bench \
-      --environment perf --jobs "$1" --metadata-dir "$WORK/meta" >/dev/null
+      --environment perf ${1:+--jobs "$1"} --metadata-dir "$WORK/meta" >/dev/null
     ms=$(psql -XqAt "$DATABASE_URL" -c "SELECT record->'timings_ms'->>'copy' FROM _pgshape.runs ORDER BY started_at DESC LIMIT 1")
     loaded=$(psql -XqAt "$DATABASE_URL" -c "SELECT count(*) FROM pgshape_bench.$TABLE")
     [ "$loaded" = "$rows" ] || { echo "the loader loaded $loaded rows, expected $rows" >&2; exit 1; }
@@ -123,24 +127,130 @@ bench_loader() {
   echo "$best"
   }
   best_loader=$(loader_best 1)
-  best_loader2=$(loader_best 2)
+  best_loader2=$(loader_best "")
   reset >/dev/null
   psql -XqAt "$DATABASE_URL" -c "DROP SCHEMA pgshape_bench CASCADE; DROP SCHEMA IF EXISTS _pgshape CASCADE"
 
   psql_rate=$(rate "$rows" "$best_psql"); loader_rate=$(rate "$rows" "$best_loader"); loader_rate2=$(rate "$rows" "$best_loader2")
   echo
-  echo "| date | machine | rows | psql \\copy binary file over TCP (rows/s) | pgshape-loader streaming, --jobs 1 (rows/s, ratio) | --jobs 2 (rows/s, ratio) |"
+  echo "| date | machine | rows | psql \\copy binary file over TCP (rows/s) | pgshape-loader streaming, --jobs 1 (rows/s, ratio) | default --jobs (rows/s, ratio) |"
   echo "|---|---|---|---|---|---|"
   echo "| $(date -u +%Y-%m-%d) | $(machine) | $rows | $psql_rate | $loader_rate ($(ratio "$loader_rate" "$psql_rate")×) | $loader_rate2 ($(ratio "$loader_rate2" "$psql_rate")×) |"
   echo
   echo "command: scripts/bench.sh loader (SPEC=$SPEC BAND=$BAND TABLE=$TABLE SEED=$SEED), best of 3 each; same logged table without indexes"
 }
 
+# The whole band, all tables, end to end, from the same pre-built binary files, into the same
+# server with the same settings, best of REPS each (wall clock of the whole command):
+#  (a) pgshape-loader load --dataset: DDL, keys/indexes/foreign keys set aside, every chunk's COPY
+#      with its ledger row (first chunk of each table TRUNCATE + COPY FREEZE), keys, indexes and
+#      foreign keys rebuilt (validated), ANALYZE, then its integrity checks (counts, orphans per
+#      foreign key, server-side hashes, fan-out, content hashes) and the run record — with
+#      --jobs 1 and with the default;
+#  (b) the pgbench recipe with psql, one connection: the same DDL, the same keys/indexes/foreign
+#      keys dropped, per table in foreign-key order BEGIN; TRUNCATE; \copy ... (FORMAT binary,
+#      FREEZE) of every chunk file; COMMIT, then keys, indexes, foreign keys (validated), ANALYZE.
+# What (b) does not do: the ledger and run record, the integrity checks after ANALYZE, resume
+# (it freezes every chunk of a table in one transaction; the loader commits chunk by chunk, so
+# only a table's first chunk is frozen). The loader's timings_ms breakdown is printed with the
+# figures, and the ratio without its integrity checks next to the full one.
+bench_loader_e2e() {
+  echo "== loader-e2e: all tables of band $BAND, seed $SEED, best of $REPS" >&2
+  "$BIN/pgshape-generator" generate --spec "$SPEC" --band "$BAND" --seed "$SEED" --output "$WORK/ds" -q >/dev/null
+  report=$(ls "$WORK"/ds/report_*.json)
+  rows=$(python3 -c "import json,sys; print(sum(t['rows'] for t in json.load(open(sys.argv[1]))['tables'].values()))" "$report")
+  S=pgshape_bench
+  reset() { psql -XqAt -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "SET client_min_messages = warning; DROP SCHEMA IF EXISTS $S CASCADE; DROP SCHEMA IF EXISTS _pgshape CASCADE;" -c "CHECKPOINT"; }
+  # Counts against the report, whoever loaded.
+  check_counts() { # who
+    python3 - "$report" "$1" <<'PY' | psql -XqAt -v ON_ERROR_STOP=1 "$DATABASE_URL" -f - | awk -v who="$1" '$0 != "ok" { print who ": " $0 > "/dev/stderr"; bad = 1 } END { exit bad }'
+import json, sys
+r = json.load(open(sys.argv[1]))
+for name in r["order"]:
+    n = r["tables"][name]["rows"]
+    print(f"SELECT CASE WHEN count(*) = {n} THEN 'ok' ELSE '{name}: ' || count(*) || ' rows, expected {n}' END FROM pgshape_bench.\"{name}\";")
+PY
+  }
+
+  # The psql recipe's scripts, made once from the catalog the dataset's DDL gives (untimed):
+  # the keys, indexes and foreign keys the loader sets aside, dropped and then rebuilt.
+  reset
+  psql -XqAt -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "CREATE SCHEMA $S; SET search_path = $S;" -f "$WORK/ds/schema.sql"
+  defs() { psql -XqAt -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "$1"; }
+  con="FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid JOIN pg_namespace n ON n.oid = r.relnamespace WHERE n.nspname = '$S'"
+  idx="FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class r ON r.oid = i.indrelid JOIN pg_namespace n ON n.oid = r.relnamespace
+       WHERE n.nspname = '$S' AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)"
+  {
+    echo "\\set ON_ERROR_STOP 1"
+    echo "SET client_min_messages = warning; CREATE SCHEMA $S; SET search_path = $S;"
+    echo "\\i $WORK/ds/schema.sql"
+    defs "SELECT format('ALTER TABLE %I.%I DROP CONSTRAINT %I;', n.nspname, r.relname, c.conname) $con AND c.contype = 'f' ORDER BY 1"
+    defs "SELECT format('ALTER TABLE %I.%I DROP CONSTRAINT %I;', n.nspname, r.relname, c.conname) $con AND c.contype IN ('p', 'u') ORDER BY 1"
+    defs "SELECT format('DROP INDEX %I.%I;', n.nspname, ic.relname) $idx ORDER BY 1"
+    python3 - "$report" "$WORK/ds" <<'PY'
+import json, sys
+r, d = json.load(open(sys.argv[1])), sys.argv[2]
+for name in r["order"]:
+    t = r["tables"][name]
+    cols = ", ".join(f'"{c}"' for c in t["columns"])
+    print(f'BEGIN;\nTRUNCATE pgshape_bench."{name}";')
+    for c in t["chunks"]:
+        print(f"\\copy pgshape_bench.\"{name}\" ({cols}) FROM '{d}/{c['file']}' (FORMAT binary, FREEZE)")
+    print("COMMIT;")
+PY
+    defs "SELECT format('ALTER TABLE %I.%I ADD CONSTRAINT %I %s;', n.nspname, r.relname, c.conname, pg_get_constraintdef(c.oid)) $con AND c.contype IN ('p', 'u') ORDER BY 1"
+    defs "SELECT pg_get_indexdef(i.indexrelid) || ';' $idx ORDER BY 1"
+    defs "SELECT format('ALTER TABLE %I.%I ADD CONSTRAINT %I %s;', n.nspname, r.relname, c.conname, pg_get_constraintdef(c.oid)) $con AND c.contype = 'f' ORDER BY 1"
+    python3 -c "import json,sys; [print('ANALYZE pgshape_bench.\"%s\";' % t) for t in json.load(open(sys.argv[1]))['order']]" "$report"
+  } > "$WORK/recipe.psql"
+
+  best_of() { # command... → best wall seconds (the command runs after reset)
+    local best="" t0 t1 secs
+    for _ in $(seq "$REPS"); do
+      reset
+      t0=$(now); "$@"; t1=$(now)
+      secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+      if [ -z "$best" ] || awk -v a="$secs" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+        best=$secs
+        [ "$1" = loader ] && psql -XqAt "$DATABASE_URL" -c "SELECT record->>'timings_ms' FROM _pgshape.runs" > "$WORK/timings.$2"
+      fi
+      [ "$1" = loader ] && { st=$(psql -XqAt "$DATABASE_URL" -c "SELECT status FROM _pgshape.runs"); [ "$st" = done ] || { echo "the loader's run ended $st" >&2; exit 1; }; }
+      check_counts "$1" >&2 || exit 1
+    done
+    echo "$best"
+  }
+  recipe() { psql -XqAt -v ON_ERROR_STOP=1 "$DATABASE_URL" -f "$WORK/recipe.psql"; }
+  loader() { # jobs ("default" for the loader's default)
+    local jobs=(); [ "$1" = default ] || jobs=(--jobs "$1")
+    "$BIN/pgshape-loader" -q load --dataset "$WORK/ds" --schema "$S" --create-schema --environment perf "${jobs[@]}" \
+      --metadata-dir "$WORK/meta" >/dev/null
+  }
+  best_psql=$(best_of recipe)
+  best_l1=$(best_of loader 1)
+  best_ld=$(best_of loader default)
+  reset >/dev/null
+  psql -XqAt "$DATABASE_URL" -c "SET client_min_messages = warning; DROP SCHEMA IF EXISTS $S CASCADE; DROP SCHEMA IF EXISTS _pgshape CASCADE"
+
+  # Ratio without the loader's own checks (integrity + content), which the recipe does not do.
+  checks_s() { python3 -c "import json,sys; t=json.load(open(sys.argv[1])); print((t['integrity'] + t.get('content', 0)) / 1000)" "$1"; }
+  bare() { awk -v w="$1" -v c="$2" 'BEGIN { print w - c }'; }
+  c1=$(checks_s "$WORK/timings.1"); cd_=$(checks_s "$WORK/timings.default")
+  secs() { awk -v s="$1" 'BEGIN { printf "%.1f s", s }'; }
+  echo
+  echo "| date | machine | rows (all tables) | psql recipe, 1 connection | pgshape-loader --jobs 1 (ratio; without its checks) | pgshape-loader default --jobs (ratio; without its checks) |"
+  echo "|---|---|---|---|---|---|"
+  echo "| $(date -u +%Y-%m-%d) | $(machine) | $rows | $(secs "$best_psql") | $(secs "$best_l1") ($(ratio "$best_l1" "$best_psql")×; $(ratio "$(bare "$best_l1" "$c1")" "$best_psql")×) | $(secs "$best_ld") ($(ratio "$best_ld" "$best_psql")×; $(ratio "$(bare "$best_ld" "$cd_")" "$best_psql")×) |"
+  echo
+  echo "loader timings_ms, best run: --jobs 1 $(cat "$WORK/timings.1"); default $(cat "$WORK/timings.default")"
+  echo "command: scripts/bench.sh loader-e2e (SPEC=$SPEC BAND=$BAND SEED=$SEED REPS=$REPS), best of $REPS each, wall clock; target: loader / psql <= 1.15"
+}
+
 case "${1:-}" in
   generator) bench_generator ;;
   loader) bench_loader ;;
+  loader-e2e) bench_loader_e2e ;;
   *)
-    echo "usage: scripts/bench.sh generator|loader" >&2
+    echo "usage: scripts/bench.sh generator|loader|loader-e2e" >&2
     exit 2
     ;;
 esac

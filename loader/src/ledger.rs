@@ -1,6 +1,8 @@
 //! The `_pgshape` schema on the target: one row per run and one per loaded chunk. A chunk's
 //! COPY and its ledger row commit in the same transaction, so after a crash the ledger says
-//! exactly which chunks are in the tables.
+//! exactly which chunks are in the tables, and with which content: a chunk's row holds the
+//! content hash of the bytes sent (BLAKE3 over its rows in binary COPY encoding, the
+//! generator's definition), so a table's content hash can be recomputed from the ledger alone.
 
 use pgshape_core::{Error, Result};
 use postgres::GenericClient;
@@ -13,7 +15,8 @@ pub const SCHEMA: &str = "_pgshape";
 pub fn ensure(client: &mut impl GenericClient) -> Result<()> {
     client
         .batch_execute(
-            "CREATE SCHEMA IF NOT EXISTS _pgshape;
+            "SET client_min_messages = warning;
+             CREATE SCHEMA IF NOT EXISTS _pgshape;
              CREATE TABLE IF NOT EXISTS _pgshape.runs (
                  run_id          text PRIMARY KEY,
                  started_at      timestamptz NOT NULL DEFAULT now(),
@@ -29,8 +32,12 @@ pub fn ensure(client: &mut impl GenericClient) -> Result<()> {
                  chunk_index  integer NOT NULL,
                  rows         bigint NOT NULL,
                  loaded_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+                 hash         text,
                  PRIMARY KEY (run_id, table_name, chunk_index)
-             );",
+             );
+             -- A ledger made by an older loader gets the column (its rows stay NULL).
+             ALTER TABLE _pgshape.chunks ADD COLUMN IF NOT EXISTS hash text;
+             RESET client_min_messages;",
         )
         .map_err(Error::db("creating the _pgshape ledger"))
 }
@@ -126,19 +133,52 @@ pub fn loaded_chunks(
         .collect())
 }
 
-/// Records a loaded chunk (inside the chunk's COPY transaction).
+/// Records a loaded chunk and the content hash of the bytes sent (inside the chunk's COPY
+/// transaction).
 pub fn record_chunk(
     client: &mut impl GenericClient,
     run_id: &str,
     table: &str,
     chunk: i32,
     rows: i64,
+    hash: &str,
 ) -> Result<()> {
     client
         .execute(
-            "INSERT INTO _pgshape.chunks (run_id, table_name, chunk_index, rows) VALUES ($1, $2, $3, $4)",
-            &[&run_id, &table, &chunk, &rows],
+            "INSERT INTO _pgshape.chunks (run_id, table_name, chunk_index, rows, hash) VALUES ($1, $2, $3, $4, $5)",
+            &[&run_id, &table, &chunk, &rows, &hash],
         )
         .map_err(Error::db("recording a chunk"))?;
     Ok(())
+}
+
+/// A chunk as the ledger holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerChunk {
+    pub index: usize,
+    pub rows: u64,
+    /// `None` for a chunk loaded by a loader older than the `hash` column.
+    pub hash: Option<String>,
+}
+
+/// A run's chunks per table, in chunk order.
+pub fn chunks(
+    client: &mut impl GenericClient,
+    run_id: &str,
+) -> Result<std::collections::BTreeMap<String, Vec<LedgerChunk>>> {
+    let mut out: std::collections::BTreeMap<String, Vec<LedgerChunk>> = Default::default();
+    for r in client
+        .query(
+            "SELECT table_name, chunk_index, rows, hash FROM _pgshape.chunks WHERE run_id = $1 ORDER BY table_name, chunk_index",
+            &[&run_id],
+        )
+        .map_err(Error::db("reading the chunk ledger"))?
+    {
+        out.entry(r.get(0)).or_default().push(LedgerChunk {
+            index: r.get::<_, i32>(1) as usize,
+            rows: r.get::<_, i64>(2) as u64,
+            hash: r.get(3),
+        });
+    }
+    Ok(out)
 }

@@ -1,7 +1,9 @@
 //! A load run: DDL (recording exactly what it created), constraints and secondary indexes set
 //! aside, binary COPY of every chunk with its ledger row in the same transaction (so a killed
 //! load resumes where it stopped), constraints and indexes rebuilt (foreign keys validated),
-//! ANALYZE, integrity checks, and the run record on the target and in `docs/perf-data/`.
+//! ANALYZE, integrity checks (counts, orphans, fan-out, server-side hashes, and the content
+//! hashes of the ledger against the dataset's), and the run record on the target and in
+//! `docs/perf-data/`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -16,9 +18,9 @@ use pgshape_core::{artifact, Error, Result};
 use postgres::{Client, GenericClient, Transaction};
 use serde_json::{json, Value};
 
-use crate::integrity;
 use crate::ledger::{self, Run};
 use crate::source::{Source, TablePlan};
+use crate::{content, integrity};
 
 /// How to load.
 #[derive(Debug, Clone)]
@@ -125,8 +127,10 @@ pub fn load(
         }
         tracing::info!(run = %run.run_id, chunks = work.len(), skipped = done.len(), frozen = first.len(), jobs = opts.jobs, "loading");
         let copy_started = Instant::now();
+        let prepare_ms = (copy_started - started).as_millis() as u64;
+        let sent = Mutex::new(content::Sent::new());
         for phase in [&first, &rest] {
-            copy_chunks(target, source, opts, &run.run_id, phase, on_rows)?;
+            copy_chunks(target, source, opts, &run.run_id, phase, &sent, on_rows)?;
         }
         let copy_ms = copy_started.elapsed().as_millis() as u64;
 
@@ -134,11 +138,14 @@ pub fn load(
         let rebuild_started = Instant::now();
         restore(&mut client, &run.record)?;
         let rebuild_ms = rebuild_started.elapsed().as_millis() as u64;
+        let analyze_started = Instant::now();
         for t in &names {
             client
                 .batch_execute(&format!("ANALYZE {}", qualified(&opts.schema, t)))
                 .map_err(Error::db(format!("ANALYZE {t}")))?;
         }
+        let analyze_ms = analyze_started.elapsed().as_millis() as u64;
+        let prewarm_started = Instant::now();
         if opts.prewarm {
             client
                 .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
@@ -153,7 +160,10 @@ pub fn load(
             }
         }
 
+        let prewarm_ms = prewarm_started.elapsed().as_millis() as u64;
+
         // Integrity.
+        let integrity_started = Instant::now();
         let checks = integrity::check_tables(&mut client, &opts.schema, &names)?;
         let orphans = integrity::orphans(&mut client, &opts.schema, &names)?;
         let fanouts = integrity::check_fanouts(&mut client, &opts.schema, &tables)?;
@@ -179,19 +189,62 @@ pub fn load(
             );
         }
         let orphans_total: i64 = orphans.iter().map(|o| o.orphans).sum();
-        let ok = counts_ok && orphans_total == 0 && fanouts_ok;
+
+        // Content: the ledger's chunk hashes (of the bytes sent) against the report's, or the
+        // generator's when streaming.
+        let content_started = Instant::now();
+        let integrity_ms = (content_started - integrity_started).as_millis() as u64;
+        let expected = content::expected(source, &tables, &sent.into_inner().expect("lock"))?;
+        let in_ledger = ledger::chunks(&mut client, &run.run_id)?;
+        let content: Vec<content::ContentCheck> = tables
+            .iter()
+            .map(|t| {
+                content::check(
+                    &t.name,
+                    in_ledger.get(&t.name).map_or(&[][..], Vec::as_slice),
+                    &expected[&t.name],
+                )
+            })
+            .collect();
+        let content_ms = content_started.elapsed().as_millis() as u64;
+        let content_ok = content.iter().all(|c| c.ok);
+        let ok = counts_ok && orphans_total == 0 && fanouts_ok && content_ok;
 
         let rec = run
             .record
             .as_object_mut()
             .expect("a run record is an object");
         rec.insert("counts".into(), Value::Object(counts));
-        rec.insert("integrity".into(), json!({"counts_match": counts_ok, "orphans": orphans, "referential_integrity": orphans_total == 0, "fanout_match": fanouts_ok}));
+        let mismatches: Vec<&content::ContentCheck> = content.iter().filter(|c| !c.ok).collect();
+        rec.insert("integrity".into(), json!({"counts_match": counts_ok, "orphans": orphans, "referential_integrity": orphans_total == 0, "fanout_match": fanouts_ok, "content_hash_match": content_ok, "content_mismatches": mismatches}));
         rec.insert("hashes".into(), serde_json::to_value(&checks)?);
+        rec.insert(
+            "content_hashes".into(),
+            content
+                .iter()
+                .map(|c| (c.table.clone(), json!(c.loaded)))
+                .collect(),
+        );
+        rec.insert(
+            "expected_content_hashes".into(),
+            content
+                .iter()
+                .map(|c| (c.table.clone(), json!(c.expected)))
+                .collect(),
+        );
         rec.insert("fanout".into(), serde_json::to_value(&fanouts)?);
         rec.insert(
             "timings_ms".into(),
-            json!({"copy": copy_ms, "rebuild": rebuild_ms, "total": started.elapsed().as_millis() as u64}),
+            json!({
+                "prepare": prepare_ms,
+                "copy": copy_ms,
+                "rebuild": rebuild_ms,
+                "analyze": analyze_ms,
+                "prewarm": prewarm_ms,
+                "integrity": integrity_ms,
+                "content": content_ms,
+                "total": started.elapsed().as_millis() as u64,
+            }),
         );
         rec.insert(
             "finished_at".into(),
@@ -521,6 +574,7 @@ fn copy_chunks(
     opts: &Options,
     run_id: &str,
     work: &[(&TablePlan, usize, bool)],
+    sent: &Mutex<content::Sent>,
     on_rows: &(dyn Fn(&str, u64) + Sync),
 ) -> Result<()> {
     let next = AtomicUsize::new(0);
@@ -552,7 +606,12 @@ fn copy_chunks(
                         chunk,
                         freeze,
                     ) {
-                        Ok(rows) => on_rows(&table.name, rows),
+                        Ok((rows, hash)) => {
+                            sent.lock()
+                                .expect("lock")
+                                .insert((table.name.clone(), chunk), hash);
+                            on_rows(&table.name, rows)
+                        }
                         Err(e) => {
                             failure.lock().expect("lock").get_or_insert(e);
                             return;
@@ -576,7 +635,7 @@ fn copy_one(
     table: &TablePlan,
     chunk: usize,
     freeze: bool,
-) -> Result<u64> {
+) -> Result<(u64, String)> {
     let rel = qualified(schema, &table.name);
     let cols: Vec<String> = table.columns.iter().map(|c| quote(c)).collect();
     let sql = format!(
@@ -593,7 +652,7 @@ fn copy_one(
             .map_err(Error::db(what.clone()))?;
     }
     let mut writer = tx.copy_in(&sql).map_err(Error::db(what.clone()))?;
-    let expected = source.write_chunk(&table.name, chunk, &mut writer)?;
+    let (expected, hash) = source.write_chunk(&table.name, chunk, &mut writer)?;
     let rows = writer.finish().map_err(Error::db(what.clone()))?;
     if rows != expected {
         return Err(Error::Invalid {
@@ -603,9 +662,16 @@ fn copy_one(
             ),
         });
     }
-    ledger::record_chunk(&mut tx, run_id, &table.name, chunk as i32, rows as i64)?;
+    ledger::record_chunk(
+        &mut tx,
+        run_id,
+        &table.name,
+        chunk as i32,
+        rows as i64,
+        &hash,
+    )?;
     tx.commit().map_err(Error::db(what))?;
-    Ok(rows)
+    Ok((rows, hash))
 }
 
 /// A client as the loader connects.

@@ -10,7 +10,7 @@ use pgshape_core::cli::{self, code, Exit};
 use pgshape_core::conn::Target;
 use pgshape_loader::load::{self, Options, Refused};
 use pgshape_loader::source::Source;
-use pgshape_loader::{guard, integrity, ledger, teardown};
+use pgshape_loader::{content, guard, integrity, ledger, teardown};
 
 /// Load a synthetic dataset into a non-production PostgreSQL with binary COPY in foreign-key
 /// order, check it, record the run, verify it and tear it down again.
@@ -33,7 +33,9 @@ struct Cli {
 enum Command {
     /// Load a dataset directory, or stream a band straight from a spec (no files).
     Load(LoadArgs),
-    /// Re-check a run: counts, orphans per foreign key, server-side hashes against the load.
+    /// Re-check a run: per table rows against the report, the ledger's content hash against
+    /// the report's (the generator's when streamed) and the server-side hashes against those at
+    /// load time; orphans per foreign key and fan-out. Exits 1 on any mismatch.
     Verify {
         /// The run (default: the newest).
         #[arg(long)]
@@ -214,6 +216,38 @@ fn run_load(target: &Target, a: LoadArgs, quiet: bool) -> Result<()> {
             f["zero_fraction"]
         )?;
     }
+    let against = if outcome.record["dataset_kind"] == "stream" {
+        "the generator's"
+    } else {
+        "the report's"
+    };
+    let content: Vec<content::ContentCheck> =
+        serde_json::from_value(outcome.record["integrity"]["content_mismatches"].clone())
+            .unwrap_or_default();
+    for (t, h) in outcome.record["content_hashes"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
+        match content.iter().find(|c| &c.table == t) {
+            None => writeln!(
+                out,
+                "[Content] ✓ {t}: {} (from the ledger) = {against}",
+                h.as_str().unwrap_or("?")
+            )?,
+            Some(c) => writeln!(
+                out,
+                "[Content] ✗ {t}: {} (from the ledger) differs from {against} {}{}",
+                c.loaded.as_deref().unwrap_or("(chunks without a hash)"),
+                c.expected,
+                if c.chunks_differing.is_empty() {
+                    String::new()
+                } else {
+                    format!("; chunks {:?}", c.chunks_differing)
+                }
+            )?,
+        }
+    }
     writeln!(
         out,
         "[Load] {} in {} ms",
@@ -226,9 +260,34 @@ fn run_load(target: &Target, a: LoadArgs, quiet: bool) -> Result<()> {
     )?;
     writeln!(out, "[Metadata] ✓ Saved to {}", outcome.run_file.display())?;
     if !outcome.ok {
+        let r = &outcome.record;
+        let mut failed: Vec<String> = Vec::new();
+        for (t, c) in r["counts"].as_object().into_iter().flatten() {
+            if c["expected"] != c["actual"] {
+                failed.push(format!("row count of {t}"));
+            }
+        }
+        for o in r["integrity"]["orphans"].as_array().into_iter().flatten() {
+            if o["orphans"].as_i64() != Some(0) {
+                failed.push(format!("orphans in {} ({})", o["table"], o["foreign_key"]));
+            }
+        }
+        for f in r["fanout"].as_array().into_iter().flatten() {
+            if f["ok"] != true {
+                failed.push(format!("fan-out of {}", f["table"].as_str().unwrap_or("?")));
+            }
+        }
+        for c in &content {
+            failed.push(format!("content hash of {}", c.table));
+        }
         return Err(Exit::new(
             code::FINDINGS,
-            "row counts, referential integrity or fan-out do not match the dataset",
+            format!(
+                "run {} failed its integrity checks ({}): {}",
+                outcome.run_id,
+                r["status"].as_str().unwrap_or("failed-integrity"),
+                failed.join(", ")
+            ),
         )
         .into());
     }
@@ -250,20 +309,72 @@ fn run_verify(target: &Target, run_id: Option<&str>) -> Result<()> {
     let recorded: std::collections::BTreeMap<String, integrity::TableCheck> =
         serde_json::from_value(run.record["hashes"].clone())
             .context("the run recorded no hashes: did the load finish?")?;
+    let in_ledger = ledger::chunks(&mut client, &run.run_id)?;
+    let against = if run.record["dataset_kind"] == "stream" {
+        "the generator's"
+    } else {
+        "the report's"
+    };
     let mut out = std::io::stdout().lock();
-    let mut problems = 0;
+    let mut problems: Vec<String> = Vec::new();
+    let mark = |ok: bool| if ok { "✓" } else { "✗" };
     for t in &tables {
         let (now, then) = (&checks[t], recorded.get(t));
-        let same = then == Some(now);
-        problems += (!same) as usize;
+        // Rows: the server's count against the report's (the generator's count when streaming).
+        let expected_rows = run.record["counts"][t]["expected"].as_i64();
+        let rows_ok = expected_rows == Some(now.rows);
         writeln!(
             out,
-            "{} {t}: {} rows, key md5 {}, rows sum {}",
-            if same { "✓" } else { "✗" },
+            "{} {t}: rows {} (report: {})",
+            mark(rows_ok),
             now.rows,
-            now.key_md5.as_deref().unwrap_or("-"),
-            now.rows_sum
+            expected_rows.map_or("?".into(), |r| r.to_string())
         )?;
+        if !rows_ok {
+            problems.push(format!("rows of {t}"));
+        }
+        // Content: the ledger's chunk hashes (of the bytes sent) against the dataset's.
+        let loaded = content::ledger_hash(in_ledger.get(t).map_or(&[][..], Vec::as_slice));
+        match run.record["expected_content_hashes"][t].as_str() {
+            Some(expected) => {
+                let ok = loaded.as_deref() == Some(expected);
+                if ok {
+                    writeln!(out, "✓ {t}: content hash {expected} (ledger) = {against}")?;
+                } else {
+                    writeln!(
+                        out,
+                        "✗ {t}: content hash {} (ledger) differs from {against} {expected}",
+                        loaded.as_deref().unwrap_or("(chunks without a hash)")
+                    )?;
+                    problems.push(format!("content hash of {t}"));
+                }
+            }
+            None => writeln!(
+                out,
+                "- {t}: content hash not recorded (loaded by an older pgshape-loader)"
+            )?,
+        }
+        // Server-side hashes now against those computed at load time.
+        let same = then == Some(now);
+        let fmt = |c: &integrity::TableCheck| {
+            format!(
+                "rows {}, key md5 {}, rows sum {}",
+                c.rows,
+                c.key_md5.as_deref().unwrap_or("-"),
+                c.rows_sum
+            )
+        };
+        if same {
+            writeln!(out, "✓ {t}: server hashes as at load time ({})", fmt(now))?;
+        } else {
+            writeln!(
+                out,
+                "✗ {t}: server hashes changed since the load: now {}; at load {}",
+                fmt(now),
+                then.map_or("not recorded".into(), fmt)
+            )?;
+            problems.push(format!("server hashes of {t}"));
+        }
     }
     let recorded: Vec<integrity::FanoutCheck> =
         serde_json::from_value(run.record["fanout"].clone()).unwrap_or_default();
@@ -276,7 +387,9 @@ fn run_verify(target: &Target, run_id: Option<&str>) -> Result<()> {
             r.expected,
             r.expected_zero_fraction,
         )?;
-        problems += (!f.ok) as usize;
+        if !f.ok {
+            problems.push(format!("fan-out of {}", f.table));
+        }
         writeln!(
             out,
             "{} {}: fan-out over {} parents p50/p95/p99 {:?}, zero {:.4} (generator: {:?}, {:.4})",
@@ -290,8 +403,8 @@ fn run_verify(target: &Target, run_id: Option<&str>) -> Result<()> {
         )?;
     }
     for o in &orphans {
-        problems += (o.orphans != 0) as usize;
         if o.orphans != 0 {
+            problems.push(format!("orphans in {} ({})", o.table, o.foreign_key));
             writeln!(
                 out,
                 "✗ {}: {} orphan rows ({})",
@@ -299,16 +412,21 @@ fn run_verify(target: &Target, run_id: Option<&str>) -> Result<()> {
             )?;
         }
     }
-    if problems > 0 {
+    if !problems.is_empty() {
         return Err(Exit::new(
             code::FINDINGS,
-            format!("{problems} check(s) differ from run {}", run.run_id),
+            format!(
+                "{} check(s) differ from run {}: {}",
+                problems.len(),
+                run.run_id,
+                problems.join(", ")
+            ),
         )
         .into());
     }
     writeln!(
         out,
-        "✓ run {}: counts, hashes and {} foreign keys verified",
+        "✓ run {}: rows, content hashes, server-side hashes and {} foreign keys verified",
         run.run_id,
         orphans.len()
     )?;

@@ -2,11 +2,11 @@
 //! library streaming rows straight into COPY — no intermediate files, which is how a 300M-row
 //! band loads without 60 GB of disk. Both give the same bytes for the same spec, band and seed.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use pgshape_core::artifact;
 use pgshape_core::spec::Spec;
+use pgshape_core::{artifact, copy};
 use pgshape_core::{Error, Result};
 use pgshape_generator::dataset::{self, Format, ParentRef, Report};
 use pgshape_generator::engine::Ctx;
@@ -173,8 +173,15 @@ impl Source {
         }
     }
 
-    /// Writes one chunk as a binary COPY stream into `out`; returns the rows written.
-    pub fn write_chunk(&self, table: &str, chunk: usize, out: &mut dyn Write) -> Result<u64> {
+    /// Writes one chunk as a binary COPY stream into `out`; returns the rows written and the
+    /// chunk's content hash, computed from the bytes written (the generator's definition:
+    /// BLAKE3 over the rows, without the COPY header and trailer).
+    pub fn write_chunk(
+        &self,
+        table: &str,
+        chunk: usize,
+        out: &mut dyn Write,
+    ) -> Result<(u64, String)> {
         match self {
             Source::Files { dir, report, .. } => {
                 let t = &report.tables[table];
@@ -184,12 +191,8 @@ impl Source {
                     .find(|c| c.index == chunk)
                     .expect("planned chunk");
                 let path = dir.join(c.file.as_ref().expect("checked at open"));
-                let mut f = std::fs::File::open(&path).map_err(|source| Error::Io {
-                    path: path.clone(),
-                    source,
-                })?;
-                std::io::copy(&mut f, out).map_err(|source| Error::Io { path, source })?;
-                Ok(c.rows)
+                let hash = copy_hashing(&path, out)?;
+                Ok((c.rows, hash))
             }
             Source::Stream { model, .. } => {
                 let ti = model.table_index(table).expect("planned table");
@@ -198,15 +201,102 @@ impl Source {
                     chunk: model.tables[ti].plan.chunks[chunk],
                 };
                 let mut ctx = Ctx::new(model);
-                let (rows, _) =
-                    dataset::generate_chunk(model, job, Format::Binary, &mut ctx, &mut |b| {
-                        out.write_all(b).map_err(|source| Error::Io {
-                            path: PathBuf::from("<COPY stream>"),
-                            source,
-                        })
-                    })?;
-                Ok(rows)
+                dataset::generate_chunk(model, job, Format::Binary, &mut ctx, &mut |b| {
+                    out.write_all(b).map_err(|source| Error::Io {
+                        path: PathBuf::from("<COPY stream>"),
+                        source,
+                    })
+                })
             }
         }
+    }
+}
+
+/// Copies a binary COPY chunk file into `out` and returns the BLAKE3 of its rows: the bytes
+/// between the header (signature, flags and an empty header extension, as `copy::header`
+/// writes it: 19 bytes) and the 2-byte trailer. A file with another header is refused, since
+/// its rows would start elsewhere.
+fn copy_hashing(path: &Path, out: &mut dyn Write) -> Result<String> {
+    let io = |source| Error::Io {
+        path: path.into(),
+        source,
+    };
+    let (mut header, mut trailer) = (Vec::new(), Vec::new());
+    copy::header(&mut header);
+    copy::trailer(&mut trailer);
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let len = f.metadata().map_err(io)?.len();
+    let (start, end) = (
+        header.len() as u64,
+        len.saturating_sub(trailer.len() as u64),
+    );
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut pos = 0u64;
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io(e)),
+        };
+        let piece = &buf[..n];
+        if pos < start {
+            let seen = &piece[..piece.len().min((start - pos) as usize)];
+            if seen != &header[pos as usize..pos as usize + seen.len()] {
+                return Err(Error::Invalid {
+                    path: path.into(),
+                    message: "not a binary COPY chunk as pgshape writes it (header)".into(),
+                });
+            }
+        }
+        let (lo, hi) = (pos.max(start).min(pos + n as u64), end.min(pos + n as u64));
+        if lo < hi {
+            hasher.update(&piece[(lo - pos) as usize..(hi - pos) as usize]);
+        }
+        out.write_all(piece).map_err(|source| Error::Io {
+            path: PathBuf::from("<COPY stream>"),
+            source,
+        })?;
+        pos += n as u64;
+    }
+    if pos != len || len < start + trailer.len() as u64 {
+        return Err(Error::Invalid {
+            path: path.into(),
+            message: format!(
+                "a chunk file of {len} bytes gave {pos} (changed while read, or truncated)"
+            ),
+        });
+    }
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_files_hash_is_the_generators_hash_of_its_rows() {
+        let mut rows = Vec::new();
+        copy::row(&mut rows, 2);
+        copy::int8(&mut rows, 42);
+        copy::bytes(&mut rows, b"hello");
+        let mut file = Vec::new();
+        copy::header(&mut file);
+        file.extend_from_slice(&rows);
+        copy::trailer(&mut file);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("000000.bin");
+        std::fs::write(&path, &file).unwrap();
+        let mut sent = Vec::new();
+        let hash = copy_hashing(&path, &mut sent).unwrap();
+        assert_eq!(sent, file, "the bytes go out unchanged");
+        assert_eq!(hash, blake3::hash(&rows).to_hex().to_string());
+
+        std::fs::write(&path, b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\x04abcd\xff\xff").unwrap();
+        assert!(
+            copy_hashing(&path, &mut Vec::new()).is_err(),
+            "header extension"
+        );
     }
 }

@@ -45,13 +45,35 @@ fn load_args<'a>(dataset: &'a str, metadata: &'a str) -> Vec<&'a str> {
 
 /// The hashes the run recorded, from `_pgshape.runs`.
 fn recorded_hashes(db: &TestDb) -> serde_json::Value {
+    recorded(db, "hashes")
+}
+
+/// A field of the newest run's record.
+fn recorded(db: &TestDb, field: &str) -> serde_json::Value {
     db.client()
         .query_one(
-            "SELECT record->'hashes' FROM _pgshape.runs ORDER BY started_at DESC LIMIT 1",
-            &[],
+            "SELECT record->$1 FROM _pgshape.runs ORDER BY started_at DESC LIMIT 1",
+            &[&field],
         )
         .unwrap()
         .get(0)
+}
+
+/// What `pgshape-generator hash` prints for the ci band and `seed`: table → content hash.
+fn generator_hashes(seed: &str) -> serde_json::Value {
+    let out = run_ok(
+        "pgshape-generator",
+        &["hash", "--spec", SPEC, "--band", "ci", "--seed", seed],
+        &[],
+    );
+    out.lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            assert_eq!(f.len(), 3, "`table rows hash`: {l}");
+            (f[0].to_string(), serde_json::Value::from(f[2]))
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }
 
 /// Relations, types and schemas of the database (what teardown must restore).
@@ -98,9 +120,22 @@ fn a_ci_load_is_exact_and_reproducible_and_teardown_restores_the_catalog() {
     // The same dataset gives the same server-side hashes in two databases.
     assert_eq!(recorded_hashes(&a), recorded_hashes(&b));
     assert!(recorded_hashes(&a)["messages"]["key_md5"].is_string());
+    // The content hashes recomputed from the ledger (hashes of the bytes sent) are the
+    // generator's for the same spec, band and seed.
+    let expected = generator_hashes("loader-test");
+    assert_eq!(expected.as_object().unwrap().len(), 6);
+    assert_eq!(recorded(&a, "content_hashes"), expected);
+    assert_eq!(recorded(&b, "content_hashes"), expected);
     let out = run_ok("pgshape-loader", &["verify"], &[("DATABASE_URL", &a.url)]);
     assert!(
-        out.contains("counts, hashes and 9 foreign keys verified"),
+        out.contains("rows, content hashes, server-side hashes and 9 foreign keys verified"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "✓ messages: content hash {} (ledger) = the report's",
+            expected["messages"].as_str().unwrap()
+        )),
         "{out}"
     );
     // Constraints and indexes are back after the load.
@@ -129,6 +164,12 @@ fn a_ci_load_is_exact_and_reproducible_and_teardown_restores_the_catalog() {
         .unwrap();
     let out = run("pgshape-loader", &["verify"], &[("DATABASE_URL", &a.url)]);
     assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("✗ messages: server hashes changed since the load"),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("server hashes of messages"));
 
     run_ok(
         "pgshape-loader",
@@ -188,6 +229,19 @@ fn foreign_rows_are_refused() {
     db.client()
         .batch_execute("INSERT INTO synth.users VALUES (1, now(), 'h', 'n', 'e', 'c', NULL, now())")
         .unwrap();
+    // A ledger as an older loader made it, without the chunks' hash column.
+    db.client()
+        .batch_execute(
+            "CREATE SCHEMA _pgshape;
+             CREATE TABLE _pgshape.runs (run_id text PRIMARY KEY, started_at timestamptz NOT NULL DEFAULT now(),
+                 finished_at timestamptz, status text NOT NULL, target_schema text NOT NULL,
+                 report_sha256 text NOT NULL, record jsonb NOT NULL);
+             CREATE TABLE _pgshape.chunks (run_id text NOT NULL REFERENCES _pgshape.runs ON DELETE CASCADE,
+                 table_name text NOT NULL, chunk_index integer NOT NULL, rows bigint NOT NULL,
+                 loaded_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+                 PRIMARY KEY (run_id, table_name, chunk_index));",
+        )
+        .unwrap();
     let out = run(
         "pgshape-loader",
         &load_args(
@@ -203,6 +257,16 @@ fn foreign_rows_are_refused() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("already hold rows"));
+    let has_hash: bool = db
+        .client()
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM information_schema.columns
+                             WHERE table_schema = '_pgshape' AND table_name = 'chunks' AND column_name = 'hash')",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(has_hash, "an older ledger gets the chunks' hash column");
 }
 
 #[test]
@@ -230,6 +294,11 @@ fn a_killed_load_resumes_to_the_same_hashes() {
     let mut args = stream.to_vec();
     args.extend(["--metadata-dir", meta.to_str().unwrap()]);
     run_ok("pgshape-loader", &args, &[("DATABASE_URL", &clean.url)]);
+    // Streaming: the content hashes of the bytes sent are what `pgshape-generator hash` prints.
+    assert_eq!(
+        recorded(&clean, "content_hashes"),
+        generator_hashes("resume")
+    );
 
     let mut resumed_mid_way = false;
     // Kill points by progress, not by time (machines differ): right away, and once the ledger
@@ -285,9 +354,107 @@ fn a_killed_load_resumes_to_the_same_hashes() {
             recorded_hashes(&clean),
             "killed with {loaded} chunks in the ledger"
         );
+        // Chunks sent by the killed process and by the resuming one make up the same
+        // content hashes.
+        assert_eq!(
+            recorded(&db, "content_hashes"),
+            generator_hashes("resume"),
+            "killed with {loaded} chunks in the ledger"
+        );
     }
     assert!(
         resumed_mid_way,
         "no kill landed after the first chunk: the test did not exercise resume"
     );
+}
+
+/// Flips one ASCII letter inside the first value of column `column` that has one, in a binary
+/// COPY file: the file stays valid COPY with the same rows, only that value changes.
+fn flip_a_letter(file: &Path, column: usize) {
+    let mut b = std::fs::read(file).unwrap();
+    let mut pos = 19; // signature, flags, header extension length
+    loop {
+        let fields = i16::from_be_bytes([b[pos], b[pos + 1]]);
+        assert!(fields > 0, "no value of column {column} has a letter");
+        pos += 2;
+        for i in 0..fields as usize {
+            let len = i32::from_be_bytes(b[pos..pos + 4].try_into().unwrap());
+            pos += 4;
+            let value = &mut b[pos..pos + len.max(0) as usize];
+            if i == column {
+                if let Some(j) = value.iter().position(|c| c.is_ascii_lowercase()) {
+                    value[j] = if value[j] == b'a' { b'b' } else { b'a' };
+                    std::fs::write(file, b).unwrap();
+                    return;
+                }
+            }
+            pos += len.max(0) as usize;
+        }
+    }
+}
+
+#[test]
+fn a_chunk_file_altered_by_one_byte_fails_the_load_naming_its_table() {
+    let work = tempfile::tempdir().unwrap();
+    let ds = work.path().join("ds");
+    generate(&ds, "altered");
+    // One byte of one user's display name, the report left alone.
+    let report = std::fs::read_dir(&ds)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("report_")
+        })
+        .unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+    let users = &report["tables"]["users"];
+    let column = users["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c == "display_name")
+        .unwrap();
+    let last = users["chunks"].as_array().unwrap().len() - 1;
+    flip_a_letter(
+        &ds.join(users["chunks"][last]["file"].as_str().unwrap()),
+        column,
+    );
+
+    let db = TestDb::new("loader_altered");
+    let meta = work.path().join("meta");
+    let args = load_args(ds.to_str().unwrap(), meta.to_str().unwrap());
+    let out = run("pgshape-loader", &args, &[("DATABASE_URL", &db.url)]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stderr.contains("content hash of users"), "{stderr}");
+    assert!(stdout.contains("[Content] ✗ users:"), "{stdout}");
+    assert!(stdout.contains(&format!("chunks [{last}]")), "{stdout}");
+    assert!(stdout.contains("[Content] ✓ messages:"), "{stdout}");
+    assert_eq!(recorded(&db, "status"), "failed-integrity");
+    assert_ne!(
+        recorded(&db, "content_hashes")["users"],
+        users["content_hash"]
+    );
+
+    // verify says the same from the ledger, with the server-side hashes unchanged.
+    let out = run("pgshape-loader", &["verify"], &[("DATABASE_URL", &db.url)]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("✗ users: content hash") && stdout.contains("differs from the report's"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("✓ users: server hashes as at load time"),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("content hash of users"));
 }

@@ -55,10 +55,12 @@ fn create_db(cluster: &OwnCluster, name: &str) -> String {
     with_dbname(&cluster.url, name)
 }
 
+/// The run's server-side hashes and its content hashes (from the ledger).
 fn hashes(url: &str) -> serde_json::Value {
     connect(url)
         .query_one(
-            "SELECT record->'hashes' FROM _pgshape.runs ORDER BY started_at DESC LIMIT 1",
+            "SELECT jsonb_build_object('server', record->'hashes', 'content', record->'content_hashes')
+               FROM _pgshape.runs ORDER BY started_at DESC LIMIT 1",
             &[],
         )
         .unwrap()
