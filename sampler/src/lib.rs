@@ -10,7 +10,8 @@
 //! - [`cells`]: the small-cell rules every metric shares; [`sample`]: `--sample-percent`.
 //! - [`policy`]: the policy file's per-table and per-column overrides (roles, window
 //!   columns, allow-listed labels).
-//! - [`validate`]: the PII scan and structural checks of a pack.
+//! - [`validate`]: the PII scan and structural checks of a pack; [`structure`]: the check
+//!   against the published JSON Schema (unknown keys at any depth, with their paths).
 //! - [`report`]: the extraction compliance report.
 //!
 //! It depends on `pgshape-core` only: no generation or loading code runs in production.
@@ -26,4 +27,5 @@ pub mod report;
 pub mod roles;
 pub mod sample;
 pub mod session;
+pub mod structure;
 pub mod validate;

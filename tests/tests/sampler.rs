@@ -13,6 +13,8 @@ mod metrics;
 mod policy;
 #[path = "sampler/sampling.rs"]
 mod sampling;
+#[path = "sampler/schema.rs"]
+mod schema;
 
 const SALT: &str = "sampler-test-salt-0123456789abcdef0123456789";
 
