@@ -96,7 +96,10 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
         tracing::info!(sample = %opts.sample, "sampling rows");
     }
     for t in &schema.tables {
-        let roles: Vec<Role> = opts.policy.roles(t);
+        let mut roles: Vec<Role> = opts.policy.roles(t);
+        for (column, detector) in crate::detect::reclassify(&mut tx, t, &mut roles, &opts.policy)? {
+            tracing::info!(table = %t.qualified(), column = %column, detector = detector.name(), "classified pii from a sample of its values");
+        }
         let window = opts.policy.window_column(t);
         let mut metrics = table_metrics(&mut tx, t, window, start, now, &opts.sample)?;
         let (columns, ns) = crate::metrics::columns(&mut tx, t, &roles, &scan)?;
