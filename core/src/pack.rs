@@ -137,7 +137,8 @@ pub struct ColumnMetrics {
 /// never leave; the others are rounded to 3 significant digits, so no stored value leaves
 /// exactly. The histogram has signed power-of-two bins (`lo ≤ x < hi`, a bin `0..0` of exact
 /// zeros); bins under `k_min` are merged into their neighbour towards the middle, the last
-/// bin is open (`hi` null) and the first is open (`lo` null) unless it starts at 0.
+/// bin is open (`hi` null) and the first starts at 0 when no value is negative, else is open
+/// (`lo` null).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Numbers {

@@ -75,7 +75,8 @@ pub fn numbers(
 }
 
 /// Bins from `(sign, exponent, count)` cells: ordered by value, merged until each holds at
-/// least `k` observed values, outer ends opened, counts scaled back from the sample.
+/// least `k` observed values, the last bin open, the first widened to 0 or open, counts
+/// scaled back from the sample.
 fn histogram(cells: Vec<(i32, i32, u64)>, k: u64, sample: &Sample) -> Vec<NumberBin> {
     let bound = |s: i32, e: i32| -> (f64, f64) {
         let (a, b) = (2f64.powi(e), 2f64.powi(e + 1));
@@ -119,7 +120,13 @@ fn histogram(cells: Vec<(i32, i32, u64)>, k: u64, sample: &Sample) -> Vec<Number
     bins.iter()
         .enumerate()
         .map(|(i, &(lo, hi, c))| NumberBin {
-            lo: (i != 0 || lo >= 0.0).then_some(lo),
+            // The first bin: widened down to 0 when no value is negative (still true, and says
+            // the column is non-negative), else open; either way the minimum's bin is hidden.
+            lo: if i == 0 {
+                (lo >= 0.0).then_some(0.0)
+            } else {
+                Some(lo)
+            },
             hi: (i != last).then_some(hi),
             count: sample.scale(c),
         })
@@ -151,6 +158,9 @@ mod tests {
         // Non-negative values keep their lower edge 0 (a property of the column, not a row).
         let h = histogram(vec![(0, 0, 12), (1, 3, 40)], 10, &Sample::full());
         assert_eq!(h[0].lo, Some(0.0));
+        // A positive first bin is widened down to 0: its own lower edge would bound the minimum.
+        let h = histogram(vec![(1, 10, 20), (1, 11, 30)], 10, &Sample::full());
+        assert_eq!((h[0].lo, h[0].hi), (Some(0.0), Some(2048.0)), "{h:?}");
         // Fewer than k values in all: no histogram at all.
         assert!(histogram(vec![(1, 3, 9)], 10, &Sample::full()).is_empty());
     }
