@@ -22,15 +22,28 @@ pub fn numbers(
         "{col} IS NOT NULL AND {col}::float8 > '-Infinity'::float8 AND {col}::float8 < 'Infinity'::float8"
     );
     let points: Vec<f64> = NUMBER_QUANTILES.iter().map(|(_, p)| *p).collect();
+    // One scan: the finite values once (materialized), then their quantiles and their bins —
+    // the sign and the power of two below |x| (corrected where ln(2) rounds across).
     let row = client
         .query_one(
             &format!(
-                "SELECT count(*), percentile_disc($1::float8[]) WITHIN GROUP (ORDER BY t.{col}::float8)
-                   FROM {from} WHERE {finite}"
+                "WITH v AS MATERIALIZED (SELECT t.{col}::float8 AS x FROM {from} WHERE {finite}),
+                      g AS (SELECT sign(x)::int AS s, abs(x) AS m,
+                                   CASE WHEN x = 0 THEN 0 ELSE floor(ln(abs(x)) / ln(2::float8))::int END AS e FROM v),
+                      b AS (SELECT s, e + CASE WHEN s = 0 THEN 0
+                                               WHEN m >= power(2::float8, e + 1) THEN 1
+                                               WHEN m < power(2::float8, e) THEN -1 ELSE 0 END AS e,
+                                   count(*) AS n
+                              FROM g GROUP BY 1, 2)
+                 SELECT (SELECT count(*) FROM v),
+                        (SELECT percentile_disc($1::float8[]) WITHIN GROUP (ORDER BY x) FROM v),
+                        (SELECT array_agg(s ORDER BY s, e) FROM b),
+                        (SELECT array_agg(e ORDER BY s, e) FROM b),
+                        (SELECT array_agg(n ORDER BY s, e) FROM b)"
             ),
             &[&points],
         )
-        .map_err(Error::db(format!("quantiles of {what}")))?;
+        .map_err(Error::db(format!("the distribution of {what}")))?;
     let n = row.get::<_, i64>(0) as u64;
     let values: Vec<Option<f64>> = row
         .get::<_, Option<Vec<Option<f64>>>>(1)
@@ -48,25 +61,16 @@ pub fn numbers(
             (name.to_string(), v)
         })
         .collect();
-
-    // Bins: the sign and the power of two below |x| (corrected where ln(2) rounds across).
-    let rows = client
-        .query(
-            &format!(
-                "WITH v AS (SELECT sign(t.{col}::float8)::int AS s, abs(t.{col}::float8) AS m FROM {from} WHERE {finite}),
-                      g AS (SELECT s, m, CASE WHEN s = 0 THEN 0 ELSE floor(ln(m) / ln(2::float8))::int END AS e FROM v)
-                 SELECT s, e + CASE WHEN s = 0 THEN 0
-                                    WHEN m >= power(2::float8, e + 1) THEN 1
-                                    WHEN m < power(2::float8, e) THEN -1 ELSE 0 END,
-                        count(*)
-                   FROM g GROUP BY 1, 2"
-            ),
-            &[],
-        )
-        .map_err(Error::db(format!("histogram of {what}")))?;
-    let cells: Vec<(i32, i32, u64)> = rows
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get::<_, i64>(2) as u64))
+    let (signs, exps, counts): (Vec<i32>, Vec<i32>, Vec<i64>) = (
+        row.get::<_, Option<Vec<i32>>>(2).unwrap_or_default(),
+        row.get::<_, Option<Vec<i32>>>(3).unwrap_or_default(),
+        row.get::<_, Option<Vec<i64>>>(4).unwrap_or_default(),
+    );
+    let cells: Vec<(i32, i32, u64)> = signs
+        .into_iter()
+        .zip(exps)
+        .zip(counts)
+        .map(|((s, e), c)| (s, e, c as u64))
         .collect();
     Ok(Numbers {
         quantiles,
