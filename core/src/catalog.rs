@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Error, Result};
 
 /// A schema: the tables of one or more PostgreSQL schemas and the enum types they use.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Schema {
     pub tables: Vec<Table>,
@@ -20,7 +20,7 @@ pub struct Schema {
 }
 
 /// One table (or partitioned table; partitions themselves are not listed).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Table {
     pub schema: String,
@@ -37,7 +37,7 @@ pub struct Table {
 }
 
 /// One column.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Column {
     pub name: String,
@@ -59,7 +59,7 @@ pub struct Column {
 }
 
 /// The kind of a column's type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TypeKind {
     Base,
@@ -72,7 +72,7 @@ pub enum TypeKind {
 }
 
 /// A foreign key, possibly composite.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ForeignKey {
     pub name: String,
@@ -85,7 +85,7 @@ pub struct ForeignKey {
 }
 
 /// An enum type and its labels (labels are catalog identifiers, not row values).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnumType {
     pub schema: String,

@@ -40,7 +40,7 @@ pub const DISTINCT_RATIO_DECIMALS: i32 = 3;
 pub const PACK_VERSION: u32 = 1;
 
 /// A metrics pack (`shape-metrics-YYYYMMDD.json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Pack {
     pub pack_version: u32,
@@ -66,7 +66,7 @@ pub struct Pack {
 /// Children per parent of one foreign key, computed by the server. Quantiles are over parents
 /// with at least one child; a quantile is `null` when fewer than `k_min` parents lie above it
 /// (the tail would describe too few entities), and the histogram's sparse tail is merged.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EdgeMetrics {
     /// The foreign key's name.
@@ -86,7 +86,7 @@ pub struct EdgeMetrics {
 }
 
 /// A histogram bin.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Bin {
     pub lo: u64,
@@ -96,7 +96,7 @@ pub struct Bin {
 }
 
 /// Per-column figures (by role; never a value).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ColumnMetrics {
     /// `key`, `timestamp`, `number`, `category`, `text`, `pii`, `other`.
@@ -137,8 +137,9 @@ pub struct ColumnMetrics {
 /// never leave; the others are rounded to 3 significant digits, so no stored value leaves
 /// exactly. The histogram has signed power-of-two bins (`lo ≤ x < hi`, a bin `0..0` of exact
 /// zeros); bins under `k_min` are merged into their neighbour towards the middle, the last
-/// bin is open (`hi` null) and the first is open (`lo` null) unless it starts at 0.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// bin is open (`hi` null) and the first starts at 0 when no value is negative, else is open
+/// (`lo` null).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Numbers {
     pub quantiles: BTreeMap<String, Option<f64>>,
@@ -147,7 +148,7 @@ pub struct Numbers {
 
 /// A bin of a numeric histogram: values `lo ≤ x < hi` (exact zeros when `lo = hi = 0`; a
 /// bin whose `hi` is 0 holds the zeros too).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NumberBin {
     pub lo: Option<f64>,
@@ -157,7 +158,7 @@ pub struct NumberBin {
 
 /// A distribution of non-negative integers (lengths, counts): k-suppressed quantiles and a
 /// log-binned histogram whose sparse tail is merged.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Shape {
     /// `p1`, `p10`, `p50`, `p90`, `p95`, `p99` → value (nearest rank); `null` when fewer than
@@ -167,7 +168,7 @@ pub struct Shape {
 }
 
 /// Category frequencies.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Categories {
     /// True when every key is a label (an enum's, or allow-listed by the policy); false when
@@ -182,7 +183,7 @@ pub struct Categories {
 }
 
 /// The extraction window.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PackWindow {
     pub days: u32,
@@ -191,7 +192,7 @@ pub struct PackWindow {
 }
 
 /// How rows were read.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Sampling {
     /// `full` or `tablesample_system`/`tablesample_bernoulli`.
@@ -201,7 +202,7 @@ pub struct Sampling {
 }
 
 /// Privacy parameters the pack was made under.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Privacy {
     /// Minimum entities per exported bin or category.
@@ -212,7 +213,7 @@ pub struct Privacy {
 }
 
 /// Per-table figures.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TableMetrics {
     pub total_rows: u64,
@@ -232,7 +233,7 @@ pub struct TableMetrics {
 
 /// The mapping manifest (`..._mapping.json`): how tokens were made, never a value and never a
 /// reversible mapping.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     pub manifest_version: u32,
@@ -252,7 +253,7 @@ pub struct Manifest {
 }
 
 /// One token namespace.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Namespace {
     pub name: String,
@@ -264,3 +265,41 @@ pub struct Namespace {
 
 /// The manifest format version.
 pub const MANIFEST_VERSION: u32 = 1;
+
+impl Pack {
+    /// The JSON Schema of the pack format (published as `docs/schemas/pack.schema.json`):
+    /// closed (`additionalProperties: false` on every object), versioned by `$id` and a
+    /// constant `pack_version`.
+    pub fn json_schema() -> serde_json::Value {
+        let mut s = serde_json::to_value(schemars::schema_for!(Pack)).expect("a schema serialises");
+        versioned(&mut s, "pack", "pack_version", PACK_VERSION);
+        s
+    }
+}
+
+impl Manifest {
+    /// The JSON Schema of the mapping manifest (`docs/schemas/manifest.schema.json`).
+    pub fn json_schema() -> serde_json::Value {
+        let mut s =
+            serde_json::to_value(schemars::schema_for!(Manifest)).expect("a schema serialises");
+        versioned(&mut s, "manifest", "manifest_version", MANIFEST_VERSION);
+        s
+    }
+}
+
+/// Pins a schema to one format version: an `$id` naming it and `const` on the version field.
+fn versioned(schema: &mut serde_json::Value, name: &str, field: &str, version: u32) {
+    let obj = schema.as_object_mut().expect("a schema is an object");
+    let mut out = serde_json::Map::new();
+    for (k, v) in std::mem::take(obj) {
+        out.insert(k.clone(), v);
+        if k == "$schema" {
+            out.insert(
+                "$id".into(),
+                format!("urn:pgshape:schema:{name}:v{version}").into(),
+            );
+        }
+    }
+    out["properties"][field] = serde_json::json!({"const": version});
+    *obj = out;
+}

@@ -43,6 +43,7 @@ struct Patterns {
     ipv4: Regex,
     iban: Regex,
     name: Regex,
+    full_name: Regex,
 }
 
 fn patterns() -> &'static Patterns {
@@ -58,6 +59,7 @@ fn patterns() -> &'static Patterns {
         ipv4: Regex::new(r"\b(?:\d{1,3}\.){3}\d{1,3}\b").expect("regex"),
         iban: Regex::new(r"\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b").expect("regex"),
         name: Regex::new(r"\b[A-Z][a-z]+ [A-Z][a-z]+\b").expect("regex"),
+        full_name: Regex::new(r"^[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}$").expect("regex"),
     })
 }
 
@@ -97,6 +99,12 @@ pub fn scan(s: &str) -> Vec<Detector> {
         found.push(Detector::LongString);
     }
     found
+}
+
+/// Whether the whole of `s` is a person's name: two or three capitalised words. Stricter than
+/// the [`Detector::PersonName`] scan; used to classify a column from a sample of its values.
+pub fn is_person_name(s: &str) -> bool {
+    patterns().full_name.is_match(s)
 }
 
 /// Detectors that apply to a number (digits only: cards, phones).
@@ -184,6 +192,8 @@ mod tests {
         assert!(!scan("GB82WEST12345698765433").contains(&Detector::Iban));
         assert!(scan("ask Quintessa Vandermolen").contains(&Detector::PersonName));
         assert!(scan(&"x".repeat(101)).contains(&Detector::LongString));
+        assert!(is_person_name("Quintessa Vandermolen"));
+        assert!(!is_person_name("ask Quintessa Vandermolen"));
     }
 
     #[test]

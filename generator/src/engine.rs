@@ -119,7 +119,7 @@ pub fn generate_group_masked(
 
 /// One group generated segment by segment: a group of more than `model.segment_rows` rows is
 /// handed out in segments of that many, each column carrying its stream from one segment to
-/// the next ([`ColState`]), so the rows are exactly those of the whole group and memory is
+/// the next (`column::ColState`), so the rows are exactly those of the whole group and memory is
 /// bounded by the segment, not by the group (the chat spec's largest conversation has 150,000
 /// messages). Columns that need the whole group — ascending timestamps after a time of their
 /// own row, sorted over it, and what they read — are generated whole once and copied out

@@ -9,11 +9,10 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use pgshape_core::artifact::{self, AtomicFile};
-use pgshape_core::catalog::{self, Table};
+use pgshape_core::catalog;
 use pgshape_core::conn::Target;
-use pgshape_core::ident::qualified;
 use pgshape_core::pack::{
-    Manifest, Pack, PackWindow, Privacy, Sampling, TableMetrics, MANIFEST_VERSION, PACK_VERSION,
+    Manifest, Pack, PackWindow, Privacy, Sampling, MANIFEST_VERSION, PACK_VERSION,
 };
 use pgshape_core::token::{Salt, TOKEN_HEX_LEN};
 use pgshape_core::{Error, Result};
@@ -96,11 +95,12 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
         tracing::info!(sample = %opts.sample, "sampling rows");
     }
     for t in &schema.tables {
-        let roles: Vec<Role> = opts.policy.roles(t);
+        let mut roles: Vec<Role> = opts.policy.roles(t);
+        for (column, detector) in crate::detect::reclassify(&mut tx, t, &mut roles, &opts.policy)? {
+            tracing::info!(table = %t.qualified(), column = %column, detector = detector.name(), "classified pii from a sample of its values");
+        }
         let window = opts.policy.window_column(t);
-        let mut metrics = table_metrics(&mut tx, t, window, start, now, &opts.sample)?;
-        let (columns, ns) = crate::metrics::columns(&mut tx, t, &roles, &scan)?;
-        metrics.columns = columns;
+        let (metrics, ns) = crate::metrics::table(&mut tx, t, &roles, window, &scan)?;
         namespaces.extend(ns);
         for fk in &t.foreign_keys {
             edges.push(crate::fanout::edge(
@@ -143,49 +143,6 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
         edges,
     };
     write_pair(&pack, salt, &opts.output, created, namespaces)
-}
-
-fn table_metrics(
-    tx: &mut postgres::Transaction<'_>,
-    t: &Table,
-    window: Option<&str>,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-    sample: &Sample,
-) -> Result<TableMetrics> {
-    let name = sample.from(&qualified(&t.schema, &t.name), "t");
-    let (total, in_window) = match window {
-        Some(col) => {
-            let sql = format!(
-                "SELECT count(*), count(*) FILTER (WHERE {c} >= $1::timestamptz AND {c} < $2::timestamptz) FROM {name}",
-                c = format!("t.{}", pgshape_core::ident::quote(col))
-            );
-            let row = tx
-                .query_one(&sql, &[&start, &end])
-                .map_err(Error::db(format!("counting {}", t.qualified())))?;
-            (
-                row.get::<_, i64>(0) as u64,
-                Some(sample.scale(row.get::<_, i64>(1) as u64)),
-            )
-        }
-        None => {
-            let row = tx
-                .query_one(&format!("SELECT count(*) FROM {name}"), &[])
-                .map_err(Error::db(format!("counting {}", t.qualified())))?;
-            (row.get::<_, i64>(0) as u64, None)
-        }
-    };
-    Ok(TableMetrics {
-        total_rows: sample.scale(total),
-        count_method: if sample.is_sampled() {
-            "sampled".into()
-        } else {
-            "exact".into()
-        },
-        window_column: window.map(str::to_string),
-        window_rows: in_window,
-        columns: BTreeMap::new(),
-    })
 }
 
 /// Writes the pack, then its manifest (which records the pack's sha256); both appear or

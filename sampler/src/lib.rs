@@ -8,14 +8,17 @@
 //! - [`numbers`]: numeric quantiles and histograms; [`profile`]: hourly, weekday and daily
 //!   profiles; [`fanout`]: children per parent of each foreign key.
 //! - [`cells`]: the small-cell rules every metric shares; [`sample`]: `--sample-percent`.
+//! - [`detect`]: PII detection from a small in-memory sample of a column's values.
 //! - [`policy`]: the policy file's per-table and per-column overrides (roles, window
 //!   columns, allow-listed labels).
-//! - [`validate`]: the PII scan and structural checks of a pack.
+//! - [`validate`]: the PII scan and structural checks of a pack; [`structure`]: the check
+//!   against the published JSON Schema (unknown keys at any depth, with their paths).
 //! - [`report`]: the extraction compliance report.
 //!
 //! It depends on `pgshape-core` only: no generation or loading code runs in production.
 
 pub mod cells;
+pub mod detect;
 pub mod extract;
 pub mod fanout;
 pub mod metrics;
@@ -26,4 +29,5 @@ pub mod report;
 pub mod roles;
 pub mod sample;
 pub mod session;
+pub mod structure;
 pub mod validate;

@@ -46,6 +46,7 @@ enum Command {
         file: PathBuf,
     },
     /// Show each table and column with its role and what would be exported; exports nothing.
+    /// Reads a small sample of text-like values in memory to detect PII (never shown).
     Inspect(DbArgs),
 }
 
@@ -204,8 +205,13 @@ fn run_inspect(a: DbArgs) -> Result<()> {
     writeln!(out, "|---|---|---|---|---|")?;
     for t in &schema.tables {
         let window = policy.window_column(t);
-        for (c, r) in t.columns.iter().zip(policy.roles(t)) {
+        let mut roles = policy.roles(t);
+        let detected = pgshape_sampler::detect::reclassify(&mut tx, t, &mut roles, &policy)?;
+        for (c, r) in t.columns.iter().zip(roles) {
             let mut role = r.to_string();
+            if let Some((_, d)) = detected.iter().find(|(name, _)| name == &c.name) {
+                role.push_str(&format!(" (values look like {})", d.name()));
+            }
             if window == Some(c.name.as_str()) {
                 role.push_str(" (window)");
             }

@@ -1,5 +1,5 @@
-//! Per-column metrics of one table, computed by the server: null fractions and distinct
-//! ratios in one pass over the table, then by role length distributions, category
+//! The metrics of one table, computed by the server: counts, null fractions and distinct
+//! ratios in one pass over the table, then per column by role length distributions, category
 //! frequencies, numeric distributions and arrival profiles. Only aggregates cross the wire.
 
 use std::collections::BTreeMap;
@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use pgshape_core::catalog::{Table, TypeKind};
 use pgshape_core::ident::{qualified, quote};
 use pgshape_core::pack::{
-    Categories, ColumnMetrics, Namespace, Shape, DISTINCT_RATIO_DECIMALS, LENGTH_QUANTILES,
+    Categories, ColumnMetrics, Namespace, Shape, TableMetrics, DISTINCT_RATIO_DECIMALS,
+    LENGTH_QUANTILES,
 };
 use pgshape_core::token::Salt;
 use pgshape_core::{Error, Result};
@@ -29,44 +30,60 @@ pub struct Scan<'a> {
     pub policy: &'a Policy,
 }
 
-/// The metrics of every column of `t` (`roles[i]` is the role of `t.columns[i]`; `skip`
-/// columns are not read). Returns the token namespaces used, for the manifest.
-pub fn columns(
+/// The metrics of table `t` and of every column (`roles[i]` is the role of `t.columns[i]`;
+/// `skip` columns are not read): its total and in-window counts, null fractions and distinct
+/// ratios in one pass, then per column what its role exports. Returns the token namespaces
+/// used, for the manifest.
+pub fn table(
     client: &mut impl GenericClient,
     t: &Table,
     roles: &[Role],
+    window: Option<&str>,
     scan: &Scan<'_>,
-) -> Result<(BTreeMap<String, ColumnMetrics>, Vec<Namespace>)> {
+) -> Result<(TableMetrics, Vec<Namespace>)> {
     let from = scan.sample.from(&qualified(&t.schema, &t.name), "t");
     let read: Vec<usize> = (0..t.columns.len())
         .filter(|&i| roles[i] != Role::Skip)
         .collect();
-    let mut out = BTreeMap::new();
-    let mut namespaces = Vec::new();
-    if read.is_empty() {
-        return Ok((out, namespaces));
+    let mut select = vec!["count(*)".to_string()];
+    if let Some(w) = window {
+        let w = quote(w);
+        select.push(format!(
+            "count(*) FILTER (WHERE t.{w} >= $1::timestamptz AND t.{w} < $2::timestamptz)"
+        ));
     }
-    let per_column: Vec<String> = read
-        .iter()
-        .map(|&i| {
-            let c = quote(&t.columns[i].name);
-            format!("count(t.{c}), count(DISTINCT t.{c}::text)")
-        })
-        .collect();
-    let row = client
-        .query_one(
-            &format!("SELECT count(*), {} FROM {from}", per_column.join(", ")),
-            &[],
-        )
-        .map_err(Error::db(format!(
-            "null fractions and distinct ratios of {}",
-            t.qualified()
-        )))?;
+    let first_column = select.len();
+    for &i in &read {
+        let c = quote(&t.columns[i].name);
+        select.push(format!("count(t.{c}), count(DISTINCT t.{c}::text)"));
+    }
+    let sql = format!("SELECT {} FROM {from}", select.join(", "));
+    let row = match window {
+        Some(_) => client.query_one(&sql, &[&scan.start, &scan.end]),
+        None => client.query_one(&sql, &[]),
+    }
+    .map_err(Error::db(format!(
+        "counts, null fractions and distinct ratios of {}",
+        t.qualified()
+    )))?;
     let total = row.get::<_, i64>(0) as u64;
+    let mut metrics = TableMetrics {
+        total_rows: scan.sample.scale(total),
+        count_method: if scan.sample.is_sampled() {
+            "sampled".into()
+        } else {
+            "exact".into()
+        },
+        window_column: window.map(str::to_string),
+        window_rows: window.map(|_| scan.sample.scale(row.get::<_, i64>(1) as u64)),
+        columns: BTreeMap::new(),
+    };
+    let mut namespaces = Vec::new();
+    let out = &mut metrics.columns;
     for (j, &i) in read.iter().enumerate() {
         let (c, r) = (&t.columns[i], roles[i]);
-        let non_null = row.get::<_, i64>(1 + 2 * j) as u64;
-        let distinct = row.get::<_, i64>(2 + 2 * j) as u64;
+        let non_null = row.get::<_, i64>(first_column + 2 * j) as u64;
+        let distinct = row.get::<_, i64>(first_column + 1 + 2 * j) as u64;
         let what = format!("{}.{}", t.qualified(), c.name);
         let col = quote(&c.name);
         let mut m = ColumnMetrics {
@@ -141,7 +158,7 @@ pub fn columns(
         }
         out.insert(c.name.clone(), m);
     }
-    Ok((out, namespaces))
+    Ok((metrics, namespaces))
 }
 
 /// Rows per category: enum labels and labels the policy allow-lists plain, other labels as

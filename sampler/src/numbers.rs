@@ -22,15 +22,28 @@ pub fn numbers(
         "{col} IS NOT NULL AND {col}::float8 > '-Infinity'::float8 AND {col}::float8 < 'Infinity'::float8"
     );
     let points: Vec<f64> = NUMBER_QUANTILES.iter().map(|(_, p)| *p).collect();
+    // One scan: the finite values once (materialized), then their quantiles and their bins —
+    // the sign and the power of two below |x| (corrected where ln(2) rounds across).
     let row = client
         .query_one(
             &format!(
-                "SELECT count(*), percentile_disc($1::float8[]) WITHIN GROUP (ORDER BY t.{col}::float8)
-                   FROM {from} WHERE {finite}"
+                "WITH v AS MATERIALIZED (SELECT t.{col}::float8 AS x FROM {from} WHERE {finite}),
+                      g AS (SELECT sign(x)::int AS s, abs(x) AS m,
+                                   CASE WHEN x = 0 THEN 0 ELSE floor(ln(abs(x)) / ln(2::float8))::int END AS e FROM v),
+                      b AS (SELECT s, e + CASE WHEN s = 0 THEN 0
+                                               WHEN m >= power(2::float8, e + 1) THEN 1
+                                               WHEN m < power(2::float8, e) THEN -1 ELSE 0 END AS e,
+                                   count(*) AS n
+                              FROM g GROUP BY 1, 2)
+                 SELECT (SELECT count(*) FROM v),
+                        (SELECT percentile_disc($1::float8[]) WITHIN GROUP (ORDER BY x) FROM v),
+                        (SELECT array_agg(s ORDER BY s, e) FROM b),
+                        (SELECT array_agg(e ORDER BY s, e) FROM b),
+                        (SELECT array_agg(n ORDER BY s, e) FROM b)"
             ),
             &[&points],
         )
-        .map_err(Error::db(format!("quantiles of {what}")))?;
+        .map_err(Error::db(format!("the distribution of {what}")))?;
     let n = row.get::<_, i64>(0) as u64;
     let values: Vec<Option<f64>> = row
         .get::<_, Option<Vec<Option<f64>>>>(1)
@@ -48,25 +61,16 @@ pub fn numbers(
             (name.to_string(), v)
         })
         .collect();
-
-    // Bins: the sign and the power of two below |x| (corrected where ln(2) rounds across).
-    let rows = client
-        .query(
-            &format!(
-                "WITH v AS (SELECT sign(t.{col}::float8)::int AS s, abs(t.{col}::float8) AS m FROM {from} WHERE {finite}),
-                      g AS (SELECT s, m, CASE WHEN s = 0 THEN 0 ELSE floor(ln(m) / ln(2::float8))::int END AS e FROM v)
-                 SELECT s, e + CASE WHEN s = 0 THEN 0
-                                    WHEN m >= power(2::float8, e + 1) THEN 1
-                                    WHEN m < power(2::float8, e) THEN -1 ELSE 0 END,
-                        count(*)
-                   FROM g GROUP BY 1, 2"
-            ),
-            &[],
-        )
-        .map_err(Error::db(format!("histogram of {what}")))?;
-    let cells: Vec<(i32, i32, u64)> = rows
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get::<_, i64>(2) as u64))
+    let (signs, exps, counts): (Vec<i32>, Vec<i32>, Vec<i64>) = (
+        row.get::<_, Option<Vec<i32>>>(2).unwrap_or_default(),
+        row.get::<_, Option<Vec<i32>>>(3).unwrap_or_default(),
+        row.get::<_, Option<Vec<i64>>>(4).unwrap_or_default(),
+    );
+    let cells: Vec<(i32, i32, u64)> = signs
+        .into_iter()
+        .zip(exps)
+        .zip(counts)
+        .map(|((s, e), c)| (s, e, c as u64))
         .collect();
     Ok(Numbers {
         quantiles,
@@ -75,7 +79,8 @@ pub fn numbers(
 }
 
 /// Bins from `(sign, exponent, count)` cells: ordered by value, merged until each holds at
-/// least `k` observed values, outer ends opened, counts scaled back from the sample.
+/// least `k` observed values, the last bin open, the first widened to 0 or open, counts
+/// scaled back from the sample.
 fn histogram(cells: Vec<(i32, i32, u64)>, k: u64, sample: &Sample) -> Vec<NumberBin> {
     let bound = |s: i32, e: i32| -> (f64, f64) {
         let (a, b) = (2f64.powi(e), 2f64.powi(e + 1));
@@ -119,7 +124,13 @@ fn histogram(cells: Vec<(i32, i32, u64)>, k: u64, sample: &Sample) -> Vec<Number
     bins.iter()
         .enumerate()
         .map(|(i, &(lo, hi, c))| NumberBin {
-            lo: (i != 0 || lo >= 0.0).then_some(lo),
+            // The first bin: widened down to 0 when no value is negative (still true, and says
+            // the column is non-negative), else open; either way the minimum's bin is hidden.
+            lo: if i == 0 {
+                (lo >= 0.0).then_some(0.0)
+            } else {
+                Some(lo)
+            },
             hi: (i != last).then_some(hi),
             count: sample.scale(c),
         })
@@ -151,6 +162,9 @@ mod tests {
         // Non-negative values keep their lower edge 0 (a property of the column, not a row).
         let h = histogram(vec![(0, 0, 12), (1, 3, 40)], 10, &Sample::full());
         assert_eq!(h[0].lo, Some(0.0));
+        // A positive first bin is widened down to 0: its own lower edge would bound the minimum.
+        let h = histogram(vec![(1, 10, 20), (1, 11, 30)], 10, &Sample::full());
+        assert_eq!((h[0].lo, h[0].hi), (Some(0.0), Some(2048.0)), "{h:?}");
         // Fewer than k values in all: no histogram at all.
         assert!(histogram(vec![(1, 3, 9)], 10, &Sample::full()).is_empty());
     }

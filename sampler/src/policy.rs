@@ -183,6 +183,11 @@ impl Policy {
             .map_or_else(detected, Role::from)
     }
 
+    /// The role the policy sets for column `name` of `t`, if it sets one.
+    pub fn explicit_role(&self, t: &Table, name: &str) -> Option<Role> {
+        self.column(t, name).and_then(|cp| cp.role).map(Role::from)
+    }
+
     /// The roles of every column of `t`, in column order.
     pub fn roles(&self, t: &Table) -> Vec<Role> {
         t.columns.iter().map(|c| self.role(t, &c.name)).collect()

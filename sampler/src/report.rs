@@ -9,6 +9,29 @@ use pgshape_core::token::is_token;
 
 use crate::validate;
 
+/// Numeric columns with a histogram, and those whose histogram hides the extremes: the last
+/// bin open, the first open or starting at 0, every bin holding at least `k_min`.
+fn numeric_extremes(pack: &Pack) -> (usize, usize) {
+    let k = pack.privacy.k_min;
+    let hists: Vec<_> = pack
+        .tables
+        .values()
+        .flat_map(|t| t.columns.values())
+        .filter_map(|c| c.number.as_ref())
+        .filter(|n| !n.histogram.is_empty())
+        .map(|n| &n.histogram)
+        .collect();
+    let safe = hists
+        .iter()
+        .filter(|h| {
+            h.last().is_some_and(|b| b.hi.is_none())
+                && h.first().is_some_and(|b| b.lo.is_none_or(|lo| lo == 0.0))
+                && h.iter().all(|b| b.count >= k)
+        })
+        .count();
+    (hists.len(), safe)
+}
+
 /// Renders the report of the pack at `path`.
 pub fn render(path: &Path, operator: &str) -> pgshape_core::Result<String> {
     let pack: Pack = artifact::read_json(path)?;
@@ -92,6 +115,13 @@ pub fn render(path: &Path, operator: &str) -> pgshape_core::Result<String> {
     line(check(
         pack.privacy.k_min >= 10,
         &format!("Small cells suppressed below k = {}", pack.privacy.k_min),
+    ));
+    let (numeric, open_ends) = numeric_extremes(&pack);
+    line(check(
+        open_ends == numeric,
+        &format!(
+            "No raw minimum or maximum: {open_ends} of {numeric} numeric histograms end in an open bin, every bin at least k"
+        ),
     ));
     line(String::new());
     line("## Distribution Summary".into());

@@ -43,22 +43,43 @@ pub fn validate_file(path: &Path) -> std::io::Result<Vec<Finding>> {
 pub fn validate_value(value: &Value) -> Vec<Finding> {
     let mut findings = Vec::new();
     walk(value, "$", &mut findings);
-    // The closed format: a pack or a manifest, nothing else.
-    let format_ok = if value.get("pack_version").is_some() {
-        serde_json::from_value::<Pack>(value.clone()).is_ok()
+    // The closed format: a pack or a manifest against its published schema, every unknown
+    // key, missing key or wrong type a finding with its path...
+    let (structure, parses) = if value.get("pack_version").is_some() {
+        (
+            crate::structure::check(value, &Pack::json_schema()),
+            serde_json::from_value::<Pack>(value.clone()).is_ok(),
+        )
     } else if value.get("manifest_version").is_some() {
-        serde_json::from_value::<Manifest>(value.clone()).is_ok()
+        (
+            crate::structure::check(value, &Manifest::json_schema()),
+            serde_json::from_value::<Manifest>(value.clone()).is_ok(),
+        )
     } else {
-        false
+        (Vec::new(), false)
     };
-    if !format_ok {
-        // serde's message can quote an unknown key, which could be the leak: say only that.
+    let structural = !structure.is_empty();
+    findings.extend(structure);
+    // ...and what the schema cannot say (integer ranges): the file must read as its type.
+    // serde's message can quote an unknown key, which could be the leak: say only that.
+    if !structural && !parses {
         findings.push(Finding {
             json_path: "$".into(),
             what: "does not match the pack or manifest format".into(),
         });
     }
     findings
+}
+
+/// The JSON path of key `k` (the `i`-th) of the object at `path`: `path.k`, or
+/// `path.<key #i>` when a PII detector flags the key (a path never shows a flagged key).
+pub fn key_segment(path: &str, i: usize, k: &str) -> String {
+    let token_keys = path.ends_with(".categories.counts");
+    if (token_keys && is_token(k)) || pii::scan(k).is_empty() {
+        format!("{path}.{k}")
+    } else {
+        format!("{path}.<key #{i}>")
+    }
 }
 
 fn walk(v: &Value, path: &str, out: &mut Vec<Finding>) {
@@ -74,11 +95,7 @@ fn walk(v: &Value, path: &str, out: &mut Vec<Finding>) {
                 } else {
                     pii::scan(k)
                 };
-                let seg = if key_hits.is_empty() {
-                    format!("{path}.{k}")
-                } else {
-                    format!("{path}.<key #{i}>")
-                };
+                let seg = key_segment(path, i, k);
                 for d in key_hits {
                     out.push(Finding {
                         json_path: seg.clone(),

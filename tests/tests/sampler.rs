@@ -7,12 +7,16 @@ use pgshape_core::conn::Target;
 use pgshape_e2e::{canaries, extract_pack, run, TestDb};
 use pgshape_sampler::session::{self, Limits};
 
+#[path = "sampler/detect.rs"]
+mod detect;
 #[path = "sampler/metrics.rs"]
 mod metrics;
 #[path = "sampler/policy.rs"]
 mod policy;
 #[path = "sampler/sampling.rs"]
 mod sampling;
+#[path = "sampler/schema.rs"]
+mod schema;
 
 const SALT: &str = "sampler-test-salt-0123456789abcdef0123456789";
 

@@ -46,6 +46,11 @@ fn numeric_quantiles_histogram_distinct_ratios_and_daily_profile_equal_ground_tr
     assert_eq!(h.iter().map(|b| b.count).sum::<u64>(), n as u64);
     assert!(h.iter().all(|b| b.count >= 10), "{h:?}");
     assert_eq!(h.last().unwrap().hi, None);
+    assert_eq!(
+        h[0].lo,
+        Some(0.0),
+        "sizes are non-negative: the first bin starts at 0"
+    );
     for b in h {
         assert!(b.lo != Some(min) && b.hi != Some(max), "{b:?}");
     }
@@ -55,6 +60,24 @@ fn numeric_quantiles_histogram_distinct_ratios_and_daily_profile_equal_ground_tr
             "the raw extreme {raw} is in the pack"
         );
     }
+
+    // The compliance report computes the same from the pack: every check passes.
+    let report = run_ok(
+        "pgshape-sampler",
+        &[
+            "report",
+            dir.path()
+                .join("shape-metrics-20261122.json")
+                .to_str()
+                .unwrap(),
+        ],
+        &[],
+    );
+    assert!(
+        report.contains("No raw minimum or maximum: 1 of 1 numeric histograms"),
+        "{report}"
+    );
+    assert!(!report.contains('✗'), "{report}");
 
     // Distinct ratios: every column that has at least k values, rounded to 3 decimals.
     for (column, sql) in [

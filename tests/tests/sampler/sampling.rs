@@ -102,3 +102,30 @@ fn sample_percent_10_keeps_the_largest_edge_within_10_percent() {
     assert_eq!(m.count_method, "sampled");
     assert!((m.total_rows as f64 - largest_parent as f64).abs() / (largest_parent as f64) < 0.10);
 }
+
+#[test]
+fn a_sample_percent_out_of_range_exits_2_and_writes_nothing() {
+    let db = pgshape_e2e::TestDb::new("sampler_pct");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.json");
+    for bad in ["0", "-5", "150", "NaN"] {
+        // `=`: a negative value is the flag's value, not another flag.
+        let flag = format!("--sample-percent={bad}");
+        let out = pgshape_e2e::run(
+            "pgshape-sampler",
+            &["extract", "--output", path.to_str().unwrap(), &flag],
+            &[("DATABASE_URL", &db.url), ("ANONYMIZATION_SALT", SALT)],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(
+            stderr.contains("--sample-percent must be in (0, 100]"),
+            "{bad}: {stderr}"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "nothing written"
+        );
+    }
+}

@@ -1,0 +1,55 @@
+//! The published pack schema (`docs/schemas/pack.schema.json`) accepts a real pack, and
+//! `validate` turns an unknown key at any depth into a finding with its JSON path.
+
+use pgshape_e2e::{repo_root, run};
+use serde_json::{json, Value};
+
+use super::{extract, fixture};
+
+#[test]
+fn a_real_pack_matches_the_published_schema_and_unknown_keys_are_findings() {
+    let db = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let (pack, manifest) = extract(&db, dir.path());
+    let published = |f: &str| -> Value {
+        serde_json::from_slice(&std::fs::read(repo_root().join("docs/schemas").join(f)).unwrap())
+            .unwrap()
+    };
+    let pack: Value = serde_json::from_str(&pack).unwrap();
+    let manifest: Value = serde_json::from_str(&manifest).unwrap();
+    let check = pgshape_sampler::structure::check;
+    assert_eq!(check(&pack, &published("pack.schema.json")), vec![]);
+    assert_eq!(check(&manifest, &published("manifest.schema.json")), vec![]);
+
+    // Unknown keys at four depths, one of them an email: each a finding with its path.
+    let mut bad = pack.clone();
+    bad["zzz_top"] = json!(1);
+    bad["tables"]["public.attachments"]["columns"]["byte_size"]["number"]["histogram"][0]
+        ["raw_min"] = json!(100);
+    bad["edges"][0]["quantiles_min"] = json!(1);
+    bad["schema"]["tables"][0]["columns"][0]["orrin.blackwood.9@pgshape-canary.test"] = json!(true);
+    let file = dir.path().join("bad.json");
+    std::fs::write(&file, serde_json::to_vec_pretty(&bad).unwrap()).unwrap();
+    let out = run(
+        "pgshape-sampler",
+        &["validate", file.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for path in [
+        "$.zzz_top: unknown key",
+        "$.tables.public.attachments.columns.byte_size.number.histogram[0].raw_min: unknown key",
+        "$.edges[0].quantiles_min: unknown key",
+    ] {
+        assert!(stdout.contains(path), "{path} missing in:\n{stdout}");
+    }
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("$.schema.tables[0].columns[0].<key #")
+                && l.ends_with("unknown key (the format is closed)")),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("canary") && !String::from_utf8_lossy(&out.stderr).contains("canary"));
+}
