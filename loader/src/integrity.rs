@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 
 use pgshape_core::catalog::{self, Table};
+use pgshape_core::conn::Target;
 use pgshape_core::ident::{qualified, quote};
 use pgshape_core::{Error, Result};
 use pgshape_generator::dataset::ParentRef;
@@ -36,6 +37,9 @@ pub struct Orphans {
     pub table: String,
     pub foreign_key: String,
     pub orphans: i64,
+    /// True when the count is 0 because PostgreSQL validated the constraint (no scan).
+    #[serde(default)]
+    pub validated: bool,
 }
 
 /// Fixes the settings that change a row's text form.
@@ -43,6 +47,36 @@ pub fn fix_settings(client: &mut impl GenericClient) -> Result<()> {
     client
         .batch_execute("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3;")
         .map_err(Error::db("fixing output settings"))
+}
+
+/// [`check_tables`] over `jobs` connections to `target`, a table per connection at a time.
+pub fn check_tables_on(
+    target: &Target,
+    jobs: usize,
+    schema: &str,
+    tables: &[String],
+) -> Result<BTreeMap<String, TableCheck>> {
+    let mut client = crate::load::connect(target)?;
+    let cat = catalog::read(&mut client, &[schema.to_string()])?;
+    let found = tables
+        .iter()
+        .map(|name| find(&cat, schema, name))
+        .collect::<Result<Vec<&Table>>>()?;
+    let checks = crate::parallel::on_target(target, jobs, &found, |c, t| {
+        fix_settings(c)?;
+        check_table(c, t)
+    })?;
+    Ok(tables.iter().cloned().zip(checks).collect())
+}
+
+fn find<'a>(cat: &'a catalog::Schema, schema: &str, name: &str) -> Result<&'a Table> {
+    cat.tables
+        .iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| Error::Invalid {
+            path: schema.into(),
+            message: format!("table {schema}.{name} does not exist"),
+        })
 }
 
 /// Counts and hashes of the named tables of `schema`.
@@ -128,6 +162,24 @@ pub fn orphans(
                 .map(|c| format!("c.{} IS NOT NULL", quote(c)))
                 .collect::<Vec<_>>()
                 .join(" AND ");
+            // A foreign key PostgreSQL has validated has no orphans: no need to count them.
+            let validated: bool = client
+                .query_one(
+                    "SELECT coalesce(bool_and(convalidated), false) FROM pg_constraint
+                      WHERE conname = $1 AND conrelid = $2::text::regclass AND contype = 'f'",
+                    &[&fk.name, &qualified(&t.schema, &t.name)],
+                )
+                .map_err(Error::db(format!("checking {}", fk.name)))?
+                .get(0);
+            if validated {
+                out.push(Orphans {
+                    table: t.name.clone(),
+                    foreign_key: fk.name.clone(),
+                    orphans: 0,
+                    validated: true,
+                });
+                continue;
+            }
             let join = fk.join_sql("c", "p");
             let sql = format!(
                 "SELECT count(*) FROM {} c WHERE {not_null} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {join})",
@@ -142,6 +194,7 @@ pub fn orphans(
                 table: t.name.clone(),
                 foreign_key: fk.name.clone(),
                 orphans: n,
+                validated: false,
             });
         }
     }
@@ -198,6 +251,32 @@ impl FanoutCheck {
             ok,
         })
     }
+}
+
+/// [`check_fanouts`] over `jobs` connections to `target`.
+pub fn check_fanouts_on(
+    target: &Target,
+    jobs: usize,
+    schema: &str,
+    tables: &[crate::source::TablePlan],
+) -> Result<Vec<FanoutCheck>> {
+    let edges: Vec<(&str, &ParentRef, [f64; 3], f64)> = tables
+        .iter()
+        .filter_map(|t| match (&t.parent, &t.achieved) {
+            (Some(p), Some(a)) => {
+                Some((t.name.as_str(), p, [a.p50, a.p95, a.p99], a.zero_fraction))
+            }
+            _ => None,
+        })
+        .collect();
+    crate::parallel::on_target(
+        target,
+        jobs,
+        &edges,
+        |c, &(table, parent, expected, zero)| {
+            FanoutCheck::measure(c, schema, table, parent, expected, zero)
+        },
+    )
 }
 
 /// Fan-out checks of every per-parent table whose report gives achieved figures.

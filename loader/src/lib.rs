@@ -5,6 +5,7 @@
 //! - [`ledger`]: the `_pgshape` schema on the target: runs and the per-chunk ledger.
 //! - [`content`]: the content-hash chain: report → bytes sent → ledger.
 //! - [`load`]: DDL, constraint handling, binary COPY in foreign-key order, resume.
+//! - [`parallel`]: work spread over the `--jobs` connections.
 //! - [`integrity`]: row counts, orphans per foreign key, server-side hashes.
 //! - [`teardown`]: removing exactly what a run created or loaded.
 
@@ -13,5 +14,6 @@ pub mod guard;
 pub mod integrity;
 pub mod ledger;
 pub mod load;
+pub mod parallel;
 pub mod source;
 pub mod teardown;

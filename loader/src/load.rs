@@ -7,7 +7,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -20,7 +19,7 @@ use serde_json::{json, Value};
 
 use crate::ledger::{self, Run};
 use crate::source::{Source, TablePlan};
-use crate::{content, integrity};
+use crate::{content, integrity, parallel};
 
 /// How to load.
 #[derive(Debug, Clone)]
@@ -136,14 +135,13 @@ pub fn load(
 
         // Rebuild what was set aside, validate, analyse.
         let rebuild_started = Instant::now();
-        restore(&mut client, &run.record)?;
+        restore_parallel(&mut client, target, opts.jobs, &run.record)?;
         let rebuild_ms = rebuild_started.elapsed().as_millis() as u64;
         let analyze_started = Instant::now();
-        for t in &names {
-            client
-                .batch_execute(&format!("ANALYZE {}", qualified(&opts.schema, t)))
-                .map_err(Error::db(format!("ANALYZE {t}")))?;
-        }
+        parallel::on_target(target, opts.jobs, &names, |c, t| {
+            c.batch_execute(&format!("ANALYZE {}", qualified(&opts.schema, t)))
+                .map_err(Error::db(format!("ANALYZE {t}")))
+        })?;
         let analyze_ms = analyze_started.elapsed().as_millis() as u64;
         let prewarm_started = Instant::now();
         if opts.prewarm {
@@ -164,9 +162,9 @@ pub fn load(
 
         // Integrity.
         let integrity_started = Instant::now();
-        let checks = integrity::check_tables(&mut client, &opts.schema, &names)?;
+        let checks = integrity::check_tables_on(target, opts.jobs, &opts.schema, &names)?;
         let orphans = integrity::orphans(&mut client, &opts.schema, &names)?;
-        let fanouts = integrity::check_fanouts(&mut client, &opts.schema, &tables)?;
+        let fanouts = integrity::check_fanouts_on(target, opts.jobs, &opts.schema, &tables)?;
         let fanouts_ok = fanouts.iter().all(|f| f.ok);
         let loaded: BTreeMap<String, i64> = client
             .query("SELECT table_name, sum(rows)::bigint FROM _pgshape.chunks WHERE run_id = $1 GROUP BY 1", &[&run.run_id])
@@ -488,61 +486,100 @@ fn set_aside(client: &mut impl GenericClient, schema: &str, names: &[String]) ->
 /// Rebuilds what `set_aside` dropped: keys, then indexes, then foreign keys (validated).
 /// Idempotent, so a resumed run can call it again.
 pub fn restore(client: &mut Client, record: &Value) -> Result<()> {
-    let aside = &record["set_aside"];
-    let schema = aside["schema"].as_str().unwrap_or("public");
-    let empty = Vec::new();
-    let constraints = aside["constraints"].as_array().unwrap_or(&empty);
-    let exists = |client: &mut Client, table: &str, name: &str| -> Result<bool> {
-        Ok(client
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid
-                                 JOIN pg_namespace n ON n.oid = r.relnamespace
-                                WHERE n.nspname = $1 AND r.relname = $2 AND c.conname = $3)",
-                &[&schema, &table, &name],
-            )
-            .map_err(Error::db("looking up a constraint"))?
-            .get(0))
-    };
-    for pass in ["keys", "indexes", "foreign keys"] {
-        if pass == "indexes" {
-            for i in aside["indexes"].as_array().unwrap_or(&empty) {
-                let def = i["definition"].as_str().unwrap_or_default();
-                let def = def
-                    .replacen("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
-                    .replacen(
-                        "CREATE UNIQUE INDEX ",
-                        "CREATE UNIQUE INDEX IF NOT EXISTS ",
-                        1,
-                    );
-                client
-                    .batch_execute(&def)
-                    .map_err(Error::db(format!("rebuilding index {}", i["name"])))?;
-            }
-            continue;
-        }
-        for c in constraints {
-            let is_fk = c["kind"] == "f";
-            if is_fk != (pass == "foreign keys") {
-                continue;
-            }
-            let (table, name, def) = (
-                c["table"].as_str().unwrap_or_default(),
-                c["name"].as_str().unwrap_or_default(),
-                c["definition"].as_str().unwrap_or_default(),
-            );
-            if exists(client, table, name)? {
-                continue;
-            }
-            client
-                .batch_execute(&format!(
-                    "ALTER TABLE {} ADD CONSTRAINT {} {def}",
-                    qualified(schema, table),
-                    quote(name)
-                ))
-                .map_err(Error::db(format!("restoring constraint {name} on {table}")))?;
-        }
+    let (schema, constraints, indexes) = set_aside_of(record);
+    for c in constraints.iter().filter(|c| c["kind"] != "f") {
+        restore_constraint(client, schema, c)?;
+    }
+    for i in &indexes {
+        restore_index(client, i)?;
+    }
+    for c in constraints.iter().filter(|c| c["kind"] == "f") {
+        restore_constraint(client, schema, c)?;
     }
     Ok(())
+}
+
+/// [`restore`] with the keys, then the indexes, built over `jobs` connections (statements on
+/// one table wait for each other's lock; none takes two tables' locks, so none deadlocks),
+/// then the foreign keys on `client`, one at a time (two of them may lock the same two tables
+/// in opposite orders).
+fn restore_parallel(
+    client: &mut Client,
+    target: &Target,
+    jobs: usize,
+    record: &Value,
+) -> Result<()> {
+    let (schema, constraints, indexes) = set_aside_of(record);
+    let keys: Vec<&Value> = constraints
+        .iter()
+        .copied()
+        .filter(|c| c["kind"] != "f")
+        .collect();
+    parallel::on_target(target, jobs, &keys, |c, k| restore_constraint(c, schema, k))?;
+    parallel::on_target(target, jobs, &indexes, |c, i| restore_index(c, i))?;
+    for c in constraints.iter().filter(|c| c["kind"] == "f") {
+        restore_constraint(client, schema, c)?;
+    }
+    Ok(())
+}
+
+/// The schema, constraints and indexes a run record says were set aside.
+fn set_aside_of(record: &Value) -> (&str, Vec<&Value>, Vec<&Value>) {
+    let aside = &record["set_aside"];
+    let list = |key: &str| -> Vec<&Value> {
+        aside[key]
+            .as_array()
+            .map(|a| a.iter().collect())
+            .unwrap_or_default()
+    };
+    (
+        aside["schema"].as_str().unwrap_or("public"),
+        list("constraints"),
+        list("indexes"),
+    )
+}
+
+/// Re-creates one set-aside index unless it exists.
+fn restore_index(client: &mut Client, i: &Value) -> Result<()> {
+    let def = i["definition"].as_str().unwrap_or_default();
+    let def = def
+        .replacen("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
+        .replacen(
+            "CREATE UNIQUE INDEX ",
+            "CREATE UNIQUE INDEX IF NOT EXISTS ",
+            1,
+        );
+    client
+        .batch_execute(&def)
+        .map_err(Error::db(format!("rebuilding index {}", i["name"])))
+}
+
+/// Re-adds one set-aside constraint unless it exists (a foreign key is validated as added).
+fn restore_constraint(client: &mut Client, schema: &str, c: &Value) -> Result<()> {
+    let (table, name, def) = (
+        c["table"].as_str().unwrap_or_default(),
+        c["name"].as_str().unwrap_or_default(),
+        c["definition"].as_str().unwrap_or_default(),
+    );
+    let exists: bool = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid
+                             JOIN pg_namespace n ON n.oid = r.relnamespace
+                            WHERE n.nspname = $1 AND r.relname = $2 AND c.conname = $3)",
+            &[&schema, &table, &name],
+        )
+        .map_err(Error::db("looking up a constraint"))?
+        .get(0);
+    if exists {
+        return Ok(());
+    }
+    client
+        .batch_execute(&format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} {def}",
+            qualified(schema, table),
+            quote(name)
+        ))
+        .map_err(Error::db(format!("restoring constraint {name} on {table}")))
 }
 
 /// Tables that may be loaded with TRUNCATE + COPY FREEZE: plain tables no remaining foreign
@@ -577,54 +614,21 @@ fn copy_chunks(
     sent: &Mutex<content::Sent>,
     on_rows: &(dyn Fn(&str, u64) + Sync),
 ) -> Result<()> {
-    let next = AtomicUsize::new(0);
-    let failure: Mutex<Option<Error>> = Mutex::new(None);
-    std::thread::scope(|scope| {
-        for _ in 0..opts.jobs.max(1).min(work.len().max(1)) {
-            scope.spawn(|| {
-                let mut client = match target.connect(&session()) {
-                    Ok(c) => c,
-                    Err(e) => {
-                        failure.lock().expect("lock").get_or_insert(e);
-                        return;
-                    }
-                };
-                loop {
-                    if failure.lock().expect("lock").is_some() {
-                        return;
-                    }
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&(table, chunk, freeze)) = work.get(i) else {
-                        return;
-                    };
-                    match copy_one(
-                        &mut client,
-                        source,
-                        &opts.schema,
-                        run_id,
-                        table,
-                        chunk,
-                        freeze,
-                    ) {
-                        Ok((rows, hash)) => {
-                            sent.lock()
-                                .expect("lock")
-                                .insert((table.name.clone(), chunk), hash);
-                            on_rows(&table.name, rows)
-                        }
-                        Err(e) => {
-                            failure.lock().expect("lock").get_or_insert(e);
-                            return;
-                        }
-                    }
-                }
-            });
-        }
-    });
-    match failure.into_inner().expect("lock") {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
+    parallel::on_target(
+        target,
+        opts.jobs,
+        work,
+        |client, &(table, chunk, freeze)| {
+            let (rows, hash) =
+                copy_one(client, source, &opts.schema, run_id, table, chunk, freeze)?;
+            sent.lock()
+                .expect("lock")
+                .insert((table.name.clone(), chunk), hash);
+            on_rows(&table.name, rows);
+            Ok(())
+        },
+    )?;
+    Ok(())
 }
 
 fn copy_one(
