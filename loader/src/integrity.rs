@@ -114,19 +114,22 @@ fn check_table(client: &mut impl GenericClient, t: &Table) -> Result<TableCheck>
     } else {
         format!("ROW({order})")
     };
+    // The 64-bit prefix of each row's md5 as two 32-bit halves: bigint sums (the server adds
+    // them in 128-bit integers) instead of a numeric sum of 64-bit values, the same total.
     let row = client
         .query_one(
             &format!(
                 "SELECT count(*),
-                        (((coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint::numeric), 0)
-                           % 18446744073709551616) + 18446744073709551616) % 18446744073709551616)::text
-                   FROM {rel} t"
+                        coalesce(sum(('x' || substr(h, 1, 8))::bit(32)::bigint), 0)::text,
+                        coalesce(sum(('x' || substr(h, 9, 8))::bit(32)::bigint), 0)::text
+                   FROM (SELECT md5(t::text) AS h FROM {rel} t) r"
             ),
             &[],
         )
         .map_err(Error::db(format!("hashing {}", t.qualified())))?;
     let rows: i64 = row.get(0);
-    let sum: Option<String> = row.get(1);
+    let half = |i: usize| -> u128 { row.get::<_, String>(i).parse().unwrap_or(0) };
+    let sum = Some(rows_sum(half(1), half(2)).to_string());
     let key_md5 = if rows <= KEY_MD5_MAX_ROWS {
         let r = client
             .query_one(
@@ -143,6 +146,12 @@ fn check_table(client: &mut impl GenericClient, t: &Table) -> Result<TableCheck>
         key_md5,
         rows_sum: sum.unwrap_or_else(|| "0".into()),
     })
+}
+
+/// The sum modulo 2^64 of the rows' 64-bit md5 prefixes, from the sums of their high and low
+/// 32-bit halves.
+fn rows_sum(high: u128, low: u128) -> u64 {
+    ((high << 32).wrapping_add(low) % (1u128 << 64)) as u64
 }
 
 /// Orphan rows of every foreign key of the named tables of `schema`: child rows whose
@@ -337,4 +346,21 @@ pub fn fanout(
         .query_one(&sql, &[])
         .map_err(Error::db(format!("fan-out of {child}")))?;
     Ok((r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rows_sum;
+
+    #[test]
+    fn rows_sum_is_the_sum_of_the_prefixes_modulo_2_64() {
+        // Two rows with prefixes ffffffff_ffffffff and 00000000_00000002: 1 modulo 2^64.
+        assert_eq!(rows_sum(0xffff_ffff, 0xffff_ffff + 2), 1);
+        let prefixes = [0x0123_4567_89ab_cdefu64, 0xfedc_ba98_7654_3210, 42];
+        let (high, low) = prefixes.iter().fold((0u128, 0u128), |(h, l), p| {
+            (h + (p >> 32) as u128, l + (p & 0xffff_ffff) as u128)
+        });
+        let want = prefixes.iter().fold(0u64, |a, p| a.wrapping_add(*p));
+        assert_eq!(rows_sum(high, low), want);
+    }
 }
