@@ -129,7 +129,7 @@ fn check_table(client: &mut impl GenericClient, t: &Table) -> Result<TableCheck>
         .map_err(Error::db(format!("hashing {}", t.qualified())))?;
     let rows: i64 = row.get(0);
     let half = |i: usize| -> u128 { row.get::<_, String>(i).parse().unwrap_or(0) };
-    let sum = Some(rows_sum(half(1), half(2)).to_string());
+    let sum = rows_sum(half(1), half(2)).to_string();
     let key_md5 = if rows <= KEY_MD5_MAX_ROWS {
         let r = client
             .query_one(
@@ -144,7 +144,7 @@ fn check_table(client: &mut impl GenericClient, t: &Table) -> Result<TableCheck>
     Ok(TableCheck {
         rows,
         key_md5,
-        rows_sum: sum.unwrap_or_else(|| "0".into()),
+        rows_sum: sum,
     })
 }
 
