@@ -163,7 +163,6 @@ pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
             metrics: tm,
             group: group.map(|g| g.0),
             deferred: &deferred,
-            window_seconds: pack.window.days as f64 * 86_400.0,
         };
         let mut columns = IndexMap::new();
         for c in t.columns.iter().filter(|c| !c.generated) {
@@ -185,10 +184,7 @@ pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
             specs.len()
         ),
         ddl: Some(opts.ddl_file.clone().into()),
-        window: Window {
-            end: pack.window.end.clone(),
-            days: pack.window.days,
-        },
+        window: window(pack),
         calibrated_from: None,
         bands,
         tables: specs,
@@ -256,7 +252,6 @@ struct TableCtx<'a> {
     metrics: Option<&'a TableMetrics>,
     group: Option<&'a ForeignKey>,
     deferred: &'a BTreeSet<(String, String)>,
-    window_seconds: f64,
 }
 
 impl TableCtx<'_> {
@@ -310,7 +305,7 @@ impl TableCtx<'_> {
                 spec.boolean = Some(Boolean { p });
             }
             SqlType::Uuid => spec.uuid = Some(UuidGen {}),
-            t if t.is_temporal() => spec.timestamp = Some(self.timestamp(c, t, cm)),
+            t if t.is_temporal() => spec.timestamp = Some(self.timestamp(t, cm)),
             t if t.is_integer() || matches!(t, SqlType::Double | SqlType::Real) => {
                 if unique {
                     return Err(unsupported(
@@ -439,7 +434,7 @@ impl TableCtx<'_> {
         Ok(Some(spec))
     }
 
-    fn timestamp(&self, c: &Column, t: SqlType, cm: Option<&ColumnMetrics>) -> Timestamp {
+    fn timestamp(&self, t: SqlType, cm: Option<&ColumnMetrics>) -> Timestamp {
         let weights = |cells: Option<&Vec<Option<u64>>>| -> Option<Vec<f64>> {
             let w: Vec<f64> = cells?.iter().map(|x| x.unwrap_or(0) as f64).collect();
             w.iter().any(|x| *x > 0.0).then_some(w)
@@ -450,24 +445,11 @@ impl TableCtx<'_> {
             cm.and_then(|m| weights(m.hourly.as_ref()))
         };
         let weekly = cm.and_then(|m| weights(m.weekday.as_ref()));
-        let own_window = self.metrics.and_then(|m| m.window_column.clone());
-        let parent_window = self.group.and_then(|fk| {
-            self.pack
-                .tables
-                .get(&format!("{}.{}", fk.ref_schema, fk.ref_table))
-                .and_then(|m| m.window_column.clone())
-        });
-        let after = match (&own_window, &parent_window) {
-            (Some(w), Some(p)) if *w == c.name => Some(format!("parent.{p}")),
-            (Some(w), _) if *w != c.name => Some(w.clone()),
-            _ => None,
-        };
-        // The pack has no offsets yet: a day's median, spread over the window (documented).
-        let offset_seconds = after.as_ref().map(|_| Dist::Lognormal {
-            median: 86_400.0,
-            sigma: 2.0,
-            max: Some(self.window_seconds),
-        });
+        // Standalone in the window: the pack has no child-minus-parent offsets yet, and a
+        // timestamp `after` another compounds the profiles (a child's day inherits its
+        // parent's weekday thinning) and, down a chain, piles rows at the window's end (see
+        // docs/formats.md, "Spec from a pack"). Edit in `after` by hand where order matters.
+        let (after, offset_seconds) = (None, None);
         Timestamp {
             after,
             offset_seconds,
@@ -563,6 +545,17 @@ impl TableCtx<'_> {
             }
         }
         let unique = unique || (role == "pii" && distinct >= 0.99 && style != TextStyle::Name);
+        if unique && style != TextStyle::Email {
+            // The unique suffix (`_` and the row number in base 36) is part of the length:
+            // take it off, at production's row count.
+            let rows = self.metrics.map_or(1, |m| m.total_rows.max(1)) as f64;
+            let suffix = 1.0 + (rows.ln() / 36f64.ln()).ceil().max(1.0);
+            if let Dist::Quantiles(points) = &mut length {
+                for p in points.iter_mut() {
+                    p[1] = (p[1] - suffix).max(1.0);
+                }
+            }
+        }
         if unique && max_length(c).is_some() {
             return Err(unsupported(
                 tname,
@@ -647,6 +640,52 @@ fn blank(sql_type: SqlType) -> ColumnSpec {
         text: None,
         boolean: None,
         uuid: None,
+    }
+}
+
+/// The spec's window: as long as the pack's, ending with the last whole UTC day in which some
+/// table's window column has rows (from the daily profiles: production data may stop before
+/// the extraction, as a fixture or a replica's does); the pack's window when no profile says.
+fn window(pack: &Pack) -> Window {
+    let whole = Window {
+        end: pack.window.end.clone(),
+        days: pack.window.days,
+    };
+    let (mut seen, mut last) = (false, 0usize);
+    for t in pack.tables.values() {
+        let Some(daily) = t
+            .window_column
+            .as_ref()
+            .and_then(|w| t.columns.get(w))
+            .and_then(|c| c.daily.as_ref())
+        else {
+            continue;
+        };
+        for (i, n) in daily.iter().enumerate() {
+            if n.is_some_and(|n| n > 0) {
+                seen = true;
+                last = last.max(i);
+            }
+        }
+    }
+    let Ok(start) = chrono::DateTime::parse_from_rfc3339(&pack.window.start) else {
+        return whole;
+    };
+    let Ok(end) = chrono::DateTime::parse_from_rfc3339(&pack.window.end) else {
+        return whole;
+    };
+    if !seen {
+        return whole;
+    }
+    let day0 = start
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc();
+    let fitted = (day0 + chrono::Duration::days(last as i64 + 1)).min(end.to_utc());
+    Window {
+        end: fitted.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        days: pack.window.days,
     }
 }
 

@@ -408,6 +408,9 @@ fn init(a: InitArgs) -> Result<()> {
         .check(&a.output)
         .context("the derived spec does not check")?;
     let dir = a.output.parent().unwrap_or(Path::new("."));
+    if !dir.as_os_str().is_empty() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     artifact::write_atomic_readable(&dir.join(&opts.ddl_file), derived.ddl.as_bytes())?;
     artifact::write_json(&a.output, &derived.spec)?;
     for n in &derived.notes {
