@@ -21,22 +21,21 @@
 //!
 //! What the generator cannot produce is an error naming the table and column.
 
+mod bands;
+mod columns;
 pub mod ddl;
 pub mod fit;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use indexmap::IndexMap;
-use pgshape_core::catalog::{self, Column, ForeignKey, Table, TypeKind};
+use pgshape_core::catalog::{self, ForeignKey, Table};
 use pgshape_core::dist::Dist;
-use pgshape_core::pack::{ColumnMetrics, Pack, TableMetrics};
-use pgshape_core::spec::{
-    Band, Boolean, Category, ColumnSpec, Earlier, Number, ParentKey, PerParent, Reference, Rows,
-    Sequence, Spec, SqlType, TableSpec, Text, TextStyle, Timestamp, UuidGen, Window, SPEC_VERSION,
-};
+use pgshape_core::pack::Pack;
+use pgshape_core::spec::{PerParent, Rows, Spec, TableSpec, SPEC_VERSION};
 use pgshape_core::{Error, Result};
 
-use crate::calibrate::{fanout_of, length_of};
+use crate::calibrate::fanout_of;
 
 /// Rows in all of the `ci` band.
 pub const CI_TOTAL_ROWS: f64 = 200_000.0;
@@ -61,7 +60,7 @@ pub struct Derived {
     pub notes: Vec<String>,
 }
 
-fn unsupported(table: &str, column: &str, m: impl std::fmt::Display) -> Error {
+pub(crate) fn unsupported(table: &str, column: &str, m: impl std::fmt::Display) -> Error {
     Error::Unsupported(format!("table {table}, column {column}: {m}"))
 }
 
@@ -105,7 +104,7 @@ pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
                 && t.column(&fk.columns[0]).is_some_and(|c| c.not_null)
                 && schema
                     .table(&format!("{}.{}", fk.ref_schema, fk.ref_table))
-                    .is_some_and(|p| is_sequence_key(p, &fk.ref_columns[0]));
+                    .is_some_and(|p| columns::is_sequence_key(p, &fk.ref_columns[0]));
             if !ok {
                 continue;
             }
@@ -157,7 +156,7 @@ pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
             }),
             None => Rows::Band,
         };
-        let ctx = TableCtx {
+        let ctx = columns::TableCtx {
             pack,
             table: t,
             metrics: tm,
@@ -174,7 +173,7 @@ pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
         specs.insert(t.name.clone(), TableSpec { rows, columns });
     }
 
-    let bands = bands(&specs, &tables, &|n| total(n), opts)?;
+    let bands = bands::bands(&specs, &tables, &|n| total(n), opts)?;
     let skeleton = Spec {
         spec_version: SPEC_VERSION,
         name: opts.name.clone(),
@@ -184,7 +183,7 @@ pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
             specs.len()
         ),
         ddl: Some(opts.ddl_file.clone().into()),
-        window: window(pack),
+        window: bands::window(pack),
         calibrated_from: None,
         bands,
         tables: specs,
@@ -194,561 +193,4 @@ pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
     let (spec, calibrated) = crate::calibrate::calibrate(&skeleton, pack, pack_sha256)?;
     notes.extend(calibrated);
     Ok(Derived { spec, ddl, notes })
-}
-
-/// Whether `column` of `table` becomes a `sequence`: an integer single-column primary or
-/// unique key that is no foreign key.
-fn is_sequence_key(table: &Table, column: &str) -> bool {
-    let single = |k: &Vec<String>| k.len() == 1 && k[0] == column;
-    table.column(column).is_some_and(|c| {
-        sql_type(c).is_ok_and(|t| t.is_integer())
-            && (table.primary_key.as_ref().is_some_and(single)
-                || table.unique_keys.iter().any(single))
-            && !table
-                .foreign_keys
-                .iter()
-                .any(|fk| fk.columns.iter().any(|x| x == column))
-    })
-}
-
-/// The generator type of a catalog column, or why there is none.
-fn sql_type(c: &Column) -> std::result::Result<SqlType, String> {
-    if c.type_kind == TypeKind::Enum {
-        return Ok(SqlType::Text);
-    }
-    let t = c.effective_type();
-    let base = t.split('(').next().unwrap_or(t).trim();
-    Ok(match base {
-        "bigint" => SqlType::Bigint,
-        "integer" => SqlType::Integer,
-        "smallint" => SqlType::Smallint,
-        "double precision" => SqlType::Double,
-        "real" => SqlType::Real,
-        "boolean" => SqlType::Boolean,
-        "text" | "character varying" | "character" => SqlType::Text,
-        "timestamp with time zone" => SqlType::Timestamptz,
-        "timestamp without time zone" => SqlType::Timestamp,
-        "date" => SqlType::Date,
-        "uuid" => SqlType::Uuid,
-        _ => {
-            return Err(format!(
-                "type {} is not supported by the generator yet (supported: bigint, integer, smallint, double precision, real, boolean, text, varchar, char, enums, timestamptz, timestamp, date, uuid, and domains over them)",
-                c.data_type
-            ))
-        }
-    })
-}
-
-/// The `n` of `character varying(n)` / `character(n)`.
-fn max_length(c: &Column) -> Option<f64> {
-    let t = c.effective_type();
-    let inner = t.strip_suffix(')')?.split_once('(')?.1;
-    inner.parse().ok()
-}
-
-struct TableCtx<'a> {
-    pack: &'a Pack,
-    table: &'a Table,
-    metrics: Option<&'a TableMetrics>,
-    group: Option<&'a ForeignKey>,
-    deferred: &'a BTreeSet<(String, String)>,
-}
-
-impl TableCtx<'_> {
-    fn name(&self) -> &str {
-        &self.table.name
-    }
-
-    fn figures(&self, c: &Column) -> Option<&ColumnMetrics> {
-        self.metrics.and_then(|m| m.columns.get(&c.name))
-    }
-
-    /// The column's generator, or `None` for a column left to its default (NULL).
-    fn column(&self, c: &Column, notes: &mut Vec<String>) -> Result<Option<ColumnSpec>> {
-        let tname = self.name();
-        let sql = sql_type(c).map_err(|m| unsupported(tname, &c.name, m))?;
-        let cm = self.figures(c);
-        let mut spec = blank(sql);
-        if !c.not_null {
-            spec.null_fraction = cm.map_or(0.0, |m| m.null_fraction);
-        }
-        // Keys.
-        if let Some(fk) = self.group.filter(|fk| fk.columns[0] == c.name) {
-            spec.parent = Some(ParentKey {
-                column: fk.ref_columns[0].clone(),
-            });
-            return Ok(Some(spec));
-        }
-        if let Some(fk) = self
-            .table
-            .foreign_keys
-            .iter()
-            .find(|fk| fk.columns.contains(&c.name))
-        {
-            return self.foreign(c, fk, spec, notes);
-        }
-        if is_sequence_key(self.table, &c.name) {
-            spec.sequence = Some(Sequence { start: 1, step: 1 });
-            return Ok(Some(spec));
-        }
-        let unique = self.is_unique(&c.name);
-        match sql {
-            SqlType::Boolean => {
-                let p = cm
-                    .and_then(|m| m.categories.as_ref())
-                    .and_then(|k| {
-                        let t = *k.counts.get("true").unwrap_or(&0) as f64;
-                        let f = *k.counts.get("false").unwrap_or(&0) as f64;
-                        (t + f > 0.0).then(|| fit::round6(t / (t + f)))
-                    })
-                    .unwrap_or(0.5);
-                spec.boolean = Some(Boolean { p });
-            }
-            SqlType::Uuid => spec.uuid = Some(UuidGen {}),
-            t if t.is_temporal() => spec.timestamp = Some(self.timestamp(t, cm)),
-            t if t.is_integer() || matches!(t, SqlType::Double | SqlType::Real) => {
-                if unique {
-                    return Err(unsupported(
-                        tname,
-                        &c.name,
-                        "a unique number that is not a single-column integer key cannot be generated yet",
-                    ));
-                }
-                let dist = cm
-                    .and_then(|m| m.number.as_ref())
-                    .and_then(fit::number_of)
-                    .unwrap_or_else(|| {
-                        notes.push(format!(
-                            "{tname}.{}: no numeric quantiles in the pack; uniform 0..100",
-                            c.name
-                        ));
-                        Dist::Uniform {
-                            min: 0.0,
-                            max: 100.0,
-                        }
-                    });
-                spec.number = Some(Number { dist });
-            }
-            _ => self.text(c, cm, unique, &mut spec, notes)?,
-        }
-        Ok(Some(spec))
-    }
-
-    fn is_unique(&self, column: &str) -> bool {
-        let single = |k: &Vec<String>| k.len() == 1 && k[0] == column;
-        self.table.primary_key.as_ref().is_some_and(single)
-            || self.table.unique_keys.iter().any(single)
-    }
-
-    /// A foreign-key column that does not group the table.
-    fn foreign(
-        &self,
-        c: &Column,
-        fk: &ForeignKey,
-        mut spec: ColumnSpec,
-        notes: &mut Vec<String>,
-    ) -> Result<Option<ColumnSpec>> {
-        let tname = self.name();
-        if fk.columns.len() > 1 {
-            return Err(unsupported(
-                tname,
-                &c.name,
-                format!(
-                    "composite foreign key {} ({}) -> {} ({}) is not supported by the generator yet",
-                    fk.name,
-                    fk.columns.join(", "),
-                    fk.ref_table,
-                    fk.ref_columns.join(", ")
-                ),
-            ));
-        }
-        if self
-            .deferred
-            .contains(&(self.table.qualified(), fk.name.clone()))
-        {
-            if c.not_null {
-                return Err(unsupported(
-                    tname,
-                    &c.name,
-                    format!("foreign key {} closes a cycle and is NOT NULL: no load order can satisfy it without updates, which the generator does not make yet", fk.name),
-                ));
-            }
-            notes.push(format!(
-                "{tname}.{}: foreign key {} closes a cycle; left NULL",
-                c.name, fk.name
-            ));
-            return Ok(None);
-        }
-        let parent = self
-            .pack
-            .schema
-            .table(&format!("{}.{}", fk.ref_schema, fk.ref_table));
-        if !parent.is_some_and(|p| is_sequence_key(p, &fk.ref_columns[0])) {
-            return Err(unsupported(
-                tname,
-                &c.name,
-                format!(
-                    "foreign key {} references {}.{}, which is not a single-column integer key the generator numbers (text or uuid keys cannot be referenced yet)",
-                    fk.name, fk.ref_table, fk.ref_columns[0]
-                ),
-            ));
-        }
-        if fk.ref_table == tname {
-            if c.not_null {
-                return Err(unsupported(
-                    tname,
-                    &c.name,
-                    format!("self-reference {} is NOT NULL: the first row would have nothing to point at", fk.name),
-                ));
-            }
-            spec.earlier = Some(Earlier {
-                column: fk.ref_columns[0].clone(),
-            });
-            return Ok(Some(spec));
-        }
-        let edge = self
-            .pack
-            .edges
-            .iter()
-            .find(|e| e.child == self.table.qualified() && e.foreign_key == fk.name);
-        let zipf = match (edge, self.metrics) {
-            (Some(e), Some(m)) => {
-                let children = (m.total_rows as f64 * (1.0 - spec.null_fraction)).round() as u64;
-                fit::zipf_of(e, children, e.parents)
-            }
-            _ => 0.0,
-        };
-        // Distinct within the group when it completes a composite key with the grouping key.
-        let distinct = self.group.is_some_and(|g| {
-            let pair =
-                |k: &Vec<String>| k.len() == 2 && k.contains(&g.columns[0]) && k.contains(&c.name);
-            self.table.primary_key.as_ref().is_some_and(pair)
-                || self.table.unique_keys.iter().any(pair)
-        });
-        spec.reference = Some(Reference {
-            table: fk.ref_table.clone(),
-            column: fk.ref_columns[0].clone(),
-            zipf,
-            distinct,
-        });
-        Ok(Some(spec))
-    }
-
-    fn timestamp(&self, t: SqlType, cm: Option<&ColumnMetrics>) -> Timestamp {
-        let weights = |cells: Option<&Vec<Option<u64>>>| -> Option<Vec<f64>> {
-            let w: Vec<f64> = cells?.iter().map(|x| x.unwrap_or(0) as f64).collect();
-            w.iter().any(|x| *x > 0.0).then_some(w)
-        };
-        let hourly = if t == SqlType::Date {
-            None
-        } else {
-            cm.and_then(|m| weights(m.hourly.as_ref()))
-        };
-        let weekly = cm.and_then(|m| weights(m.weekday.as_ref()));
-        // Standalone in the window: the pack has no child-minus-parent offsets yet, and a
-        // timestamp `after` another compounds the profiles (a child's day inherits its
-        // parent's weekday thinning) and, down a chain, piles rows at the window's end (see
-        // docs/formats.md, "Spec from a pack"). Edit in `after` by hand where order matters.
-        let (after, offset_seconds) = (None, None);
-        Timestamp {
-            after,
-            offset_seconds,
-            hourly,
-            weekly,
-            ascending: false,
-        }
-    }
-
-    fn text(
-        &self,
-        c: &Column,
-        cm: Option<&ColumnMetrics>,
-        unique: bool,
-        spec: &mut ColumnSpec,
-        notes: &mut Vec<String>,
-    ) -> Result<()> {
-        let tname = self.name();
-        let categories = cm.and_then(|m| m.categories.as_ref());
-        if c.type_kind == TypeKind::Enum || (categories.is_some() && !unique) {
-            let mut weights: IndexMap<String, f64> = IndexMap::new();
-            if let Some(k) = categories {
-                if k.labels {
-                    for (l, n) in &k.counts {
-                        weights.insert(l.clone(), *n as f64);
-                    }
-                } else {
-                    // Tokens: synthetic labels of the same count, by frequency rank.
-                    let mut freq: Vec<u64> = k.counts.values().copied().collect();
-                    freq.sort_unstable_by(|a, b| b.cmp(a));
-                    let extra = k.suppressed_categories as usize;
-                    let share = k.suppressed_rows as f64 / extra.max(1) as f64;
-                    let n = freq.len() + extra;
-                    let width = n.to_string().len();
-                    for (i, f) in freq
-                        .iter()
-                        .map(|f| *f as f64)
-                        .chain(std::iter::repeat_n(share, extra))
-                        .enumerate()
-                    {
-                        weights.insert(format!("{}{:0width$}", label_prefix(c), i + 1), f);
-                    }
-                }
-            }
-            if weights.values().all(|w| *w <= 0.0) {
-                weights.clear();
-                let labels = self.enum_labels(c).ok_or_else(|| {
-                    unsupported(
-                        tname,
-                        &c.name,
-                        "a category column without frequencies in the pack",
-                    )
-                })?;
-                for l in labels {
-                    weights.insert(l.clone(), 1.0);
-                }
-            }
-            spec.category = Some(Category { weights });
-            return Ok(());
-        }
-        let role = cm.map_or("other", |m| m.role.as_str());
-        let lower = c.name.to_ascii_lowercase();
-        let distinct = cm.and_then(|m| m.distinct_ratio).unwrap_or(0.0);
-        let style = if role == "pii" {
-            if lower.contains("mail") {
-                TextStyle::Email
-            } else if unique || distinct >= 0.99 {
-                TextStyle::Word
-            } else {
-                TextStyle::Name
-            }
-        } else if unique {
-            TextStyle::Code
-        } else {
-            TextStyle::Words
-        };
-        let mut length = cm
-            .and_then(|m| m.length.as_ref())
-            .and_then(length_of)
-            .unwrap_or_else(|| {
-                notes.push(format!(
-                    "{tname}.{}: no length figures in the pack; 5 to 20 characters",
-                    c.name
-                ));
-                Dist::Uniform {
-                    min: 5.0,
-                    max: 20.0,
-                }
-            });
-        if let (Some(n), Dist::Quantiles(points)) = (max_length(c), &mut length) {
-            for p in points.iter_mut() {
-                p[1] = p[1].min(n);
-            }
-        }
-        let unique = unique || (role == "pii" && distinct >= 0.99 && style != TextStyle::Name);
-        if unique && style != TextStyle::Email {
-            // The unique suffix (`_` and the row number in base 36) is part of the length:
-            // take it off, at production's row count.
-            let rows = self.metrics.map_or(1, |m| m.total_rows.max(1)) as f64;
-            let suffix = 1.0 + (rows.ln() / 36f64.ln()).ceil().max(1.0);
-            if let Dist::Quantiles(points) = &mut length {
-                for p in points.iter_mut() {
-                    p[1] = (p[1] - suffix).max(1.0);
-                }
-            }
-        }
-        if unique && max_length(c).is_some() {
-            return Err(unsupported(
-                tname,
-                &c.name,
-                "a unique bounded-length text: the unique suffix could exceed the length",
-            ));
-        }
-        spec.text = Some(Text {
-            length,
-            style,
-            unique,
-        });
-        Ok(())
-    }
-
-    fn enum_labels(&self, c: &Column) -> Option<&Vec<String>> {
-        self.pack
-            .schema
-            .enums
-            .iter()
-            .find(|e| c.data_type == e.name || c.data_type == format!("{}.{}", e.schema, e.name))
-            .map(|e| &e.labels)
-    }
-
-    /// Checks that every composite primary or unique key can be met.
-    fn check_keys(&self, columns: &mut IndexMap<String, ColumnSpec>) -> Result<()> {
-        let keys = self
-            .table
-            .primary_key
-            .iter()
-            .chain(&self.table.unique_keys)
-            .filter(|k| k.len() > 1);
-        for k in keys {
-            let unique_part = k.iter().any(|c| {
-                columns.get(c).is_some_and(|s| {
-                    s.sequence.is_some()
-                        || s.uuid.is_some()
-                        || s.text.as_ref().is_some_and(|t| t.unique)
-                })
-            });
-            let grouped_pair = k.len() == 2
-                && k.iter()
-                    .any(|c| columns.get(c).is_some_and(|s| s.parent.is_some()))
-                && k.iter().any(|c| {
-                    columns
-                        .get(c)
-                        .and_then(|s| s.reference.as_ref())
-                        .is_some_and(|r| r.distinct)
-                });
-            if !unique_part && !grouped_pair {
-                return Err(unsupported(
-                    self.name(),
-                    &k.join(", "),
-                    "this composite key cannot be kept unique by the generator yet (it needs a sequence, uuid or unique text column, or the grouping key plus one reference)",
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A short label prefix from a column name (its first letter), for token categories.
-fn label_prefix(c: &Column) -> String {
-    c.name
-        .chars()
-        .find(|ch| ch.is_ascii_alphabetic())
-        .map_or("c".into(), |ch| ch.to_ascii_lowercase().to_string())
-}
-
-fn blank(sql_type: SqlType) -> ColumnSpec {
-    ColumnSpec {
-        sql_type,
-        null_fraction: 0.0,
-        sequence: None,
-        parent: None,
-        reference: None,
-        pick: None,
-        earlier: None,
-        timestamp: None,
-        number: None,
-        category: None,
-        text: None,
-        boolean: None,
-        uuid: None,
-    }
-}
-
-/// The spec's window: as long as the pack's, ending with the last whole UTC day in which some
-/// table's window column has rows (from the daily profiles: production data may stop before
-/// the extraction, as a fixture or a replica's does); the pack's window when no profile says.
-fn window(pack: &Pack) -> Window {
-    let whole = Window {
-        end: pack.window.end.clone(),
-        days: pack.window.days,
-    };
-    let (mut seen, mut last) = (false, 0usize);
-    for t in pack.tables.values() {
-        let Some(daily) = t
-            .window_column
-            .as_ref()
-            .and_then(|w| t.columns.get(w))
-            .and_then(|c| c.daily.as_ref())
-        else {
-            continue;
-        };
-        for (i, n) in daily.iter().enumerate() {
-            if n.is_some_and(|n| n > 0) {
-                seen = true;
-                last = last.max(i);
-            }
-        }
-    }
-    let Ok(start) = chrono::DateTime::parse_from_rfc3339(&pack.window.start) else {
-        return whole;
-    };
-    let Ok(end) = chrono::DateTime::parse_from_rfc3339(&pack.window.end) else {
-        return whole;
-    };
-    if !seen {
-        return whole;
-    }
-    let day0 = start
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight")
-        .and_utc();
-    let fitted = (day0 + chrono::Duration::days(last as i64 + 1)).min(end.to_utc());
-    Window {
-        end: fitted.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        days: pack.window.days,
-    }
-}
-
-/// Bands: root counts at a factor of production's, the factor chosen per band.
-fn bands(
-    specs: &IndexMap<String, TableSpec>,
-    tables: &[&Table],
-    total: &dyn Fn(&str) -> u64,
-    opts: &Options,
-) -> Result<IndexMap<String, Band>> {
-    // Expected rows per table when every root has production's count.
-    let mut expected: BTreeMap<&str, f64> = BTreeMap::new();
-    for t in tables {
-        let e = match &specs[&t.name].rows {
-            Rows::Band => total(&t.qualified()) as f64,
-            Rows::PerParent(pp) => {
-                expected.get(pp.parent.as_str()).copied().unwrap_or(0.0)
-                    * (1.0 - pp.zero_fraction)
-                    * pp.fanout.mean()
-            }
-        };
-        expected.insert(t.name.as_str(), e);
-    }
-    let all: f64 = expected.values().sum();
-    let largest = expected.values().cloned().fold(0.0, f64::max);
-    if all <= 0.0 {
-        return Err(Error::Unsupported(
-            "the pack's tables are all empty: no proportions to size bands by".into(),
-        ));
-    }
-    let band = |f: f64, chunk_rows: u64| Band {
-        rows: tables
-            .iter()
-            .filter(|t| matches!(specs[&t.name].rows, Rows::Band))
-            .map(|t| {
-                let n = (f * total(&t.qualified()) as f64).round().max(1.0) as u64;
-                (t.name.clone(), n)
-            })
-            .collect(),
-        chunk_rows,
-    };
-    let ci = CI_TOTAL_ROWS / all;
-    let mut out = IndexMap::new();
-    out.insert("ci".to_string(), band(ci, 16_384));
-    out.insert("dev".to_string(), band(ci.max(0.1), 262_144));
-    out.insert("staging".to_string(), band(ci.max(1.0), 1_048_576));
-    out.insert("perf".to_string(), band(ci.max(3.0), 1_048_576));
-    if let Some(s) = opts.scale {
-        out.insert("scaled".to_string(), band(s, 262_144));
-    }
-    for (name, rows) in &opts.bands {
-        if largest <= 0.0 {
-            return Err(Error::Unsupported(
-                "--band: the largest table is empty".into(),
-            ));
-        }
-        let f = *rows as f64 / largest;
-        let chunk = if *rows > 10_000_000 {
-            1_048_576
-        } else {
-            262_144
-        };
-        out.insert(name.clone(), band(f, chunk));
-    }
-    Ok(out)
 }
