@@ -107,3 +107,70 @@ pub fn number_of(n: &Numbers) -> Option<Dist> {
 pub fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pgshape_core::pack::NumberBin;
+    use std::collections::BTreeMap;
+
+    fn edge(zero: f64, p50: f64, p90: f64) -> EdgeMetrics {
+        EdgeMetrics {
+            foreign_key: "fk".into(),
+            child: "s.c".into(),
+            columns: vec!["p".into()],
+            parent: "s.p".into(),
+            ref_columns: vec!["id".into()],
+            parents: 1000,
+            zero_fraction: zero,
+            quantiles: [("p50", p50), ("p90", p90)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), Some(v)))
+                .collect(),
+            histogram: vec![],
+        }
+    }
+
+    #[test]
+    fn zipf_fit_tells_flat_from_skewed() {
+        // 20 children per parent, uniform: few zeros, p50 ~ p90.
+        assert!(zipf_of(&edge(0.0, 20.0, 26.0), 20_000, 1000) <= 0.2);
+        // A heavy head: many childless parents, p90 far above p50.
+        assert!(zipf_of(&edge(0.3, 3.0, 60.0), 20_000, 1000) >= 0.8);
+        assert_eq!(zipf_of(&edge(0.0, 1.0, 1.0), 0, 1000), 0.0);
+    }
+
+    #[test]
+    fn number_quantile_function_from_quantiles_and_histogram() {
+        let n = Numbers {
+            quantiles: BTreeMap::from([
+                ("p1".to_string(), None),
+                ("p10".to_string(), Some(10.0)),
+                ("p50".to_string(), Some(50.0)),
+                ("p90".to_string(), Some(90.0)),
+            ]),
+            histogram: vec![
+                NumberBin {
+                    lo: Some(0.0),
+                    hi: Some(16.0),
+                    count: 10,
+                },
+                NumberBin {
+                    lo: Some(64.0),
+                    hi: None,
+                    count: 10,
+                },
+            ],
+        };
+        let d = number_of(&n).unwrap();
+        assert_eq!(d.quantile(0.0), 0.0);
+        assert!((d.quantile(0.5) - 50.0).abs() < 1e-9);
+        // The open last bin: p90 extended by the spread of the quantiles (80).
+        assert!((d.quantile(1.0) - 170.0).abs() < 1e-9);
+        let none = Numbers {
+            quantiles: BTreeMap::new(),
+            histogram: vec![],
+        };
+        assert!(number_of(&none).is_none());
+    }
+}
