@@ -192,5 +192,8 @@ pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
     let ddl = ddl::render(schema, &names);
     let (spec, calibrated) = crate::calibrate::calibrate(&skeleton, pack, pack_sha256)?;
     notes.extend(calibrated);
+    // Never hand out a spec the generator refuses: compile (and plan) its smallest band.
+    crate::Model::new(spec.clone(), "ci", "init")
+        .map_err(|e| Error::Unsupported(format!("the derived spec does not compile: {e}")))?;
     Ok(Derived { spec, ddl, notes })
 }

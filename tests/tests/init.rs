@@ -408,6 +408,48 @@ fn another_schema_round_trip_and_clear_unsupported_errors() {
         .unwrap()
         .get(0);
     assert!(rows > 1000, "{rows}");
+    // The comparison, for the record (issue 6 tracks it to a full pass).
+    let synthetic = work.path().join("shop-synthetic.json");
+    run_ok(
+        "pgshape-sampler",
+        &[
+            "extract",
+            "--output",
+            synthetic.to_str().unwrap(),
+            "--schema",
+            "synthetic",
+            "--window-days",
+            "60",
+        ],
+        &[("DATABASE_URL", &target.url), ("ANONYMIZATION_SALT", SALT)],
+    );
+    let json = work.path().join("shop-compare.json");
+    run(
+        "pgshape-generator",
+        &[
+            "compare",
+            "--production",
+            pack.to_str().unwrap(),
+            "--synthetic",
+            synthetic.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let doc: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    eprintln!(
+        "shop compare: {} of {} figures fail",
+        doc["failed"], doc["checked"]
+    );
+    for f in doc["figures"].as_array().unwrap() {
+        if f["status"] == "fail" {
+            eprintln!(
+                "  FAIL {} {}: production {} synthetic {} value {}",
+                f["subject"], f["metric"], f["production"], f["synthetic"], f["value"]
+            );
+        }
+    }
 
     // What the generator cannot produce yet: a clear error naming the table and column, and
     // no file written.

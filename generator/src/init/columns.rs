@@ -113,12 +113,27 @@ impl TableCtx<'_> {
         let unique = self.is_unique(&c.name);
         match sql {
             SqlType::Boolean => {
+                // Labels (allow-listed) say which share is true. Tokens do not: the larger
+                // share goes to true (comparisons match tokens by rank), noted.
                 let p = cm
                     .and_then(|m| m.categories.as_ref())
                     .and_then(|k| {
-                        let t = *k.counts.get("true").unwrap_or(&0) as f64;
-                        let f = *k.counts.get("false").unwrap_or(&0) as f64;
-                        (t + f > 0.0).then(|| fit::round6(t / (t + f)))
+                        let (t, f) = if k.labels {
+                            (
+                                *k.counts.get("true").unwrap_or(&0),
+                                *k.counts.get("false").unwrap_or(&0),
+                            )
+                        } else {
+                            let mut v: Vec<u64> = k.counts.values().copied().collect();
+                            v.sort_unstable_by(|a, b| b.cmp(a));
+                            notes.push(format!(
+                                "{tname}.{}: boolean shares are tokens; the larger is true",
+                                c.name
+                            ));
+                            let rest = v.iter().skip(1).sum::<u64>() + k.suppressed_rows;
+                            (v.first().copied().unwrap_or(0), rest)
+                        };
+                        (t + f > 0).then(|| fit::round6(t as f64 / (t + f) as f64))
                     })
                     .unwrap_or(0.5);
                 spec.boolean = Some(Boolean { p });
