@@ -51,6 +51,9 @@ pub struct Options {
     pub scale: Option<f64>,
     /// Bands whose largest table gets this many rows.
     pub bands: Vec<(String, u64)>,
+    /// A child table's window column `after` its parent's (off by default, see
+    /// [`columns`]).
+    pub after_parent: bool,
 }
 
 /// A derived spec, its DDL and notes of what was decided.
@@ -162,6 +165,7 @@ pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
             metrics: tm,
             group: group.map(|g| g.0),
             deferred: &deferred,
+            after_parent: opts.after_parent,
         };
         let mut columns = IndexMap::new();
         for c in t.columns.iter().filter(|c| !c.generated) {

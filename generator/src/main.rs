@@ -114,6 +114,11 @@ struct InitArgs {
     /// The spec's name (default: the output file's stem).
     #[arg(long)]
     name: Option<String>,
+    /// Put a child table's window timestamp after its parent's (lognormal offset, median one
+    /// day; the pack has no offsets yet). Off by default: it keeps order but skews weekday and
+    /// hourly profiles down chains of tables.
+    #[arg(long)]
+    after_parent: bool,
     /// Use a pack past its expires_at.
     #[arg(long)]
     allow_expired: bool,
@@ -400,6 +405,7 @@ fn init(a: InitArgs) -> Result<()> {
         ddl_file: format!("{stem}.schema.sql"),
         scale: a.scale,
         bands: a.bands.clone(),
+        after_parent: a.after_parent,
     };
     let derived = pgshape_generator::init::init(&pack, &pack_sha256, &opts)
         .map_err(|e| Exit::new(code::BAD_INPUT, format!("{}: {e}", a.pack.display())))?;

@@ -296,6 +296,33 @@ fn calibrate_of_init_is_init() {
     bytes.push(b'\n');
     assert!(bytes == a, "the library's calibrate of init differs");
 
+    // With --after-parent too (calibrate keeps `after` and its offsets).
+    let after = work.path().join("after.json");
+    assert!(init(&pack, &after, &["--after-parent"]).status.success());
+    let derived = Spec::read(&after).unwrap();
+    assert!(derived.tables.values().any(|t| t.columns.values().any(|c| c
+        .timestamp
+        .as_ref()
+        .is_some_and(|ts| ts
+            .after
+            .as_deref()
+            .is_some_and(|a| a.starts_with("parent."))))));
+    let after2 = work.path().join("after2.json");
+    run_ok(
+        "pgshape-generator",
+        &[
+            "calibrate",
+            "--spec",
+            after.to_str().unwrap(),
+            "--pack",
+            pack.to_str().unwrap(),
+            "--output",
+            after2.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(std::fs::read(&after).unwrap() == std::fs::read(&after2).unwrap());
+
     // An expired pack is refused; nothing is written.
     let mut expired: Value = serde_json::from_slice(&std::fs::read(&pack).unwrap()).unwrap();
     expired["expires_at"] = "2020-01-01T00:00:00Z".into();

@@ -71,6 +71,7 @@ pub(super) struct TableCtx<'a> {
     pub metrics: Option<&'a TableMetrics>,
     pub group: Option<&'a ForeignKey>,
     pub deferred: &'a BTreeSet<(String, String)>,
+    pub after_parent: bool,
 }
 
 impl TableCtx<'_> {
@@ -139,7 +140,7 @@ impl TableCtx<'_> {
                 spec.boolean = Some(Boolean { p });
             }
             SqlType::Uuid => spec.uuid = Some(UuidGen {}),
-            t if t.is_temporal() => spec.timestamp = Some(self.timestamp(t, cm)),
+            t if t.is_temporal() => spec.timestamp = Some(self.timestamp(&c.name, t, cm)),
             t if t.is_integer() || matches!(t, SqlType::Double | SqlType::Real) => {
                 if unique {
                     return Err(unsupported(
@@ -268,7 +269,7 @@ impl TableCtx<'_> {
         Ok(Some(spec))
     }
 
-    fn timestamp(&self, t: SqlType, cm: Option<&ColumnMetrics>) -> Timestamp {
+    fn timestamp(&self, column: &str, t: SqlType, cm: Option<&ColumnMetrics>) -> Timestamp {
         let weights = |cells: Option<&Vec<Option<u64>>>| -> Option<Vec<f64>> {
             let w: Vec<f64> = cells?.iter().map(|x| x.unwrap_or(0) as f64).collect();
             w.iter().any(|x| *x > 0.0).then_some(w)
@@ -279,11 +280,29 @@ impl TableCtx<'_> {
             cm.and_then(|m| weights(m.hourly.as_ref()))
         };
         let weekly = cm.and_then(|m| weights(m.weekday.as_ref()));
-        // Standalone in the window: the pack has no child-minus-parent offsets yet, and a
-        // timestamp `after` another compounds the profiles (a child's day inherits its
-        // parent's weekday thinning) and, down a chain, piles rows at the window's end (see
-        // docs/formats.md, "Spec from a pack"). Edit in `after` by hand where order matters.
-        let (after, offset_seconds) = (None, None);
+        // By default standalone in the window: the pack has no child-minus-parent offsets
+        // yet, and a timestamp `after` another compounds the profiles (a child's day inherits
+        // its parent's weekday thinning) and, down a chain, piles rows at the window's end
+        // (docs/formats.md, "A spec derived from a pack"). `--after-parent` puts the table's
+        // window column after the parent's, a day's median later.
+        let parent_window = self.group.filter(|_| self.after_parent).and_then(|fk| {
+            self.pack
+                .tables
+                .get(&format!("{}.{}", fk.ref_schema, fk.ref_table))
+                .and_then(|m| m.window_column.clone())
+        });
+        let own = self.metrics.and_then(|m| m.window_column.as_deref());
+        let (after, offset_seconds) = match parent_window {
+            Some(p) if own == Some(column) => (
+                Some(format!("parent.{p}")),
+                Some(Dist::Lognormal {
+                    median: 86_400.0,
+                    sigma: 2.0,
+                    max: Some(self.pack.window.days as f64 * 86_400.0),
+                }),
+            ),
+            _ => (None, None),
+        };
         Timestamp {
             after,
             offset_seconds,
