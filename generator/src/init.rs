@@ -146,12 +146,11 @@ pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
         }
     }
 
-    // Tables and columns.
+    // Row counts, then bands (they need only those), then columns (unique suffixes are sized
+    // by the largest band).
     let mut specs: IndexMap<String, TableSpec> = IndexMap::new();
     for t in &tables {
-        let tm = metrics(t);
-        let group = grouping.get(&t.name);
-        let rows = match group {
+        let rows = match grouping.get(&t.name) {
             Some((fk, fanout, zero)) => Rows::PerParent(PerParent {
                 parent: fk.ref_table.clone(),
                 fanout: fanout.clone(),
@@ -159,13 +158,19 @@ pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
             }),
             None => Rows::Band,
         };
+        let columns = IndexMap::new();
+        specs.insert(t.name.clone(), TableSpec { rows, columns });
+    }
+    let (bands, max_rows) = bands::bands(&specs, &tables, &|n| total(n), opts)?;
+    for t in &tables {
         let ctx = columns::TableCtx {
             pack,
             table: t,
-            metrics: tm,
-            group: group.map(|g| g.0),
+            metrics: metrics(t),
+            group: grouping.get(&t.name).map(|g| g.0),
             deferred: &deferred,
             after_parent: opts.after_parent,
+            max_rows: max_rows.get(&t.name).copied().unwrap_or(1.0),
         };
         let mut columns = IndexMap::new();
         for c in t.columns.iter().filter(|c| !c.generated) {
@@ -174,10 +179,8 @@ pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
             }
         }
         ctx.check_keys(&mut columns)?;
-        specs.insert(t.name.clone(), TableSpec { rows, columns });
+        specs.get_mut(&t.name).expect("listed").columns = columns;
     }
-
-    let bands = bands::bands(&specs, &tables, &|n| total(n), opts)?;
     let skeleton = Spec {
         spec_version: SPEC_VERSION,
         name: opts.name.clone(),

@@ -345,7 +345,8 @@ CREATE TABLE region (id bigint PRIMARY KEY, parent_id bigint REFERENCES region (
 CREATE TABLE store (id bigint PRIMARY KEY, region_id bigint NOT NULL REFERENCES region (id), opened date NOT NULL,
                     ext_id uuid NOT NULL UNIQUE, tier tier NOT NULL, active boolean NOT NULL, rating double precision);
 ALTER TABLE region ADD FOREIGN KEY (capital_store) REFERENCES store (id) DEFERRABLE INITIALLY DEFERRED;
-CREATE TABLE product (id integer PRIMARY KEY, label varchar(40) NOT NULL);
+CREATE TABLE product (id integer PRIMARY KEY, label varchar(40) NOT NULL, sku varchar(12) NOT NULL UNIQUE,
+                      status char(2) NOT NULL);
 CREATE TABLE stock (store_id bigint NOT NULL REFERENCES store (id), product_id integer NOT NULL REFERENCES product (id),
                     qty integer NOT NULL, PRIMARY KEY (store_id, product_id));
 CREATE TABLE movement (id bigint PRIMARY KEY, store_id bigint NOT NULL REFERENCES store (id), at timestamptz NOT NULL, delta integer NOT NULL);
@@ -354,7 +355,7 @@ INSERT INTO store SELECT g, g % 30 + 1, date '2025-01-01' + g, md5(g::text)::uui
                          g % 4 <> 0, CASE WHEN g % 5 <> 0 THEN (g % 50) / 10.0 END
                   FROM generate_series(1, 300) g;
 UPDATE region SET capital_store = 1 WHERE id = 1;
-INSERT INTO product SELECT g, 'product ' || g FROM generate_series(1, 50) g;
+INSERT INTO product SELECT g, 'product ' || g, 'SKU-' || g, (ARRAY['A', 'B', 'C'])[g % 3 + 1] FROM generate_series(1, 50) g;
 INSERT INTO stock SELECT s, k, k FROM generate_series(1, 300) s, generate_series(1, 1 + s % 7) k;
 INSERT INTO movement SELECT row_number() OVER (), s, now() - (s * k * interval '3 minutes'), k % 5 - 2
                      FROM generate_series(1, 300) s, generate_series(1, 1 + s % 11) k;
@@ -424,6 +425,13 @@ fn another_schema_round_trip_and_clear_unsupported_errors() {
             .distinct
     );
     assert!(spec.tables["store"].columns["tier"].category.is_some());
+    let product = &spec.tables["product"].columns;
+    assert!(
+        product["sku"].text.as_ref().unwrap().unique,
+        "unique varchar"
+    );
+    let status = product["status"].category.as_ref().unwrap();
+    assert!(status.weights.keys().all(|l| l.len() <= 2), "{status:?}");
     let target = TestDb::new("init_shop_target");
     generate_and_load(&spec_path, work.path(), &target);
     let mut client = target.client();

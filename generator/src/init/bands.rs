@@ -56,13 +56,14 @@ pub(super) fn window(pack: &Pack) -> Window {
     }
 }
 
-/// Bands: root counts at a factor of production's, the factor chosen per band.
+/// Bands: root counts at a factor of production's, the factor chosen per band; and the most
+/// rows any band is expected to give each table.
 pub(super) fn bands(
     specs: &IndexMap<String, TableSpec>,
     tables: &[&Table],
     total: &dyn Fn(&str) -> u64,
     opts: &Options,
-) -> Result<IndexMap<String, Band>> {
+) -> Result<(IndexMap<String, Band>, BTreeMap<String, f64>)> {
     // Expected rows per table when every root has production's count.
     let mut expected: BTreeMap<&str, f64> = BTreeMap::new();
     for t in tables {
@@ -95,12 +96,14 @@ pub(super) fn bands(
         chunk_rows,
     };
     let ci = CI_TOTAL_ROWS / all;
+    let mut factors = vec![ci.max(3.0)];
     let mut out = IndexMap::new();
     out.insert("ci".to_string(), band(ci, 16_384));
     out.insert("dev".to_string(), band(ci.max(0.1), 262_144));
     out.insert("staging".to_string(), band(ci.max(1.0), 1_048_576));
     out.insert("perf".to_string(), band(ci.max(3.0), 1_048_576));
     if let Some(s) = opts.scale {
+        factors.push(s);
         out.insert("scaled".to_string(), band(s, 262_144));
     }
     for (name, rows) in &opts.bands {
@@ -115,7 +118,14 @@ pub(super) fn bands(
         } else {
             262_144
         };
+        factors.push(f);
         out.insert(name.clone(), band(f, chunk));
     }
-    Ok(out)
+    // The most rows any band is expected to give each table (unique suffixes are sized by it).
+    let most = factors.into_iter().fold(0.0, f64::max);
+    let max_rows = expected
+        .into_iter()
+        .map(|(t, e)| (t.to_string(), most * e))
+        .collect();
+    Ok((out, max_rows))
 }

@@ -72,6 +72,8 @@ pub(super) struct TableCtx<'a> {
     pub group: Option<&'a ForeignKey>,
     pub deferred: &'a BTreeSet<(String, String)>,
     pub after_parent: bool,
+    /// The most rows any band is expected to give the table.
+    pub max_rows: f64,
 }
 
 impl TableCtx<'_> {
@@ -321,6 +323,7 @@ impl TableCtx<'_> {
         notes: &mut Vec<String>,
     ) -> Result<()> {
         let tname = self.name();
+        let bound = max_length(c);
         let categories = cm.and_then(|m| m.categories.as_ref());
         if c.type_kind == TypeKind::Enum || (categories.is_some() && !unique) {
             let mut weights: IndexMap<String, f64> = IndexMap::new();
@@ -337,36 +340,58 @@ impl TableCtx<'_> {
                     let share = k.suppressed_rows as f64 / extra.max(1) as f64;
                     let n = freq.len() + extra;
                     let width = n.to_string().len();
+                    // A bounded column gets bare numbers when prefixed ones would not fit.
+                    let prefix = if bound.is_some_and(|b| (width + 1) as f64 > b) {
+                        String::new()
+                    } else {
+                        label_prefix(c)
+                    };
+                    if bound.is_some_and(|b| width as f64 > b) {
+                        return Err(unsupported(
+                            tname,
+                            &c.name,
+                            format!(
+                                "{n} categories do not fit labels of {} characters",
+                                c.data_type
+                            ),
+                        ));
+                    }
                     for (i, f) in freq
                         .iter()
                         .map(|f| *f as f64)
                         .chain(std::iter::repeat_n(share, extra))
                         .enumerate()
                     {
-                        weights.insert(format!("{}{:0width$}", label_prefix(c), i + 1), f);
+                        weights.insert(format!("{prefix}{:0width$}", i + 1), f);
                     }
                 }
             }
-            if weights.values().all(|w| *w <= 0.0) {
-                weights.clear();
-                let labels = self.enum_labels(c).ok_or_else(|| {
-                    unsupported(
-                        tname,
-                        &c.name,
-                        "a category column without frequencies in the pack",
-                    )
-                })?;
-                for l in labels {
-                    weights.insert(l.clone(), 1.0);
-                }
+            if weights.values().any(|w| *w > 0.0) {
+                spec.category = Some(Category { weights });
+                return Ok(());
             }
-            spec.category = Some(Category { weights });
-            return Ok(());
+            if let Some(labels) = self.enum_labels(c) {
+                let weights = labels.iter().map(|l| (l.clone(), 1.0)).collect();
+                spec.category = Some(Category { weights });
+                return Ok(());
+            }
+            if c.type_kind == TypeKind::Enum {
+                return Err(unsupported(
+                    tname,
+                    &c.name,
+                    "an enum whose labels the pack lacks",
+                ));
+            }
+            // Every category suppressed: text of the column's lengths instead.
+            notes.push(format!(
+                "{tname}.{}: every category suppressed in the pack; text instead",
+                c.name
+            ));
         }
         let role = cm.map_or("other", |m| m.role.as_str());
         let lower = c.name.to_ascii_lowercase();
         let distinct = cm.and_then(|m| m.distinct_ratio).unwrap_or(0.0);
-        let style = if role == "pii" {
+        let mut style = if role == "pii" {
             if lower.contains("mail") {
                 TextStyle::Email
             } else if unique || distinct >= 0.99 {
@@ -387,34 +412,48 @@ impl TableCtx<'_> {
                     "{tname}.{}: no length figures in the pack; 5 to 20 characters",
                     c.name
                 ));
-                Dist::Uniform {
-                    min: 5.0,
-                    max: 20.0,
-                }
+                Dist::Quantiles(vec![[0.0, 5.0], [1.0, 20.0]])
             });
-        if let (Some(n), Dist::Quantiles(points)) = (max_length(c), &mut length) {
-            for p in points.iter_mut() {
-                p[1] = p[1].min(n);
+        let unique = unique || (role == "pii" && distinct >= 0.99 && style != TextStyle::Name);
+        // The unique suffix (`_` and the row number in base 36, at the largest band's rows
+        // with room to spare) is part of the length: take it off.
+        let suffix = if unique && style != TextStyle::Email {
+            let rows = (self.max_rows * 1.5).max(2.0);
+            1.0 + (rows.ln() / 36f64.ln()).ceil().max(1.0)
+        } else {
+            0.0
+        };
+        let top = |d: &Dist| d.quantile(1.0);
+        if let Some(b) = bound {
+            if b - suffix < 1.0 {
+                return Err(unsupported(
+                    tname,
+                    &c.name,
+                    format!(
+                        "unique values need a suffix of {suffix} characters, more than {} allows",
+                        c.data_type
+                    ),
+                ));
+            }
+            // `calibrate` refits sentence lengths uncapped: a bounded column whose lengths
+            // reach its bound gets single words instead, capped.
+            if style == TextStyle::Words && top(&length) > b {
+                style = TextStyle::Word;
+                notes.push(format!(
+                    "{tname}.{}: lengths reach {}; single words, capped",
+                    c.name, c.data_type
+                ));
             }
         }
-        let unique = unique || (role == "pii" && distinct >= 0.99 && style != TextStyle::Name);
-        if unique && style != TextStyle::Email {
-            // The unique suffix (`_` and the row number in base 36) is part of the length:
-            // take it off, at production's row count.
-            let rows = self.metrics.map_or(1, |m| m.total_rows.max(1)) as f64;
-            let suffix = 1.0 + (rows.ln() / 36f64.ln()).ceil().max(1.0);
-            if let Dist::Quantiles(points) = &mut length {
-                for p in points.iter_mut() {
+        if let Dist::Quantiles(points) = &mut length {
+            for p in points.iter_mut() {
+                if suffix > 0.0 {
                     p[1] = (p[1] - suffix).max(1.0);
                 }
+                if let Some(b) = bound {
+                    p[1] = p[1].min(b - suffix);
+                }
             }
-        }
-        if unique && max_length(c).is_some() {
-            return Err(unsupported(
-                tname,
-                &c.name,
-                "a unique bounded-length text: the unique suffix could exceed the length",
-            ));
         }
         spec.text = Some(Text {
             length,
