@@ -45,7 +45,12 @@ enum Command {
     /// `ci` (about 200,000 rows in all), `dev` (a tenth of production), `staging` (production's
     /// size), `perf` (three times it), `scaled` with --scale, and one per --band. A column the
     /// generator cannot produce (say numeric, jsonb, arrays, composite foreign keys) is an
-    /// error naming the table and column: nothing is written then.
+    /// error naming the table and column: nothing is written then. Timestamps follow the
+    /// pack's hourly and weekday profiles over the window (see --after-parent); token
+    /// categories become labels such as `k1`, `k2` with production's frequencies.
+    ///
+    /// Example: pgshape-generator init --pack shape-metrics-20261122.json --output
+    /// specs/shop/spec.json --scale 0.1 --band perf=500000000
     Init(InitArgs),
     /// Generate a band into a directory of COPY chunk files plus its report.
     Generate(GenerateArgs),
