@@ -5,6 +5,7 @@
 //! - [`distance`]: relative error, total-variation and Kolmogorov–Smirnov distances.
 //! - [`html`]: the comparison as one self-contained page with inline SVG plots.
 //! - [`report`]: the comparison as a plain-text table and as the `--json` document.
+//! - [`init`]: a complete spec (and its DDL) derived from a metrics pack alone.
 //! - [`model`]: a spec and a band compiled into tables with resolved generators.
 //! - [`plan`]: row counts per parent (fan-out) and chunk boundaries, from integer prefix sums.
 //! - [`engine`]: group generation and the cursors that walk a table from any row.
@@ -25,6 +26,7 @@ pub mod dataset;
 pub mod distance;
 pub mod engine;
 pub mod html;
+pub mod init;
 pub mod model;
 pub mod plan;
 pub mod report;

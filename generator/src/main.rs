@@ -34,6 +34,24 @@ enum Command {
     /// Fit a spec's fan-outs, arrival profiles, null fractions and band proportions to a
     /// metrics pack; write the calibrated spec.
     Calibrate(CalibrateArgs),
+    /// Derive a complete spec (and its DDL) for every table of a metrics pack's schema, without
+    /// a hand-written spec: keys, fan-outs, references, column generators, bands; calibrated,
+    /// so `calibrate` on the result changes nothing.
+    ///
+    /// Writes the spec to --output and its DDL beside it (`<stem>.schema.sql`, named by the
+    /// spec's `ddl`). Tables are grouped under the parent their NOT NULL foreign key to an
+    /// integer key ties them to (the deepest such parent, then the one with the fewest rows);
+    /// other foreign keys become Zipf-popular references fitted to the pack's fan-out. Bands:
+    /// `ci` (about 200,000 rows in all), `dev` (a tenth of production), `staging` (production's
+    /// size), `perf` (three times it), `scaled` with --scale, and one per --band. A column the
+    /// generator cannot produce (say numeric, jsonb, arrays, composite foreign keys) is an
+    /// error naming the table and column: nothing is written then. Timestamps follow the
+    /// pack's hourly and weekday profiles over the window (see --after-parent); token
+    /// categories become labels such as `k1`, `k2` with production's frequencies.
+    ///
+    /// Example: pgshape-generator init --pack shape-metrics-20261122.json --output
+    /// specs/shop/spec.json --scale 0.1 --band perf=500000000
+    Init(InitArgs),
     /// Generate a band into a directory of COPY chunk files plus its report.
     Generate(GenerateArgs),
     /// Print per-table content hashes of a band without writing any file (what CI compares).
@@ -80,6 +98,56 @@ struct CalibrateArgs {
     /// Use a pack past its expires_at.
     #[arg(long)]
     allow_expired: bool,
+}
+
+#[derive(clap::Args)]
+struct InitArgs {
+    /// The metrics pack (from pgshape-sampler extract).
+    #[arg(long)]
+    pack: PathBuf,
+    /// The spec to write; its DDL goes beside it as `<stem>.schema.sql`.
+    #[arg(long)]
+    output: PathBuf,
+    /// Also make a band `scaled` with every root table at this fraction of production
+    /// (0.1 = a tenth).
+    #[arg(long)]
+    scale: Option<f64>,
+    /// A band NAME whose largest table gets ROWS rows, the others in production's
+    /// proportions (repeatable; replaces a default band of the same name).
+    #[arg(long = "band", value_name = "NAME=ROWS", value_parser = parse_band)]
+    bands: Vec<(String, u64)>,
+    /// The spec's name (default: the output file's stem).
+    #[arg(long)]
+    name: Option<String>,
+    /// Put a child table's window timestamp after its parent's (lognormal offset, median one
+    /// day; the pack has no offsets yet). Off by default: it keeps order but skews weekday and
+    /// hourly profiles down chains of tables.
+    #[arg(long)]
+    after_parent: bool,
+    /// Use a pack past its expires_at.
+    #[arg(long)]
+    allow_expired: bool,
+}
+
+fn parse_band(s: &str) -> std::result::Result<(String, u64), String> {
+    let (name, rows) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected NAME=ROWS, e.g. dev=5000000"))?;
+    let ok_name = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !ok_name {
+        return Err(format!("{name:?}: a band name is letters, digits, _ and -"));
+    }
+    let rows: u64 = rows
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("{rows:?}: ROWS is a whole number"))?;
+    if rows == 0 {
+        return Err("ROWS must be > 0".into());
+    }
+    Ok((name.to_string(), rows))
 }
 
 #[derive(clap::Args)]
@@ -147,6 +215,7 @@ fn main() -> ExitCode {
     cli.log.init();
     cli::finish(match cli.command {
         Command::Calibrate(a) => calibrate(a),
+        Command::Init(a) => init(a),
         Command::Generate(a) => generate(a, cli.log.quiet),
         Command::Hash(a) => hash(a),
         Command::Compare(a) => compare(a),
@@ -302,17 +371,61 @@ fn calibrate(a: CalibrateArgs) -> Result<()> {
     let (mut calibrated, notes) =
         pgshape_generator::calibrate::calibrate(&spec, &pack, &pack_sha256)?;
     // The DDL path stays valid from the output's directory.
+    // A relative path is kept when it names the same file from there (spec and output in
+    // one directory), so calibrating a calibrated spec again changes no byte.
     if let Some(ddl) = &calibrated.ddl {
-        let abs = a
-            .spec
-            .parent()
-            .unwrap_or(std::path::Path::new("."))
-            .join(ddl);
-        calibrated.ddl = Some(std::fs::canonicalize(&abs).unwrap_or(abs));
+        let dir = |p: &Path| p.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let abs = dir(&a.spec).join(ddl);
+        let canonical = std::fs::canonicalize(&abs).unwrap_or(abs);
+        let same = ddl.is_relative()
+            && std::fs::canonicalize(dir(&a.output).join(ddl)).ok() == Some(canonical.clone());
+        if !same {
+            calibrated.ddl = Some(canonical);
+        }
     }
     artifact::write_json(&a.output, &calibrated)?;
     for n in &notes {
         tracing::info!("calibrated {n}");
+    }
+    writeln!(std::io::stdout().lock(), "{}", a.output.display())?;
+    Ok(())
+}
+
+fn init(a: InitArgs) -> Result<()> {
+    if let Some(s) = a.scale {
+        if !(s.is_finite() && s > 0.0) {
+            return Err(Exit::new(code::BAD_INPUT, format!("--scale {s}: a fraction > 0")).into());
+        }
+    }
+    let pack = read_pack(&a.pack, a.allow_expired)?;
+    let pack_sha256 = artifact::sha256_file(&a.pack)?;
+    let stem = a
+        .output
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("spec")
+        .to_string();
+    let opts = pgshape_generator::init::Options {
+        name: a.name.clone().unwrap_or_else(|| stem.clone()),
+        ddl_file: format!("{stem}.schema.sql"),
+        scale: a.scale,
+        bands: a.bands.clone(),
+        after_parent: a.after_parent,
+    };
+    let derived = pgshape_generator::init::init(&pack, &pack_sha256, &opts)
+        .map_err(|e| Exit::new(code::BAD_INPUT, format!("{}: {e}", a.pack.display())))?;
+    derived
+        .spec
+        .check(&a.output)
+        .context("the derived spec does not check")?;
+    let dir = a.output.parent().unwrap_or(Path::new("."));
+    if !dir.as_os_str().is_empty() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    artifact::write_atomic_readable(&dir.join(&opts.ddl_file), derived.ddl.as_bytes())?;
+    artifact::write_json(&a.output, &derived.spec)?;
+    for n in &derived.notes {
+        tracing::info!("init {n}");
     }
     writeln!(std::io::stdout().lock(), "{}", a.output.display())?;
     Ok(())

@@ -1,0 +1,206 @@
+//! `init`: a complete spec derived from a metrics pack alone, for any schema.
+//!
+//! - **DDL** from the pack's schema block ([`ddl`]).
+//! - **Tables**: a table is grouped under a parent (`rows.per_parent`) by one of its
+//!   single-column, NOT NULL foreign keys to an integer key of another table; among several,
+//!   the parent deepest in the grouping hierarchy wins (a read belongs to its message rather
+//!   than to its reader), then the parent with the fewest production rows. Every other table
+//!   is a root (`rows: "band"`).
+//! - **Columns** by role: integer single-column keys are sequences; the grouping key reads the
+//!   parent; other foreign keys are Zipf-popular references fitted to their edge (distinct
+//!   when they complete a composite key with the grouping key); a nullable self-reference
+//!   points at an earlier row; a nullable foreign key that closes a cycle is left NULL;
+//!   timestamps follow the pack's hourly and weekday profiles, the table's window column
+//!   after the parent's, other timestamps after the window column; numbers follow the pack's
+//!   quantiles; categories its labels or token frequencies (as synthetic labels); text and PII
+//!   its length distribution (PII in PII-shaped but invalid styles); null fractions the pack's.
+//! - **Bands**: root counts proportional to production; `ci` about 200,000 rows in all, `dev`
+//!   a tenth of production, `staging` production's size, `perf` three times it (each at least
+//!   `ci`), `scaled` with `--scale`, and `--band NAME=ROWS` sizing the largest table.
+//! - Then [`crate::calibrate::calibrate`], so calibrating the output again changes nothing.
+//!
+//! What the generator cannot produce is an error naming the table and column.
+
+mod bands;
+mod columns;
+pub mod ddl;
+pub mod fit;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use indexmap::IndexMap;
+use pgshape_core::catalog::{self, ForeignKey, Table};
+use pgshape_core::dist::Dist;
+use pgshape_core::pack::Pack;
+use pgshape_core::spec::{PerParent, Rows, Spec, TableSpec, SPEC_VERSION};
+use pgshape_core::{Error, Result};
+
+use crate::calibrate::fanout_of;
+
+/// Rows in all of the `ci` band.
+pub const CI_TOTAL_ROWS: f64 = 200_000.0;
+
+/// What `init` is asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The spec's name.
+    pub name: String,
+    /// The DDL file name written beside the spec.
+    pub ddl_file: String,
+    /// A band `scaled` at this fraction of production.
+    pub scale: Option<f64>,
+    /// Bands whose largest table gets this many rows.
+    pub bands: Vec<(String, u64)>,
+    /// A child table's window column `after` its parent's (off by default, see
+    /// `columns`).
+    pub after_parent: bool,
+}
+
+/// A derived spec, its DDL and notes of what was decided.
+pub struct Derived {
+    pub spec: Spec,
+    pub ddl: String,
+    pub notes: Vec<String>,
+}
+
+pub(crate) fn unsupported(table: &str, column: &str, m: impl std::fmt::Display) -> Error {
+    Error::Unsupported(format!("table {table}, column {column}: {m}"))
+}
+
+/// Derives a calibrated spec for every table of `pack`'s schema.
+pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
+    let schema = &pack.schema;
+    let mut seen = BTreeSet::new();
+    for t in &schema.tables {
+        if !seen.insert(t.name.clone()) {
+            return Err(Error::Unsupported(format!(
+                "table {} appears in several schemas; a spec names tables without their schema",
+                t.name
+            )));
+        }
+    }
+    let order = catalog::load_order(schema);
+    let deferred: BTreeSet<(String, String)> = order.deferred.iter().cloned().collect();
+    let tables: Vec<&Table> = order
+        .tables
+        .iter()
+        .filter_map(|q| schema.tables.iter().find(|t| t.qualified() == *q))
+        .collect();
+    let metrics = |t: &Table| pack.tables.get(&t.qualified());
+    let total = |name: &str| {
+        schema
+            .table(name)
+            .and_then(&metrics)
+            .map_or(0, |m| m.total_rows)
+    };
+    let mut notes = Vec::new();
+
+    // Grouping parents, parents first so depths are known.
+    let mut grouping: BTreeMap<String, (&ForeignKey, Dist, f64)> = BTreeMap::new();
+    let mut depth: BTreeMap<String, usize> = BTreeMap::new();
+    for t in &tables {
+        let mut best: Option<(usize, u64, &ForeignKey, Dist, f64)> = None;
+        for fk in &t.foreign_keys {
+            let ok = fk.columns.len() == 1
+                && fk.ref_table != t.name
+                && !deferred.contains(&(t.qualified(), fk.name.clone()))
+                && t.column(&fk.columns[0]).is_some_and(|c| c.not_null)
+                && schema
+                    .table(&format!("{}.{}", fk.ref_schema, fk.ref_table))
+                    .is_some_and(|p| columns::is_sequence_key(p, &fk.ref_columns[0]));
+            if !ok {
+                continue;
+            }
+            let Some(edge) = pack
+                .edges
+                .iter()
+                .find(|e| e.child == t.qualified() && e.foreign_key == fk.name)
+            else {
+                continue;
+            };
+            let Some(fanout) = fanout_of(edge) else {
+                continue;
+            };
+            let d = depth.get(&fk.ref_table).copied().unwrap_or(0);
+            let n = total(&format!("{}.{}", fk.ref_schema, fk.ref_table));
+            let better = best.as_ref().is_none_or(|(bd, bn, bfk, _, _)| {
+                (d, std::cmp::Reverse(n), std::cmp::Reverse(&fk.name))
+                    > (*bd, std::cmp::Reverse(*bn), std::cmp::Reverse(&bfk.name))
+            });
+            if better {
+                best = Some((d, n, fk, fanout, edge.zero_fraction.min(0.999)));
+            }
+        }
+        match best {
+            Some((d, _, fk, fanout, zero)) => {
+                depth.insert(t.name.clone(), d + 1);
+                notes.push(format!(
+                    "{}: rows per {} row ({})",
+                    t.name, fk.ref_table, fk.name
+                ));
+                grouping.insert(t.name.clone(), (fk, fanout, zero));
+            }
+            None => {
+                depth.insert(t.name.clone(), 0);
+            }
+        }
+    }
+
+    // Row counts, then bands (they need only those), then columns (unique suffixes are sized
+    // by the largest band).
+    let mut specs: IndexMap<String, TableSpec> = IndexMap::new();
+    for t in &tables {
+        let rows = match grouping.get(&t.name) {
+            Some((fk, fanout, zero)) => Rows::PerParent(PerParent {
+                parent: fk.ref_table.clone(),
+                fanout: fanout.clone(),
+                zero_fraction: *zero,
+            }),
+            None => Rows::Band,
+        };
+        let columns = IndexMap::new();
+        specs.insert(t.name.clone(), TableSpec { rows, columns });
+    }
+    let (bands, max_rows) = bands::bands(&specs, &tables, &|n| total(n), opts)?;
+    for t in &tables {
+        let ctx = columns::TableCtx {
+            pack,
+            table: t,
+            metrics: metrics(t),
+            group: grouping.get(&t.name).map(|g| g.0),
+            deferred: &deferred,
+            after_parent: opts.after_parent,
+            max_rows: max_rows.get(&t.name).copied().unwrap_or(1.0),
+        };
+        let mut columns = IndexMap::new();
+        for c in t.columns.iter().filter(|c| !c.generated) {
+            if let Some(spec) = ctx.column(c, &mut notes)? {
+                columns.insert(c.name.clone(), spec);
+            }
+        }
+        ctx.check_keys(&mut columns)?;
+        specs.get_mut(&t.name).expect("listed").columns = columns;
+    }
+    let skeleton = Spec {
+        spec_version: SPEC_VERSION,
+        name: opts.name.clone(),
+        description: format!(
+            "Derived by pgshape-generator init from the metrics pack of {} ({} tables); edit freely, recalibrate with a fresh pack.",
+            pack.created_at,
+            specs.len()
+        ),
+        ddl: Some(opts.ddl_file.clone().into()),
+        window: bands::window(pack),
+        calibrated_from: None,
+        bands,
+        tables: specs,
+    };
+    let names: Vec<String> = skeleton.tables.keys().cloned().collect();
+    let ddl = ddl::render(schema, &names);
+    let (spec, calibrated) = crate::calibrate::calibrate(&skeleton, pack, pack_sha256)?;
+    notes.extend(calibrated);
+    // Never hand out a spec the generator refuses: compile (and plan) its smallest band.
+    crate::Model::new(spec.clone(), "ci", "init")
+        .map_err(|e| Error::Unsupported(format!("the derived spec does not compile: {e}")))?;
+    Ok(Derived { spec, ddl, notes })
+}
