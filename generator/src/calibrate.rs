@@ -64,6 +64,54 @@ pub fn fanout_of(edge: &EdgeMetrics) -> Option<Dist> {
     d.validate().ok().map(|_| d)
 }
 
+/// [`fanout_of`] whose tail (the last point, which no pack exports) is set so the mean is
+/// `mean` children per parent with children — the pack's child rows over its parents with
+/// children — rather than guessed: a guessed tail makes the child table too small or too
+/// large next to its parent. The tail never drops below the last exported point.
+pub fn fanout_with_mean(edge: &EdgeMetrics, mean: Option<f64>) -> Option<Dist> {
+    let d = fanout_of(edge)?;
+    let (Some(target), Dist::Quantiles(points)) = (mean, &d) else {
+        return Some(d);
+    };
+    let n = points.len();
+    let below = points[n - 2][1];
+    let with_top = |top: f64| {
+        let mut p = points.clone();
+        p[n - 1][1] = top;
+        Dist::Quantiles(p)
+    };
+    if !target.is_finite() || with_top(below).mean() >= target {
+        return Some(with_top(below));
+    }
+    let (mut lo, mut hi) = (below, below.max(1.0) * 1e4);
+    if with_top(hi).mean() < target {
+        return Some(with_top(hi));
+    }
+    for _ in 0..40 {
+        let mid = (lo + hi) / 2.0;
+        if with_top(mid).mean() < target {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Some(with_top(hi.round().max(below)))
+}
+
+/// Children per parent with children, from the pack: the child table's rows whose key is set,
+/// over the edge's parents that have children.
+pub fn children_per_parent(pack: &pgshape_core::pack::Pack, edge: &EdgeMetrics) -> Option<f64> {
+    let child = pack.tables.get(&edge.child)?;
+    let set = edge
+        .columns
+        .iter()
+        .filter_map(|c| child.columns.get(c))
+        .map(|c| 1.0 - c.null_fraction)
+        .fold(1.0, f64::min);
+    let with_children = edge.parents as f64 * (1.0 - edge.zero_fraction);
+    (with_children > 0.0).then(|| child.total_rows as f64 * set / with_children)
+}
+
 /// A length distribution's quantile function from the pack's shape (values may be 0).
 pub fn length_of(shape: &pgshape_core::pack::Shape) -> Option<Dist> {
     let first = shape.histogram.first().map_or(0.0, |b| b.lo as f64);
@@ -113,7 +161,7 @@ pub fn calibrate(spec: &Spec, pack: &Pack, pack_sha256: &str) -> Result<(Spec, V
                     && e.columns == cols
             });
             if let Some(edge) = edge {
-                match fanout_of(edge) {
+                match fanout_with_mean(edge, children_per_parent(pack, edge)) {
                     Some(d) => {
                         pp.fanout = d;
                         pp.zero_fraction = edge.zero_fraction.min(0.999);

@@ -35,7 +35,7 @@ use pgshape_core::pack::Pack;
 use pgshape_core::spec::{PerParent, Rows, Spec, TableSpec, SPEC_VERSION};
 use pgshape_core::{Error, Result};
 
-use crate::calibrate::fanout_of;
+use crate::calibrate::{children_per_parent, fanout_with_mean};
 
 /// Rows in all of the `ci` band.
 pub const CI_TOTAL_ROWS: f64 = 200_000.0;
@@ -118,7 +118,7 @@ pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
             else {
                 continue;
             };
-            let Some(fanout) = fanout_of(edge) else {
+            let Some(fanout) = fanout_with_mean(edge, children_per_parent(pack, edge)) else {
                 continue;
             };
             let d = depth.get(&fk.ref_table).copied().unwrap_or(0);
