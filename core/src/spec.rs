@@ -212,12 +212,27 @@ pub struct Reference {
     pub table: String,
     /// The referenced column; its generator must be a `sequence`.
     pub column: String,
-    /// Zipf exponent of popularity (0 = uniform).
+    /// Zipf exponent of popularity (0 = uniform); ignored when `popularity` is given.
     #[serde(default)]
     pub zipf: f64,
+    /// Popularity as a fan-out: how many rows refer to each referenced row (the quantile
+    /// function over referenced rows that have any) and the fraction that have none — what a
+    /// pack's edge measures. Overrides `zipf`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub popularity: Option<Popularity>,
     /// Distinct within the parent group (for composite keys such as (group, user)).
     #[serde(default)]
     pub distinct: bool,
+}
+
+/// Referring rows per referenced row: `fanout` among referenced rows that have any, and the
+/// fraction that have none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Popularity {
+    pub fanout: Dist,
+    #[serde(default)]
+    pub zero_fraction: f64,
 }
 
 /// A value from a related set: the `column` of the rows of `table` grouped under the parent

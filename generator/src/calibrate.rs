@@ -112,6 +112,18 @@ pub fn children_per_parent(pack: &pgshape_core::pack::Pack, edge: &EdgeMetrics) 
     (with_children > 0.0).then(|| child.total_rows as f64 * set / with_children)
 }
 
+/// A reference's popularity from the pack's edge of that foreign key: its fan-out (tail set
+/// to the pack's mean) and zero fraction.
+pub fn popularity_of(
+    pack: &pgshape_core::pack::Pack,
+    edge: &EdgeMetrics,
+) -> Option<pgshape_core::spec::Popularity> {
+    Some(pgshape_core::spec::Popularity {
+        fanout: fanout_with_mean(edge, children_per_parent(pack, edge))?,
+        zero_fraction: edge.zero_fraction.min(0.999),
+    })
+}
+
 /// A length distribution's quantile function from the pack's shape (values may be 0).
 pub fn length_of(shape: &pgshape_core::pack::Shape) -> Option<Dist> {
     let first = shape.histogram.first().map_or(0.0, |b| b.lo as f64);
@@ -190,6 +202,17 @@ pub fn calibrate(spec: &Spec, pack: &Pack, pack_sha256: &str) -> Result<(Spec, V
             let Some(cm) = tm.columns.get(cname) else {
                 continue;
             };
+            if let Some(r) = &mut c.reference {
+                let edge = pack.edges.iter().find(|e| {
+                    unqualified(&e.child) == tname
+                        && unqualified(&e.parent) == r.table
+                        && e.columns == [cname.clone()]
+                });
+                if let Some(p) = edge.and_then(|e| popularity_of(pack, e)) {
+                    r.popularity = Some(p);
+                    notes.push(format!("{tname}.{cname}: popularity of {}", r.table));
+                }
+            }
             if let Some(ts) = &mut c.timestamp {
                 let weights = |cells: &Option<Vec<Option<u64>>>| -> Option<Vec<f64>> {
                     let w: Vec<f64> = cells

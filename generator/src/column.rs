@@ -130,10 +130,20 @@ pub(crate) fn gen_column(
                 start,
                 step,
                 zipf,
+                popularity,
                 distinct,
             } => {
                 let rows = model.tables[*table].plan.rows;
-                let mut pick = || start + step * popular_index(s, rows, *zipf) as i64;
+                let mut pick = || {
+                    let i = match popularity {
+                        Some(p) => spread(
+                            ((p.rank(s.unit()) * rows as f64) as u64).min(rows.max(1) - 1),
+                            rows,
+                        ),
+                        None => popular_index(s, rows, *zipf),
+                    };
+                    start + step * i as i64
+                };
                 let mut v = pick();
                 if *distinct {
                     let mut tries = 0;
@@ -362,7 +372,15 @@ fn popular_index(s: &mut Stream, rows: u64, zipf: f64) -> u64 {
         (x as u64).saturating_sub(1)
     }
     .min(rows - 1);
-    // An affine map with a multiplier coprime to rows is a bijection of [0, rows).
+    spread(rank, rows)
+}
+
+/// Popularity rank `rank` (0 = most popular) to a row index: an affine map with a multiplier
+/// coprime to `rows` is a bijection of [0, rows) that spreads hot rows over the key range.
+fn spread(rank: u64, rows: u64) -> u64 {
+    if rows <= 1 {
+        return 0;
+    }
     let mut mult = 0x9E37_79B9_7F4A_7C15u64 % rows;
     while gcd(mult, rows) != 1 {
         mult += 1;

@@ -7,6 +7,7 @@
 //! - [`report`]: the comparison as a plain-text table and as the `--json` document.
 //! - [`init`]: a complete spec (and its DDL) derived from a metrics pack alone.
 //! - [`model`]: a spec and a band compiled into tables with resolved generators.
+//! - [`popularity`]: references whose popularity follows a fan-out.
 //! - [`plan`]: row counts per parent (fan-out) and chunk boundaries, from integer prefix sums.
 //! - [`engine`]: group generation and the cursors that walk a table from any row.
 //! - [`column`](mod@column): what each generator does for one column of a group.
@@ -29,6 +30,7 @@ pub mod html;
 pub mod init;
 pub mod model;
 pub mod plan;
+pub mod popularity;
 pub mod report;
 pub mod summary;
 pub mod text;

@@ -74,6 +74,7 @@ pub enum Gen {
         start: i64,
         step: i64,
         zipf: f64,
+        popularity: Option<Box<crate::popularity::Popularity>>,
         distinct: bool,
     },
     Pick {
@@ -273,6 +274,12 @@ impl Model {
                             start,
                             step,
                             zipf: r.zipf,
+                            popularity: r.popularity.as_ref().map(|p| {
+                                Box::new(crate::popularity::Popularity::new(
+                                    &p.fanout,
+                                    p.zero_fraction,
+                                ))
+                            }),
                             distinct: r.distinct,
                         }
                     }

@@ -253,6 +253,36 @@ fn chat_fixture_round_trip_without_a_hand_written_spec() {
             assert_ne!(f["status"], "fail", "fan-out of grouping edge {fk}: {f}");
         }
     }
+    // References drawn by popularity (not distinct in a group) follow their edge too, and
+    // every table keeps production's share of rows.
+    let mut popular = Vec::new();
+    for (tname, t) in &spec.tables {
+        for (cname, c) in &t.columns {
+            if c.reference
+                .as_ref()
+                .is_some_and(|r| r.popularity.is_some() && !r.distinct)
+            {
+                let edge = pack
+                    .edges
+                    .iter()
+                    .find(|e| {
+                        e.child.ends_with(&format!(".{tname}")) && e.columns == [cname.clone()]
+                    })
+                    .unwrap_or_else(|| panic!("the pack has the edge of {tname}.{cname}"));
+                popular.push(edge.foreign_key.clone());
+            }
+        }
+    }
+    assert!(
+        !popular.is_empty(),
+        "the chat schema has popularity references"
+    );
+    for f in figures.iter().filter(|f| {
+        (f["kind"] == "edge" && popular.iter().any(|p| f["foreign_key"] == p.as_str()))
+            || f["metric"] == "rows_share"
+    }) {
+        assert_ne!(f["status"], "fail", "{f}");
+    }
     eprintln!("round trip took {:?}", started.elapsed());
 }
 

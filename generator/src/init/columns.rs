@@ -248,13 +248,6 @@ impl TableCtx<'_> {
             .edges
             .iter()
             .find(|e| e.child == self.table.qualified() && e.foreign_key == fk.name);
-        let zipf = match (edge, self.metrics) {
-            (Some(e), Some(m)) => {
-                let children = (m.total_rows as f64 * (1.0 - spec.null_fraction)).round() as u64;
-                fit::zipf_of(e, children, e.parents)
-            }
-            _ => 0.0,
-        };
         // Distinct within the group when it completes a composite key with the grouping key.
         let distinct = self.group.is_some_and(|g| {
             let pair =
@@ -262,10 +255,23 @@ impl TableCtx<'_> {
             self.table.primary_key.as_ref().is_some_and(pair)
                 || self.table.unique_keys.iter().any(pair)
         });
+        // Popularity straight from the edge's fan-out (a Zipf exponent cannot match both a
+        // pack's zero fraction and its quantiles); the Zipf fit only when the edge has none.
+        // (A distinct reference redraws collisions within its group, which flattens the
+        // popular end a little in large groups.)
+        let popularity = edge.and_then(|e| crate::calibrate::popularity_of(self.pack, e));
+        let zipf = match (edge, self.metrics, &popularity) {
+            (Some(e), Some(m), None) => {
+                let children = (m.total_rows as f64 * (1.0 - spec.null_fraction)).round() as u64;
+                fit::zipf_of(e, children, e.parents)
+            }
+            _ => 0.0,
+        };
         spec.reference = Some(Reference {
             table: fk.ref_table.clone(),
             column: fk.ref_columns[0].clone(),
             zipf,
+            popularity,
             distinct,
         });
         Ok(Some(spec))
