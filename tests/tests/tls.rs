@@ -84,6 +84,9 @@ struct Pki {
     ca: String,
     server_cert: String,
     server_key: String,
+    /// For the role `postgres` (the common name is the role, for `cert` authentication).
+    client_cert: String,
+    client_key: String,
 }
 
 fn ca(name: &str) -> (rcgen::Certificate, rcgen::Issuer<'static, rcgen::KeyPair>) {
@@ -113,10 +116,19 @@ fn pki() -> Pki {
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     let key = rcgen::KeyPair::generate().unwrap();
     let cert = params.signed_by(&key, &issuer).unwrap();
+    let mut client = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    client
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "postgres");
+    client.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let client_key = rcgen::KeyPair::generate().unwrap();
+    let client_cert = client.signed_by(&client_key, &issuer).unwrap();
     Pki {
         ca: ca_cert.pem(),
         server_cert: cert.pem(),
         server_key: key.serialize_pem(),
+        client_cert: client_cert.pem(),
+        client_key: client_key.serialize_pem(),
     }
 }
 
@@ -280,10 +292,7 @@ fn sslmodes_against_a_server_with_a_test_ca_certificate() {
         "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
     )
     .unwrap();
-    cluster
-        .superuser()
-        .batch_execute("SELECT pg_reload_conf()")
-        .unwrap();
+    admin.batch_execute("SELECT pg_reload_conf()").unwrap();
     wait_until("the hostssl-only pg_hba.conf", || {
         connect(&with("sslmode=disable")).is_err()
     });
@@ -321,4 +330,29 @@ fn sslmodes_against_a_server_with_a_test_ca_certificate() {
         );
         eprintln!("{bin}: {stderr}");
     }
+
+    // Client certificates: `cert` authentication, the server checks ours against the CA.
+    let client_cert = work.path().join("client.crt");
+    let client_key = work.path().join("client.key");
+    std::fs::write(&client_cert, &pki.client_cert).unwrap();
+    std::fs::write(&client_key, &pki.client_key).unwrap();
+    cluster.install("ca.crt", &pki.ca);
+    std::fs::write(
+        &hba,
+        "local all all trust\nhostssl all all 127.0.0.1/32 cert\n",
+    )
+    .unwrap();
+    admin
+        .batch_execute("ALTER SYSTEM SET ssl_ca_file = 'ca.crt'")
+        .unwrap();
+    admin.batch_execute("SELECT pg_reload_conf()").unwrap();
+    let with_client = format!(
+        "{good}&sslcert={}&sslkey={}",
+        client_cert.display(),
+        client_key.display()
+    );
+    wait_until("cert authentication", || connect(&good).is_err());
+    assert!(over_tls(&with_client));
+    let err = error_of(&good);
+    assert!(err.contains("certificate"), "{err}");
 }
