@@ -96,6 +96,8 @@ pub(crate) struct Params {
     pub sslkey: Option<String>,
     /// Whether `sslpassword` was given; its value is never kept.
     pub sslpassword: bool,
+    /// libpq TLS parameters given that this build does not implement.
+    pub unsupported: Vec<String>,
 }
 
 impl Params {
@@ -107,6 +109,18 @@ impl Params {
             "sslkey" => &mut self.sslkey,
             "sslpassword" => {
                 self.sslpassword = true;
+                return true;
+            }
+            // libpq's defaults, which rustls follows: server name indication on, no compression.
+            "sslsni" | "sslcompression" => return true,
+            "sslcrl"
+            | "sslcrldir"
+            | "sslcertmode"
+            | "ssl_min_protocol_version"
+            | "ssl_max_protocol_version"
+            | "requiressl"
+            | "gssencmode" => {
+                self.unsupported.push(key.to_string());
                 return true;
             }
             _ => return false,
@@ -259,6 +273,11 @@ impl Tls {
                 ))
             })?),
         };
+        if let Some(key) = params.unsupported.first() {
+            return Err(Error::Config(format!(
+                "{key} is not supported by pgshape (TLS is rustls: TLS 1.2 and 1.3, no CRLs); remove it from the connection string"
+            )));
+        }
         if params.sslpassword {
             return Err(Error::Config(
                 "sslpassword is not supported: give an unencrypted client key in sslkey (mode 0600)"
@@ -686,5 +705,8 @@ mod tests {
         .unwrap()
         .to_string();
         assert!(err.contains("sslpassword is not supported"), "{err}");
+        let (_, p) = split_params("postgresql://h/db?sslcrl=/x.crl&sslsni=1").unwrap();
+        let err = Tls::resolve(&p, None).err().unwrap().to_string();
+        assert!(err.contains("sslcrl is not supported"), "{err}");
     }
 }
