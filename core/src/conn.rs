@@ -3,8 +3,8 @@
 //! is what logs, errors and artifacts show.
 //!
 //! TLS follows libpq: `sslmode` (and `sslrootcert`, `sslcert`, `sslkey`) from the URL, else
-//! from `PGSSLMODE` (`PGSSLROOTCERT`, ...), default `prefer`; see [`SslMode`] and the `tls`
-//! module for what each mode checks.
+//! from `PGSSLMODE` (`PGSSLROOTCERT`, ...), default `prefer`; see [`SslMode`] for what each
+//! mode checks, and "Connecting over TLS" in `docs/runbook.md`.
 
 use std::path::PathBuf;
 use std::time::Duration;

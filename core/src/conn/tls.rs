@@ -32,6 +32,15 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use crate::{Error, Result};
 
 /// libpq's `sslmode`.
+///
+/// | `sslmode` | TLS | server certificate |
+/// |---|---|---|
+/// | `disable` | never | — |
+/// | `allow` | only if plaintext is refused | not checked |
+/// | `prefer` (default) | tried first; plaintext if the server has none or the handshake fails | not checked |
+/// | `require` | always | not checked; checked as `verify-ca` when a root file is given (libpq) |
+/// | `verify-ca` | always | chains to `sslrootcert` (or the system's roots) |
+/// | `verify-full` | always | as `verify-ca`, and is issued for the host name connected to |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SslMode {
     /// Never TLS.
