@@ -8,9 +8,9 @@
 //! | `zero_fraction`: absolute difference of the share of parents without a child | edge | `max_fraction_diff` |
 //! | `p50` `p90` `p95` `p99`: relative error of a children-per-parent quantile | edge | `max_error`, or at most [`FANOUT_SLACK`] child off |
 //! | `null_fraction`: absolute difference | column | `max_fraction_diff` |
-//! | `hourly`, `weekday`: total-variation distance of the arrival profiles | timestamp column | `max_tvd` |
-//! | `length`: Kolmogorov–Smirnov distance of the binned length histograms | text / PII column | `max_ks` |
-//! | `categories`: total-variation distance of the category frequencies, by label for enum labels, by rank for tokens (salted per namespace, they never match across packs) | category column | `max_tvd` |
+//! | `hourly`, `weekday`: total-variation distance of the arrival profiles | timestamp column | `max_tvd` + sampling noise |
+//! | `length`: Kolmogorov–Smirnov distance of the binned length histograms | text / PII column | `max_ks` + sampling noise |
+//! | `categories`: total-variation distance of the category frequencies, by label for enum labels, by rank for tokens (salted per namespace, they never match across packs) | category column | `max_tvd` + sampling noise |
 //!
 //! Tables match by qualified name, or by table name when the schemas differ (a synthetic copy
 //! is often loaded into another schema) and the name is unambiguous; edges match by child,
@@ -347,6 +347,13 @@ fn figure(target: Target<'_>, metric: &str) -> Figure {
     }
 }
 
+/// How a distribution figure's threshold was set: the flag's value plus what sampling alone
+/// gives two samples of these sizes on average, so a small production table is not failed
+/// for its noise (large tables add next to nothing).
+fn noise_note(threshold: f64, noise: f64, n1: f64, n2: f64) -> String {
+    format!("threshold {threshold} + sampling noise {noise:.3} ({n1:.0} and {n2:.0} rows)")
+}
+
 /// Passes or fails `f` on `value` ≤ `threshold`.
 fn judge(mut f: Figure, value: Option<f64>, threshold: f64) -> Figure {
     f.value = value;
@@ -541,8 +548,12 @@ fn column(
     ] {
         match (pp, sp) {
             (Some(a), Some(b)) => {
-                let f = figure(target, metric);
-                out.push(judge(f, distance::tvd(a, b), t.max_tvd));
+                let mut f = figure(target, metric);
+                let rows = |c: &[Option<u64>]| c.iter().map(|x| x.unwrap_or(0)).sum::<u64>() as f64;
+                let noise =
+                    distance::shares(a).map_or(0.0, |p| distance::tvd_noise(&p, rows(a), rows(b)));
+                f.note = Some(noise_note(t.max_tvd, noise, rows(a), rows(b)));
+                out.push(judge(f, distance::tvd(a, b), t.max_tvd + noise));
             }
             (None, None) => {}
             (a, _) => {
@@ -565,19 +576,36 @@ fn column(
             }
             .into(),
         );
-        let value = distance::category_shares(a, b).map(|(_, x, y)| distance::tvd_shares(&x, &y));
-        out.push(judge(f, value, t.max_tvd));
+        let shares = distance::category_shares(a, b);
+        let value = shares.as_ref().map(|(_, x, y)| distance::tvd_shares(x, y));
+        let total = |c: &pgshape_core::pack::Categories| {
+            (c.counts.values().sum::<u64>() + c.suppressed_rows) as f64
+        };
+        let noise = shares
+            .as_ref()
+            .map_or(0.0, |(_, x, _)| distance::tvd_noise(x, total(a), total(b)));
+        if let Some(n) = f.note.as_mut() {
+            n.push_str("; ");
+            n.push_str(&noise_note(t.max_tvd, noise, total(a), total(b)));
+        }
+        out.push(judge(f, value, t.max_tvd + noise));
     }
     match (&p.length, &s.length) {
         (Some(a), Some(b)) => {
             let mut f = figure(target, "length");
             f.production = a.quantiles.get("p50").copied().flatten();
             f.synthetic = b.quantiles.get("p50").copied().flatten();
-            f.note = Some("KS of binned lengths; values are the p50 lengths".into());
+            let rows =
+                |h: &[pgshape_core::pack::Bin]| h.iter().map(|b| b.count).sum::<u64>() as f64;
+            let noise = distance::ks_noise(rows(&a.histogram), rows(&b.histogram));
+            f.note = Some(format!(
+                "KS of binned lengths; values are the p50 lengths; {}",
+                noise_note(t.max_ks, noise, rows(&a.histogram), rows(&b.histogram))
+            ));
             out.push(judge(
                 f,
                 distance::ks_binned(&a.histogram, &b.histogram),
-                t.max_ks,
+                t.max_ks + noise,
             ));
         }
         (None, None) => {}
@@ -705,6 +733,47 @@ mod tests {
         assert_eq!(f.status, Status::Pass);
         assert_eq!(f.value, Some(0.125));
         assert!(f.note.as_deref().unwrap().contains("within 1 child"));
+    }
+
+    #[test]
+    fn sampling_noise_widens_the_threshold_of_small_samples_only() {
+        // Weekdays off flat by TVD 0.05: within the noise of 140 rows a side (0.12), not of
+        // 14,000 (0.012).
+        let week = |n: u64| -> Vec<Option<u64>> {
+            [27u64, 13, 20, 20, 20, 20, 20]
+                .iter()
+                .map(|x| Some(x * n))
+                .collect()
+        };
+        let flat = |n: u64| -> Vec<Option<u64>> { vec![Some(20 * n); 7] };
+        let status = |n: u64| {
+            let mut p = pack("public");
+            let mut s = p.clone();
+            p.tables
+                .get_mut("public.children")
+                .unwrap()
+                .columns
+                .get_mut("at")
+                .unwrap()
+                .weekday = Some(week(n));
+            s.tables
+                .get_mut("public.children")
+                .unwrap()
+                .columns
+                .get_mut("at")
+                .unwrap()
+                .weekday = Some(flat(n));
+            let c = compare(&p, &s, Thresholds::default());
+            let f = fig(&c, "public.children.at", "weekday");
+            assert!(
+                f.note.as_deref().unwrap().contains("sampling noise"),
+                "{:?}",
+                f.note
+            );
+            f.status
+        };
+        assert_eq!(status(1), Status::Pass);
+        assert_eq!(status(100), Status::Fail);
     }
 
     #[test]
