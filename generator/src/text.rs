@@ -10,9 +10,21 @@ const ONSETS: [&str; 20] = [
 ];
 const VOWELS: [&str; 8] = ["a", "e", "i", "o", "u", "ai", "ou", "ea"];
 
-/// Appends gibberish of exactly `len` bytes (ASCII) in `style` to `out`; `unique` appends a
-/// row-derived suffix (base 36, so no long digit runs) that makes the value unique.
+/// Appends gibberish of exactly `len` bytes (ASCII) in `style` to `out`; `unique` ends it with
+/// a row-derived suffix (base 36, so no long digit runs) that makes the value unique and counts
+/// in `len` (a value is never shorter than its suffix and one character). The `email` style
+/// adds its domain after `len`.
 pub fn write(out: &mut String, s: &mut Stream, len: usize, style: TextStyle, unique: Option<u64>) {
+    let mut suffix = String::new();
+    if let Some(n) = unique {
+        suffix.push(if style == TextStyle::Code { '-' } else { '_' });
+        base36(&mut suffix, n);
+    }
+    let len = if unique.is_none() || style == TextStyle::Email {
+        len
+    } else {
+        len.saturating_sub(suffix.len()).max(1)
+    };
     let start = out.len();
     match style {
         TextStyle::Words => {
@@ -57,10 +69,7 @@ pub fn write(out: &mut String, s: &mut Stream, len: usize, style: TextStyle, uni
             }
         }
     }
-    if let Some(n) = unique {
-        out.push(if style == TextStyle::Code { '-' } else { '_' });
-        base36(out, n);
-    }
+    out.push_str(&suffix);
     if style == TextStyle::Email {
         out.push_str("@example.invalid");
     }
@@ -206,6 +215,21 @@ mod tests {
                 !out.contains('@') && !out.chars().any(|c| c.is_ascii_digit()),
                 "{out}"
             );
+        }
+    }
+
+    #[test]
+    fn unique_values_count_their_suffix_in_the_length() {
+        let mut s = Seed::new("t").key("t", "c").stream(0);
+        for (len, row, want) in [(14usize, 5u64, 14usize), (14, 36u64.pow(5), 14), (1, 7, 3)] {
+            let mut out = String::new();
+            write(&mut out, &mut s, len, TextStyle::Word, Some(row));
+            assert_eq!(out.len(), want, "{out}");
+            assert!(out.ends_with(&format!("_{}", {
+                let mut b = String::new();
+                base36(&mut b, row);
+                b
+            })));
         }
     }
 

@@ -422,7 +422,8 @@ impl TableCtx<'_> {
             });
         let unique = unique || (role == "pii" && distinct >= 0.99 && style != TextStyle::Name);
         // The unique suffix (`_` and the row number in base 36, at the largest band's rows
-        // with room to spare) is part of the length: take it off.
+        // with room to spare) counts in the generated length; a bounded column must have room
+        // for it and one character.
         let suffix = if unique && style != TextStyle::Email {
             let rows = (self.max_rows * 1.5).max(2.0);
             1.0 + (rows.ln() / 36f64.ln()).ceil().max(1.0)
@@ -453,11 +454,8 @@ impl TableCtx<'_> {
         }
         if let Dist::Quantiles(points) = &mut length {
             for p in points.iter_mut() {
-                if suffix > 0.0 {
-                    p[1] = (p[1] - suffix).max(1.0);
-                }
                 if let Some(b) = bound {
-                    p[1] = p[1].min(b - suffix);
+                    p[1] = p[1].min(b);
                 }
             }
         }
