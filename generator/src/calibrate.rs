@@ -4,6 +4,12 @@
 //!   its quantiles become the quantile function's points and its zero-child fraction the
 //!   spec's.
 //! - Hourly and weekday profiles of timestamp columns ← the pack's arrival profiles.
+//! - Offsets of a per-parent table's `timestamp {after: "parent.X"}` ← the same edge's
+//!   child-minus-parent offsets, when the pack measured them on this column and `X`: its
+//!   quantiles become the quantile function's points (negative offsets, children before
+//!   their parent, cannot be generated after it: they count as 0). Inter-arrival times are
+//!   not a spec parameter: an ascending column draws a group's times as order statistics of
+//!   the offset distribution, so its gaps follow from the offsets and the group size.
 //! - Null fractions ← the pack's, for columns whose generator is not a key.
 //! - Bands: each root parent's count is re-derived from its child's target and the calibrated
 //!   mean fan-out (so fan-outs need no scaling and keep the pack's quantiles), and the other
@@ -14,7 +20,9 @@
 
 use chrono::{DateTime, Utc};
 use pgshape_core::dist::Dist;
-use pgshape_core::pack::{EdgeMetrics, Pack, EDGE_QUANTILES, LENGTH_QUANTILES};
+use pgshape_core::pack::{
+    EdgeMetrics, Numbers, Pack, EDGE_QUANTILES, LENGTH_QUANTILES, TIMING_QUANTILES,
+};
 use pgshape_core::spec::{Lineage, Rows, Spec};
 use pgshape_core::{Error, Result};
 
@@ -75,6 +83,21 @@ pub fn length_of(shape: &pgshape_core::pack::Shape) -> Option<Dist> {
     d.validate().ok().map(|_| d)
 }
 
+/// A child-minus-parent offset's quantile function (seconds) from an edge's offsets, or `None`
+/// when the pack suppressed every quantile. Negative values count as 0; below the lowest
+/// exported quantile the function starts at 0, and beyond the highest (never the maximum) it
+/// ends at twice that.
+pub fn offset_of(offsets: &Numbers) -> Option<Dist> {
+    let mut points = known_points(0.0, &offsets.quantiles, TIMING_QUANTILES)?;
+    for p in points.iter_mut() {
+        p[1] = p[1].max(0.0);
+    }
+    let last = points.last().expect("non-empty")[1];
+    points.push([1.0, last * 2.0]);
+    let d = Dist::Quantiles(points);
+    d.validate().ok().map(|_| d)
+}
+
 /// `[0, first]` then `[p, value]` for every quantile the pack exported (made non-decreasing),
 /// or `None` when it exported none.
 fn known_points(
@@ -99,19 +122,25 @@ pub fn calibrate(spec: &Spec, pack: &Pack, pack_sha256: &str) -> Result<(Spec, V
     let names: Vec<String> = out.tables.keys().cloned().collect();
     for tname in &names {
         let t = out.tables.get_mut(tname).expect("listed");
+        // The edge of a per-parent table: same child, parent and grouping columns.
+        let edge: Option<&EdgeMetrics> = match &t.rows {
+            Rows::PerParent(pp) => {
+                let cols: Vec<String> = t
+                    .columns
+                    .iter()
+                    .filter(|(_, c)| c.parent.is_some())
+                    .map(|(n, _)| n.clone())
+                    .collect();
+                pack.edges.iter().find(|e| {
+                    unqualified(&e.child) == tname
+                        && unqualified(&e.parent) == pp.parent
+                        && e.columns == cols
+                })
+            }
+            Rows::Band => None,
+        };
         // Fan-out.
         if let Rows::PerParent(pp) = &mut t.rows {
-            let cols: Vec<String> = t
-                .columns
-                .iter()
-                .filter(|(_, c)| c.parent.is_some())
-                .map(|(n, _)| n.clone())
-                .collect();
-            let edge = pack.edges.iter().find(|e| {
-                unqualified(&e.child) == tname
-                    && unqualified(&e.parent) == pp.parent
-                    && e.columns == cols
-            });
             if let Some(edge) = edge {
                 match fanout_of(edge) {
                     Some(d) => {
@@ -124,6 +153,40 @@ pub fn calibrate(spec: &Spec, pack: &Pack, pack_sha256: &str) -> Result<(Spec, V
                     }
                     None => notes.push(format!(
                         "{tname}: the pack's fan-out for {} is suppressed; kept the spec's",
+                        edge.foreign_key
+                    )),
+                }
+            }
+        }
+        // Offsets after the parent's time.
+        if let Some(edge) = edge {
+            for (cname, c) in t.columns.iter_mut() {
+                let Some(ts) = &mut c.timestamp else {
+                    continue;
+                };
+                let Some(after) = ts.after.as_deref().and_then(|a| a.strip_prefix("parent."))
+                else {
+                    continue;
+                };
+                if edge.child_column.as_deref() != Some(cname.as_str())
+                    || edge.parent_column.as_deref() != Some(after)
+                {
+                    continue;
+                }
+                let Some(offsets) = &edge.offset_seconds else {
+                    continue;
+                };
+                match offset_of(offsets) {
+                    Some(d) => {
+                        notes.push(format!(
+                            "{tname}.{cname}: offset after parent.{after} from {} (median {} s)",
+                            edge.foreign_key,
+                            d.quantile(0.5)
+                        ));
+                        ts.offset_seconds = Some(d);
+                    }
+                    None => notes.push(format!(
+                        "{tname}.{cname}: the pack's offsets for {} are suppressed; kept the spec's",
                         edge.foreign_key
                     )),
                 }
