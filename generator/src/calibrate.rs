@@ -98,6 +98,93 @@ pub fn offset_of(offsets: &Numbers) -> Option<Dist> {
     d.validate().ok().map(|_| d)
 }
 
+/// Time left before the window's end for the generated parents of a per-parent table, as
+/// `(seconds, weight)`, when the parent's column `column` is drawn in the spec's window (no
+/// `after`): uniform over the window, so the room is uniform on `[0, days]` (weekday weights
+/// left aside). `None` otherwise: a parent time that follows another is not corrected for.
+pub fn parent_room(spec: &Spec, parent: &str, column: &str) -> Option<Vec<(f64, f64)>> {
+    let ts = spec
+        .tables
+        .get(parent)?
+        .columns
+        .get(column)?
+        .timestamp
+        .as_ref()?;
+    if ts.after.is_some() {
+        return None;
+    }
+    let span = spec.window.days as f64 * 86_400.0;
+    const STEPS: usize = 240;
+    Some(
+        (0..STEPS)
+            .map(|j| ((j as f64 + 0.5) * span / STEPS as f64, 1.0))
+            .collect(),
+    )
+}
+
+/// Undoes the generator's cut of offsets at the window's end. A child is never later than the
+/// window's end, so a child of a parent created `r` seconds before it draws its offset from
+/// the offset distribution cut at `r`: fed the measured offsets as they are, the generator
+/// would make them shorter (production's own cut is already in the measured figures). Given
+/// the measured quantile function `measured` and the generated parents' room `(r, weight)`,
+/// finds
+/// the distribution F (same values, other probabilities) whose cut mixture
+/// `G(v) = Σ w F(min(v, r)) / F(r) / Σ w` has the measured probabilities, by damped fixed-point
+/// steps on F's probabilities; returns `measured` unchanged when that does not fit better.
+pub fn untruncate(measured: &Dist, room: &[(f64, f64)]) -> Dist {
+    let Dist::Quantiles(points) = measured else {
+        return measured.clone();
+    };
+    let n = points.len();
+    // Inner points only (p = 0 and p = 1 stay), with distinct values (a flat stretch pins
+    // one probability to two targets).
+    if n < 3 || points.windows(2).any(|w| w[1][1] <= w[0][1]) {
+        return measured.clone();
+    }
+    let total: f64 = room.iter().map(|(_, w)| w).sum();
+    let cut = |f: &Dist, v: f64| -> f64 {
+        room.iter()
+            .map(|&(r, w)| {
+                let fr = if r.is_finite() { f.cdf(r) } else { 1.0 };
+                if fr <= 0.0 {
+                    0.0
+                } else {
+                    w * (f.cdf(v.min(r)) / fr).min(1.0)
+                }
+            })
+            .sum::<f64>()
+            / total
+    };
+    let error = |f: &Dist| -> f64 {
+        points[1..n - 1]
+            .iter()
+            .map(|p| (cut(f, p[1]) - p[0]).abs())
+            .fold(0.0, f64::max)
+    };
+    let mut best = (error(measured), measured.clone());
+    let mut probs: Vec<f64> = points.iter().map(|p| p[0]).collect();
+    for _ in 0..60 {
+        let f = Dist::Quantiles(points.iter().zip(&probs).map(|(p, &q)| [q, p[1]]).collect());
+        let err = error(&f);
+        if err < best.0 {
+            best = (err, f.clone());
+        }
+        if err < 1e-4 {
+            break;
+        }
+        for i in 1..n - 1 {
+            let g = cut(&f, points[i][1]);
+            probs[i] += 0.7 * (points[i][0] - g);
+        }
+        // Keep the probabilities rising strictly inside (0, 1).
+        for i in 1..n - 1 {
+            let room_above = (n - 1 - i) as f64 * 1e-6;
+            probs[i] = probs[i].max(probs[i - 1] + 1e-6).min(1.0 - room_above);
+        }
+    }
+    best.1
+}
+
 /// `[0, first]` then `[p, value]` for every quantile the pack exported (made non-decreasing),
 /// or `None` when it exported none.
 fn known_points(
@@ -159,6 +246,10 @@ pub fn calibrate(spec: &Spec, pack: &Pack, pack_sha256: &str) -> Result<(Spec, V
             }
         }
         // Offsets after the parent's time.
+        let parent = match &t.rows {
+            Rows::PerParent(pp) => pp.parent.clone(),
+            Rows::Band => String::new(),
+        };
         if let Some(edge) = edge {
             for (cname, c) in t.columns.iter_mut() {
                 let Some(ts) = &mut c.timestamp else {
@@ -178,9 +269,15 @@ pub fn calibrate(spec: &Spec, pack: &Pack, pack_sha256: &str) -> Result<(Spec, V
                 };
                 match offset_of(offsets) {
                     Some(d) => {
+                        // The generator cuts offsets at the window's end: undo that.
+                        let d = match parent_room(spec, &parent, after) {
+                            Some(room) => untruncate(&d, &room),
+                            None => d,
+                        };
                         notes.push(format!(
-                            "{tname}.{cname}: offset after parent.{after} from {} (median {} s)",
+                            "{tname}.{cname}: offset after parent.{after} from {} (measured median {} s; {:.0} s before the window cuts it)",
                             edge.foreign_key,
+                            offsets.quantiles["p50"].map_or("suppressed".into(), |v| v.to_string()),
                             d.quantile(0.5)
                         ));
                         ts.offset_seconds = Some(d);
