@@ -55,7 +55,8 @@ fn epoch(alias: &str, c: &Column) -> String {
 
 /// The timings of `fk` of table `child` on the child's time column `child_time`, and the
 /// offsets after the parent's time column `parent_time` when there is one. One statement: the
-/// sampled parents' children once, then both distributions.
+/// sampled parents' children once, then both distributions. Gaps are ordered by the column
+/// itself, so an index on (foreign key, time) can serve the window.
 pub fn timings(
     client: &mut impl GenericClient,
     child: &Table,
@@ -75,10 +76,10 @@ pub fn timings(
     let partition: Vec<String> = (0..fk.columns.len()).map(|i| format!("k{i}")).collect();
     let parent_epoch = parent_time.map_or("NULL::float8".to_string(), |p| epoch("p", p));
     let with = format!(
-        "e AS (SELECT {child_epoch} AS t, {parent_epoch} AS pt, {keys}
+        "e AS (SELECT c.{t} AS ts, {child_epoch} AS t, {parent_epoch} AS pt, {keys}
                  FROM {parent} JOIN {child_rel} c ON {join}
                 WHERE c.{t} IS NOT NULL AND c.{t} > '-infinity' AND c.{t} < 'infinity'),
-         j AS MATERIALIZED (SELECT t - pt AS o, t - lag(t) OVER (PARTITION BY {partition} ORDER BY t) AS g FROM e)",
+         j AS MATERIALIZED (SELECT t - pt AS o, t - lag(t) OVER (PARTITION BY {partition} ORDER BY ts) AS g FROM e)",
         child_epoch = epoch("c", child_time),
         keys = keys.join(", "),
         parent = sample.from(&qualified(&fk.ref_schema, &fk.ref_table), "p"),
