@@ -46,10 +46,11 @@ pub struct Timings {
 /// time zone, or a date at midnight, read as UTC).
 fn epoch(alias: &str, c: &Column) -> String {
     let col = format!("{alias}.{}", quote(&c.name));
+    // date_part is float8 all through; extract() goes through numeric, twice as slow here.
     if c.effective_type() == "date" {
-        format!("extract(epoch FROM {col}::timestamp)::float8")
+        format!("date_part('epoch', {col}::timestamp)")
     } else {
-        format!("extract(epoch FROM {col})::float8")
+        format!("date_part('epoch', {col})")
     }
 }
 
