@@ -239,7 +239,10 @@ fn run_inspect(a: DbArgs) -> Result<()> {
         for fk in &t.foreign_keys {
             let mut exported = "children per parent".to_string();
             if let Some((c, p)) = pgshape_sampler::timing::columns(&policy, &schema, t, fk) {
-                exported.push_str(&format!("; seconds between {} of one parent", c.name));
+                exported.push_str(&format!(
+                    "; seconds between consecutive {} of one parent",
+                    c.name
+                ));
                 if let Some(p) = p {
                     exported.push_str(&format!("; {} minus parent {} in seconds", c.name, p.name));
                 }
