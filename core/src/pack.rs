@@ -30,6 +30,21 @@ pub const LENGTH_QUANTILES: &[(&str, f64)] = &[
 /// The quantiles of [`Numbers::quantiles`] (numeric columns): the same names as lengths.
 pub const NUMBER_QUANTILES: &[(&str, f64)] = LENGTH_QUANTILES;
 
+/// The quantiles of an edge's timings ([`EdgeMetrics::offset_seconds`] and
+/// [`EdgeMetrics::inter_arrival_seconds`]): name → cumulative probability. The same rules as
+/// [`Numbers`] (3 significant digits, `null` unless `k_min` values lie on each side).
+pub const TIMING_QUANTILES: &[(&str, f64)] = &[
+    ("p1", 0.01),
+    ("p10", 0.1),
+    ("p25", 0.25),
+    ("p50", 0.5),
+    ("p75", 0.75),
+    ("p90", 0.9),
+    ("p95", 0.95),
+    ("p99", 0.99),
+    ("p99.9", 0.999),
+];
+
 /// Significant digits kept of an exported numeric quantile (see [`Numbers`]).
 pub const NUMBER_SIGNIFICANT_DIGITS: i32 = 3;
 
@@ -66,6 +81,10 @@ pub struct Pack {
 /// Children per parent of one foreign key, computed by the server. Quantiles are over parents
 /// with at least one child; a quantile is `null` when fewer than `k_min` parents lie above it
 /// (the tail would describe too few entities), and the histogram's sparse tail is merged.
+///
+/// Where the child table has a timestamp column (its window column, chosen by the policy or
+/// detected), the edge also carries the time between consecutive children of one parent, and
+/// where the parent has one too, each child's time after its parent's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EdgeMetrics {
@@ -83,6 +102,20 @@ pub struct EdgeMetrics {
     pub quantiles: BTreeMap<String, Option<f64>>,
     /// Log-binned: parents with `lo ..= hi` children; the last bin is open (`hi` null).
     pub histogram: Vec<Bin>,
+    /// The child's timestamp column the timings are measured on (its window column).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_column: Option<String>,
+    /// The parent's timestamp column (its window column), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_column: Option<String>,
+    /// Child minus parent time in seconds, one value per child row with both times (negative
+    /// when a child predates its parent). Quantiles are [`TIMING_QUANTILES`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset_seconds: Option<Numbers>,
+    /// Seconds between consecutive children of the same parent, ordered by the child's time:
+    /// one value per child after its parent's first. Quantiles are [`TIMING_QUANTILES`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inter_arrival_seconds: Option<Numbers>,
 }
 
 /// A histogram bin.
@@ -130,15 +163,16 @@ pub struct ColumnMetrics {
     pub number: Option<Numbers>,
 }
 
-/// The distribution of a numeric column's finite values, computed by the server.
+/// The distribution of a numeric column's finite values (or of an edge's timings in seconds),
+/// computed by the server.
 ///
-/// Quantiles (`p1` … `p99`, nearest rank) are `null` unless at least `k_min` values lie at or
-/// below *and* at or above the rank, so the extremes (and with them the minimum and maximum)
-/// never leave; the others are rounded to 3 significant digits, so no stored value leaves
-/// exactly. The histogram has signed power-of-two bins (`lo ≤ x < hi`, a bin `0..0` of exact
-/// zeros); bins under `k_min` are merged into their neighbour towards the middle, the last
-/// bin is open (`hi` null) and the first starts at 0 when no value is negative, else is open
-/// (`lo` null).
+/// Quantiles (nearest rank; [`NUMBER_QUANTILES`] for columns, [`TIMING_QUANTILES`] for
+/// edges) are `null` unless at least `k_min` values lie at or below *and* at or above the
+/// rank, so the extremes (and with them the minimum and maximum) never leave; the others are
+/// rounded to 3 significant digits, so no stored value leaves exactly. The histogram has
+/// signed power-of-two bins (`lo ≤ x < hi`, a bin `0..0` of exact zeros); bins under `k_min`
+/// are merged into their neighbour towards the middle, the last bin is open (`hi` null) and
+/// the first starts at 0 when no value is negative, else is open (`lo` null).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Numbers {

@@ -4,6 +4,12 @@
 //!   its quantiles become the quantile function's points and its zero-child fraction the
 //!   spec's.
 //! - Hourly and weekday profiles of timestamp columns ← the pack's arrival profiles.
+//! - Offsets of a per-parent table's `timestamp {after: "parent.X"}` ← the same edge's
+//!   child-minus-parent offsets, when the pack measured them on this column and `X`: its
+//!   quantiles become the quantile function's points (negative offsets, children before
+//!   their parent, cannot be generated after it: they count as 0). Inter-arrival times are
+//!   not a spec parameter: an ascending column draws a group's times as order statistics of
+//!   the offset distribution, so its gaps follow from the offsets and the group size.
 //! - Null fractions ← the pack's, for columns whose generator is not a key.
 //! - Bands: each root parent's count is re-derived from its child's target and the calibrated
 //!   mean fan-out (so fan-outs need no scaling and keep the pack's quantiles), and the other
@@ -14,7 +20,9 @@
 
 use chrono::{DateTime, Utc};
 use pgshape_core::dist::Dist;
-use pgshape_core::pack::{EdgeMetrics, Pack, EDGE_QUANTILES, LENGTH_QUANTILES};
+use pgshape_core::pack::{
+    EdgeMetrics, Numbers, Pack, EDGE_QUANTILES, LENGTH_QUANTILES, TIMING_QUANTILES,
+};
 use pgshape_core::spec::{Lineage, Rows, Spec};
 use pgshape_core::{Error, Result};
 
@@ -135,6 +143,108 @@ pub fn length_of(shape: &pgshape_core::pack::Shape) -> Option<Dist> {
     d.validate().ok().map(|_| d)
 }
 
+/// A child-minus-parent offset's quantile function (seconds) from an edge's offsets, or `None`
+/// when the pack suppressed every quantile. Negative values count as 0; below the lowest
+/// exported quantile the function starts at 0, and beyond the highest (never the maximum) it
+/// ends at twice that.
+pub fn offset_of(offsets: &Numbers) -> Option<Dist> {
+    let mut points = known_points(0.0, &offsets.quantiles, TIMING_QUANTILES)?;
+    for p in points.iter_mut() {
+        p[1] = p[1].max(0.0);
+    }
+    let last = points.last().expect("non-empty")[1];
+    points.push([1.0, last * 2.0]);
+    let d = Dist::Quantiles(points);
+    d.validate().ok().map(|_| d)
+}
+
+/// Time left before the window's end for the generated parents of a per-parent table, as
+/// `(seconds, weight)`, when the parent's column `column` is drawn in the spec's window (no
+/// `after`): uniform over the window, so the room is uniform on `[0, days]` (weekday weights
+/// left aside). `None` otherwise: a parent time that follows another is not corrected for.
+pub fn parent_room(spec: &Spec, parent: &str, column: &str) -> Option<Vec<(f64, f64)>> {
+    let ts = spec
+        .tables
+        .get(parent)?
+        .columns
+        .get(column)?
+        .timestamp
+        .as_ref()?;
+    if ts.after.is_some() {
+        return None;
+    }
+    let span = spec.window.days as f64 * 86_400.0;
+    const STEPS: usize = 240;
+    Some(
+        (0..STEPS)
+            .map(|j| ((j as f64 + 0.5) * span / STEPS as f64, 1.0))
+            .collect(),
+    )
+}
+
+/// Undoes the generator's cut of offsets at the window's end. A child is never later than the
+/// window's end, so a child of a parent created `r` seconds before it draws its offset from
+/// the offset distribution cut at `r`: fed the measured offsets as they are, the generator
+/// would make them shorter (production's own cut is already in the measured figures). Given
+/// the measured quantile function `measured` and the generated parents' room `(r, weight)`,
+/// finds
+/// the distribution F (same values, other probabilities) whose cut mixture
+/// `G(v) = Σ w F(min(v, r)) / F(r) / Σ w` has the measured probabilities, by damped fixed-point
+/// steps on F's probabilities; returns `measured` unchanged when that does not fit better.
+pub fn untruncate(measured: &Dist, room: &[(f64, f64)]) -> Dist {
+    let Dist::Quantiles(points) = measured else {
+        return measured.clone();
+    };
+    let n = points.len();
+    // Inner points only (p = 0 and p = 1 stay), with distinct values (a flat stretch pins
+    // one probability to two targets).
+    if n < 3 || points.windows(2).any(|w| w[1][1] <= w[0][1]) {
+        return measured.clone();
+    }
+    let total: f64 = room.iter().map(|(_, w)| w).sum();
+    let cut = |f: &Dist, v: f64| -> f64 {
+        room.iter()
+            .map(|&(r, w)| {
+                let fr = if r.is_finite() { f.cdf(r) } else { 1.0 };
+                if fr <= 0.0 {
+                    0.0
+                } else {
+                    w * (f.cdf(v.min(r)) / fr).min(1.0)
+                }
+            })
+            .sum::<f64>()
+            / total
+    };
+    let error = |f: &Dist| -> f64 {
+        points[1..n - 1]
+            .iter()
+            .map(|p| (cut(f, p[1]) - p[0]).abs())
+            .fold(0.0, f64::max)
+    };
+    let mut best = (error(measured), measured.clone());
+    let mut probs: Vec<f64> = points.iter().map(|p| p[0]).collect();
+    for _ in 0..60 {
+        let f = Dist::Quantiles(points.iter().zip(&probs).map(|(p, &q)| [q, p[1]]).collect());
+        let err = error(&f);
+        if err < best.0 {
+            best = (err, f.clone());
+        }
+        if err < 1e-4 {
+            break;
+        }
+        for i in 1..n - 1 {
+            let g = cut(&f, points[i][1]);
+            probs[i] += 0.7 * (points[i][0] - g);
+        }
+        // Keep the probabilities rising strictly inside (0, 1).
+        for i in 1..n - 1 {
+            let room_above = (n - 1 - i) as f64 * 1e-6;
+            probs[i] = probs[i].max(probs[i - 1] + 1e-6).min(1.0 - room_above);
+        }
+    }
+    best.1
+}
+
 /// `[0, first]` then `[p, value]` for every quantile the pack exported (made non-decreasing),
 /// or `None` when it exported none.
 fn known_points(
@@ -159,19 +269,25 @@ pub fn calibrate(spec: &Spec, pack: &Pack, pack_sha256: &str) -> Result<(Spec, V
     let names: Vec<String> = out.tables.keys().cloned().collect();
     for tname in &names {
         let t = out.tables.get_mut(tname).expect("listed");
+        // The edge of a per-parent table: same child, parent and grouping columns.
+        let edge: Option<&EdgeMetrics> = match &t.rows {
+            Rows::PerParent(pp) => {
+                let cols: Vec<String> = t
+                    .columns
+                    .iter()
+                    .filter(|(_, c)| c.parent.is_some())
+                    .map(|(n, _)| n.clone())
+                    .collect();
+                pack.edges.iter().find(|e| {
+                    unqualified(&e.child) == tname
+                        && unqualified(&e.parent) == pp.parent
+                        && e.columns == cols
+                })
+            }
+            Rows::Band => None,
+        };
         // Fan-out.
         if let Rows::PerParent(pp) = &mut t.rows {
-            let cols: Vec<String> = t
-                .columns
-                .iter()
-                .filter(|(_, c)| c.parent.is_some())
-                .map(|(n, _)| n.clone())
-                .collect();
-            let edge = pack.edges.iter().find(|e| {
-                unqualified(&e.child) == tname
-                    && unqualified(&e.parent) == pp.parent
-                    && e.columns == cols
-            });
             if let Some(edge) = edge {
                 match fanout_with_mean(edge, children_per_parent(pack, edge)) {
                     Some(d) => {
@@ -184,6 +300,50 @@ pub fn calibrate(spec: &Spec, pack: &Pack, pack_sha256: &str) -> Result<(Spec, V
                     }
                     None => notes.push(format!(
                         "{tname}: the pack's fan-out for {} is suppressed; kept the spec's",
+                        edge.foreign_key
+                    )),
+                }
+            }
+        }
+        // Offsets after the parent's time.
+        let parent = match &t.rows {
+            Rows::PerParent(pp) => pp.parent.clone(),
+            Rows::Band => String::new(),
+        };
+        if let Some(edge) = edge {
+            for (cname, c) in t.columns.iter_mut() {
+                let Some(ts) = &mut c.timestamp else {
+                    continue;
+                };
+                let Some(after) = ts.after.as_deref().and_then(|a| a.strip_prefix("parent."))
+                else {
+                    continue;
+                };
+                if edge.child_column.as_deref() != Some(cname.as_str())
+                    || edge.parent_column.as_deref() != Some(after)
+                {
+                    continue;
+                }
+                let Some(offsets) = &edge.offset_seconds else {
+                    continue;
+                };
+                match offset_of(offsets) {
+                    Some(d) => {
+                        // The generator cuts offsets at the window's end: undo that.
+                        let d = match parent_room(spec, &parent, after) {
+                            Some(room) => untruncate(&d, &room),
+                            None => d,
+                        };
+                        notes.push(format!(
+                            "{tname}.{cname}: offset after parent.{after} from {} (measured median {} s; {:.0} s before the window cuts it)",
+                            edge.foreign_key,
+                            offsets.quantiles["p50"].map_or("suppressed".into(), |v| v.to_string()),
+                            d.quantile(0.5)
+                        ));
+                        ts.offset_seconds = Some(d);
+                    }
+                    None => notes.push(format!(
+                        "{tname}.{cname}: the pack's offsets for {} are suppressed; kept the spec's",
                         edge.foreign_key
                     )),
                 }
@@ -341,4 +501,80 @@ fn rebalance_bands(spec: &mut Spec, pack: &Pack, notes: &mut Vec<String>) -> Res
     }
     spec.check(std::path::Path::new("<calibrated spec>"))
         .map_err(|e| Error::Unsupported(format!("calibration produced an invalid spec: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The offsets a generator would produce from `f` for parents with room uniform on
+    /// `[0, span]`: each draw cut at its parent's room (a deterministic grid of draws).
+    fn cut_offsets(f: &Dist, span: f64) -> Vec<f64> {
+        let mut v = Vec::new();
+        for j in 0..200 {
+            let r = (j as f64 + 0.5) * span / 200.0;
+            let fr = f.cdf(r);
+            for i in 0..200 {
+                let u = (i as f64 + 0.5) / 200.0;
+                v.push(f.quantile(u * fr).min(r));
+            }
+        }
+        v.sort_by(f64::total_cmp);
+        v
+    }
+
+    fn measured(v: &[f64]) -> Numbers {
+        Numbers {
+            quantiles: TIMING_QUANTILES
+                .iter()
+                .map(|(name, p)| {
+                    let rank = ((p * v.len() as f64).ceil() as usize).max(1);
+                    (name.to_string(), Some(v[rank - 1]))
+                })
+                .collect(),
+            histogram: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn offsets_undo_the_windows_cut() {
+        // Offsets lognormal, median 10 days; parents up to 60 days before the window's end.
+        let day = 86_400.0;
+        let truth = Dist::Lognormal {
+            median: 10.0 * day,
+            sigma: 1.0,
+            max: None,
+        };
+        let span = 60.0 * day;
+        let seen = measured(&cut_offsets(&truth, span));
+        let plain = offset_of(&seen).unwrap();
+        let room: Vec<(f64, f64)> = (0..240)
+            .map(|j| ((j as f64 + 0.5) * span / 240.0, 1.0))
+            .collect();
+        let fixed = untruncate(&plain, &room);
+        // Cut again, the corrected distribution gives the measured quantiles back; the
+        // uncorrected one falls short.
+        let again = measured(&cut_offsets(&fixed, span));
+        let naive = measured(&cut_offsets(&plain, span));
+        for name in ["p50", "p90"] {
+            let want = seen.quantiles[name].unwrap();
+            let got = again.quantiles[name].unwrap();
+            assert!((got - want).abs() <= 0.03 * want, "{name}: {got} vs {want}");
+            let short = naive.quantiles[name].unwrap();
+            assert!(short < 0.95 * want, "{name}: uncorrected {short} vs {want}");
+        }
+        // Negative offsets (children before their parent) count as 0; suppressed: none.
+        let mut neg = seen.clone();
+        neg.quantiles.insert("p1".into(), Some(-50.0));
+        let d = offset_of(&neg).unwrap();
+        assert_eq!(d.quantile(0.005), 0.0);
+        let none = Numbers {
+            quantiles: TIMING_QUANTILES
+                .iter()
+                .map(|(n, _)| (n.to_string(), None))
+                .collect(),
+            histogram: Vec::new(),
+        };
+        assert!(offset_of(&none).is_none());
+    }
 }

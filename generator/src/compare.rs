@@ -7,6 +7,7 @@
 //! | `rows_share`: relative error of the table's count relative to the largest production table's | table | `max_error` |
 //! | `zero_fraction`: absolute difference of the share of parents without a child | edge | `max_fraction_diff` |
 //! | `p50` `p90` `p95` `p99`: relative error of a children-per-parent quantile | edge | `max_error`, or at most [`FANOUT_SLACK`] child off |
+//! | `offset_p50` `offset_p90` `inter_arrival_p50` `inter_arrival_p90`: relative error of the edge's timing quantiles (seconds), when both packs have them | edge | none (informational) |
 //! | `null_fraction`: absolute difference | column | `max_fraction_diff` |
 //! | `hourly`, `weekday`: total-variation distance of the arrival profiles | timestamp column | `max_tvd` + sampling noise |
 //! | `length`: Kolmogorov–Smirnov distance of the binned length histograms | text / PII column | `max_ks` + sampling noise |
@@ -472,11 +473,48 @@ fn edges(
             out.figures
                 .push(quantile(p, q, p.quantiles.get(*q), s.quantiles.get(*q), t));
         }
+        timings(p, s, out);
     }
     for (j, e) in synthetic.edges.iter().enumerate() {
         if !used.contains(&j) && edge_key(e, |n| to_prod.get(n).map(|p| p.to_string())).is_some() {
             out.only_in
                 .push(only(Kind::Edge, &edge_subject(e), Side::Synthetic));
+        }
+    }
+}
+
+/// The timing quantiles shown side by side (informational: not held to a threshold yet).
+pub const COMPARED_TIMINGS: &[&str] = &["p50", "p90"];
+
+/// An edge's offsets and inter-arrival times, when both packs have them: `offset_p50` … and
+/// `inter_arrival_p50` …, relative error, status `info`.
+fn timings(p: &EdgeMetrics, s: &EdgeMetrics, out: &mut Comparison) {
+    for (label, a, b) in [
+        ("offset", &p.offset_seconds, &s.offset_seconds),
+        (
+            "inter_arrival",
+            &p.inter_arrival_seconds,
+            &s.inter_arrival_seconds,
+        ),
+    ] {
+        let (Some(a), Some(b)) = (a, b) else {
+            continue;
+        };
+        for q in COMPARED_TIMINGS {
+            let mut f = figure(Target::Edge(p), &format!("{label}_{q}"));
+            f.production = a.quantiles.get(*q).copied().flatten();
+            f.synthetic = b.quantiles.get(*q).copied().flatten();
+            f.value = f
+                .production
+                .zip(f.synthetic)
+                .and_then(|(x, y)| distance::relative_error(x, y));
+            f.status = if f.value.is_some() {
+                Status::Info
+            } else {
+                Status::Skipped
+            };
+            f.note = Some("seconds; not held to a threshold".into());
+            out.figures.push(f);
         }
     }
 }
@@ -688,6 +726,33 @@ mod tests {
         }
         // 2 tables × 2, edge 1 + 4, columns: id 1, parent_id 1, kind 2, at 3, body 2.
         assert_eq!(c.figures.len(), 4 + 5 + 9);
+    }
+
+    #[test]
+    fn edge_timings_are_shown_not_judged() {
+        let mut p = pack("public");
+        let timing = |p50: f64| pgshape_core::pack::Numbers {
+            quantiles: [("p50".to_string(), Some(p50)), ("p90".to_string(), None)]
+                .into_iter()
+                .collect(),
+            histogram: Vec::new(),
+        };
+        p.edges[0].offset_seconds = Some(timing(100.0));
+        let mut s = p.clone();
+        s.edges[0].offset_seconds = Some(timing(150.0));
+        let c = compare(&p, &s, Thresholds::default());
+        assert!(c.passed(), "informational only");
+        let f = fig(&c, "children_parent_id_fkey", "offset_p50");
+        assert_eq!((f.status, f.value), (Status::Info, Some(0.5)));
+        assert_eq!(
+            fig(&c, "children_parent_id_fkey", "offset_p90").status,
+            Status::Skipped
+        );
+        // One pack without inter-arrival times: nothing to show.
+        assert!(c
+            .figures
+            .iter()
+            .all(|f| !f.metric.starts_with("inter_arrival")));
     }
 
     #[test]

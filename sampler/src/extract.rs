@@ -103,13 +103,30 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
         let (metrics, ns) = crate::metrics::table(&mut tx, t, &roles, window, &scan)?;
         namespaces.extend(ns);
         for fk in &t.foreign_keys {
-            edges.push(crate::fanout::edge(
-                &mut tx,
-                t,
-                fk,
-                opts.k_min,
-                &opts.sample,
-            )?);
+            let mut edge = crate::fanout::edge(&mut tx, t, fk, opts.k_min, &opts.sample)?;
+            // Timings where the child has a time column (and offsets where the parent does).
+            if let Some((child_time, parent_time)) =
+                crate::timing::columns(&opts.policy, &schema, t, fk)
+            {
+                let timings = crate::timing::timings(
+                    &mut tx,
+                    t,
+                    child_time,
+                    fk,
+                    parent_time,
+                    opts.k_min,
+                    &opts.sample,
+                )?;
+                let exported = |n: pgshape_core::pack::Numbers| {
+                    // Fewer than k values in all: nothing to say.
+                    (!n.histogram.is_empty()).then_some(n)
+                };
+                edge.child_column = Some(child_time.name.clone());
+                edge.parent_column = parent_time.map(|c| c.name.clone());
+                edge.offset_seconds = timings.offset_seconds.and_then(exported);
+                edge.inter_arrival_seconds = exported(timings.inter_arrival_seconds);
+            }
+            edges.push(edge);
         }
         tracing::info!(table = %t.qualified(), rows = metrics.total_rows, "measured");
         tables.insert(t.qualified(), metrics);

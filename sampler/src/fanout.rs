@@ -65,5 +65,9 @@ pub fn edge(
         },
         quantiles: quantiles(&nonzero, EDGE_QUANTILES, k),
         histogram,
+        child_column: None,
+        parent_column: None,
+        offset_seconds: None,
+        inter_arrival_seconds: None,
     })
 }

@@ -6,7 +6,8 @@
 //! - [`extract`]: catalog + SQL aggregates → metrics pack and mapping manifest.
 //! - [`metrics`]: per-column aggregates: null fractions, distinct ratios, lengths, categories.
 //! - [`numbers`]: numeric quantiles and histograms; [`profile`]: hourly, weekday and daily
-//!   profiles; [`fanout`]: children per parent of each foreign key.
+//!   profiles; [`fanout`]: children per parent of each foreign key; [`timing`]: each edge's
+//!   child-minus-parent offsets and inter-arrival times.
 //! - [`cells`]: the small-cell rules every metric shares; [`sample`]: `--sample-percent`.
 //! - [`detect`]: PII detection from a small in-memory sample of a column's values.
 //! - [`policy`]: the policy file's per-table and per-column overrides (roles, window
@@ -30,4 +31,5 @@ pub mod roles;
 pub mod sample;
 pub mod session;
 pub mod structure;
+pub mod timing;
 pub mod validate;

@@ -232,5 +232,31 @@ fn run_inspect(a: DbArgs) -> Result<()> {
             )?;
         }
     }
+    writeln!(out)?;
+    writeln!(out, "| foreign key | child | parent | exported |")?;
+    writeln!(out, "|---|---|---|---|")?;
+    for t in &schema.tables {
+        for fk in &t.foreign_keys {
+            let mut exported = "children per parent".to_string();
+            if let Some((c, p)) = pgshape_sampler::timing::columns(&policy, &schema, t, fk) {
+                exported.push_str(&format!(
+                    "; seconds between consecutive {} of one parent",
+                    c.name
+                ));
+                if let Some(p) = p {
+                    exported.push_str(&format!("; {} minus parent {} in seconds", c.name, p.name));
+                }
+            }
+            writeln!(
+                out,
+                "| {} | {}({}) | {}.{} | {exported} |",
+                fk.name,
+                t.qualified(),
+                fk.columns.join(", "),
+                fk.ref_schema,
+                fk.ref_table
+            )?;
+        }
+    }
     Ok(())
 }

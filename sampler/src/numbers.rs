@@ -1,5 +1,6 @@
-//! Numeric columns: quantiles and a signed power-of-two histogram of the finite values,
-//! computed by the server; the small-cell rules are in [`pgshape_core::pack::Numbers`].
+//! Numeric distributions (of a column, or of an edge's timings): quantiles and a signed
+//! power-of-two histogram of the finite values, computed by the server; the small-cell rules
+//! are in [`pgshape_core::pack::Numbers`].
 
 use pgshape_core::pack::{NumberBin, Numbers, NUMBER_QUANTILES, NUMBER_SIGNIFICANT_DIGITS};
 use pgshape_core::{Error, Result};
@@ -17,65 +18,90 @@ pub fn numbers(
     k: u64,
     sample: &Sample,
 ) -> Result<Numbers> {
-    // Finite values only: NaN and ±Infinity are not amounts (NaN sorts above Infinity).
-    let finite = format!(
-        "{col} IS NOT NULL AND {col}::float8 > '-Infinity'::float8 AND {col}::float8 < 'Infinity'::float8"
-    );
-    let points: Vec<f64> = NUMBER_QUANTILES.iter().map(|(_, p)| *p).collect();
-    // One scan: the finite values once (materialized), then their quantiles and their bins —
-    // the sign and the power of two below |x| (corrected where ln(2) rounds across).
+    let source = format!("SELECT t.{col}::float8 AS x FROM {from} WHERE t.{col} IS NOT NULL");
+    let mut d = distributions(client, None, &[source], NUMBER_QUANTILES, what, k, sample)?;
+    Ok(d.remove(0))
+}
+
+/// The distributions of column `x` (float8) of each query of `sources`, in one statement
+/// (`with` names common table expressions the sources may read), at the quantiles `points`.
+/// Only finite values count: NULL, NaN and ±Infinity are left out.
+pub fn distributions(
+    client: &mut impl GenericClient,
+    with: Option<&str>,
+    sources: &[String],
+    points: &[(&str, f64)],
+    what: &str,
+    k: u64,
+    sample: &Sample,
+) -> Result<Vec<Numbers>> {
+    let probabilities: Vec<f64> = points.iter().map(|(_, p)| *p).collect();
+    // Per source one scan: the finite values once (materialized), then their quantiles and
+    // their bins — the sign and the power of two below |x| (corrected where ln(2) rounds
+    // across). NaN sorts above Infinity, so `x < 'Infinity'` leaves it out too.
+    let mut ctes: Vec<String> = with.map(str::to_string).into_iter().collect();
+    let mut selects = Vec::new();
+    for (i, source) in sources.iter().enumerate() {
+        ctes.push(format!(
+            "v{i} AS MATERIALIZED (SELECT s.x FROM ({source}) s
+                                    WHERE s.x > '-Infinity'::float8 AND s.x < 'Infinity'::float8),
+             g{i} AS (SELECT sign(x)::int AS s, abs(x) AS m,
+                             CASE WHEN x = 0 THEN 0 ELSE floor(ln(abs(x)) / ln(2::float8))::int END AS e FROM v{i}),
+             b{i} AS (SELECT s, e + CASE WHEN s = 0 THEN 0
+                                         WHEN m >= power(2::float8, e + 1) THEN 1
+                                         WHEN m < power(2::float8, e) THEN -1 ELSE 0 END AS e,
+                             count(*) AS n
+                        FROM g{i} GROUP BY 1, 2)"
+        ));
+        selects.push(format!(
+            "(SELECT count(*) FROM v{i}),
+             (SELECT percentile_disc($1::float8[]) WITHIN GROUP (ORDER BY x) FROM v{i}),
+             (SELECT array_agg(s ORDER BY s, e) FROM b{i}),
+             (SELECT array_agg(e ORDER BY s, e) FROM b{i}),
+             (SELECT array_agg(n ORDER BY s, e) FROM b{i})"
+        ));
+    }
+    let sql = format!("WITH {} SELECT {}", ctes.join(",\n"), selects.join(",\n"));
     let row = client
-        .query_one(
-            &format!(
-                "WITH v AS MATERIALIZED (SELECT t.{col}::float8 AS x FROM {from} WHERE {finite}),
-                      g AS (SELECT sign(x)::int AS s, abs(x) AS m,
-                                   CASE WHEN x = 0 THEN 0 ELSE floor(ln(abs(x)) / ln(2::float8))::int END AS e FROM v),
-                      b AS (SELECT s, e + CASE WHEN s = 0 THEN 0
-                                               WHEN m >= power(2::float8, e + 1) THEN 1
-                                               WHEN m < power(2::float8, e) THEN -1 ELSE 0 END AS e,
-                                   count(*) AS n
-                              FROM g GROUP BY 1, 2)
-                 SELECT (SELECT count(*) FROM v),
-                        (SELECT percentile_disc($1::float8[]) WITHIN GROUP (ORDER BY x) FROM v),
-                        (SELECT array_agg(s ORDER BY s, e) FROM b),
-                        (SELECT array_agg(e ORDER BY s, e) FROM b),
-                        (SELECT array_agg(n ORDER BY s, e) FROM b)"
-            ),
-            &[&points],
-        )
+        .query_one(&sql, &[&probabilities])
         .map_err(Error::db(format!("the distribution of {what}")))?;
-    let n = row.get::<_, i64>(0) as u64;
-    let values: Vec<Option<f64>> = row
-        .get::<_, Option<Vec<Option<f64>>>>(1)
-        .unwrap_or_default();
-    let quantiles = NUMBER_QUANTILES
-        .iter()
-        .enumerate()
-        .map(|(i, (name, p))| {
-            let v = values
-                .get(i)
-                .copied()
-                .flatten()
-                .filter(|_| rank_is_safe(rank(*p, n), n, k))
-                .map(|v| significant(v, NUMBER_SIGNIFICANT_DIGITS));
-            (name.to_string(), v)
+    Ok((0..sources.len())
+        .map(|i| {
+            let at = 5 * i;
+            let n = row.get::<_, i64>(at) as u64;
+            let values: Vec<Option<f64>> = row
+                .get::<_, Option<Vec<Option<f64>>>>(at + 1)
+                .unwrap_or_default();
+            let quantiles = points
+                .iter()
+                .enumerate()
+                .map(|(j, (name, p))| {
+                    let v = values
+                        .get(j)
+                        .copied()
+                        .flatten()
+                        .filter(|_| rank_is_safe(rank(*p, n), n, k))
+                        .map(|v| significant(v, NUMBER_SIGNIFICANT_DIGITS));
+                    (name.to_string(), v)
+                })
+                .collect();
+            let (signs, exps, counts): (Vec<i32>, Vec<i32>, Vec<i64>) = (
+                row.get::<_, Option<Vec<i32>>>(at + 2).unwrap_or_default(),
+                row.get::<_, Option<Vec<i32>>>(at + 3).unwrap_or_default(),
+                row.get::<_, Option<Vec<i64>>>(at + 4).unwrap_or_default(),
+            );
+            let cells: Vec<(i32, i32, u64)> = signs
+                .into_iter()
+                .zip(exps)
+                .zip(counts)
+                .map(|((s, e), c)| (s, e, c as u64))
+                .collect();
+            Numbers {
+                quantiles,
+                histogram: histogram(cells, k, sample),
+            }
         })
-        .collect();
-    let (signs, exps, counts): (Vec<i32>, Vec<i32>, Vec<i64>) = (
-        row.get::<_, Option<Vec<i32>>>(2).unwrap_or_default(),
-        row.get::<_, Option<Vec<i32>>>(3).unwrap_or_default(),
-        row.get::<_, Option<Vec<i64>>>(4).unwrap_or_default(),
-    );
-    let cells: Vec<(i32, i32, u64)> = signs
-        .into_iter()
-        .zip(exps)
-        .zip(counts)
-        .map(|((s, e), c)| (s, e, c as u64))
-        .collect();
-    Ok(Numbers {
-        quantiles,
-        histogram: histogram(cells, k, sample),
-    })
+        .collect())
 }
 
 /// Bins from `(sign, exponent, count)` cells: ordered by value, merged until each holds at

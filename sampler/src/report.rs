@@ -4,32 +4,56 @@ use std::fmt::Write;
 use std::path::Path;
 
 use pgshape_core::artifact;
-use pgshape_core::pack::Pack;
+use pgshape_core::pack::{NumberBin, Numbers, Pack};
 use pgshape_core::token::is_token;
 
 use crate::validate;
 
-/// Numeric columns with a histogram, and those whose histogram hides the extremes: the last
-/// bin open, the first open or starting at 0, every bin holding at least `k_min`.
-fn numeric_extremes(pack: &Pack) -> (usize, usize) {
-    let k = pack.privacy.k_min;
-    let hists: Vec<_> = pack
-        .tables
-        .values()
-        .flat_map(|t| t.columns.values())
-        .filter_map(|c| c.number.as_ref())
+/// Whether a numeric histogram hides the extremes: the last bin open, the first open or
+/// starting at 0, every bin holding at least `k`.
+fn hides_extremes(h: &[NumberBin], k: u64) -> bool {
+    h.last().is_some_and(|b| b.hi.is_none())
+        && h.first().is_some_and(|b| b.lo.is_none_or(|lo| lo == 0.0))
+        && h.iter().all(|b| b.count >= k)
+}
+
+/// Of the histograms `hists`, how many there are and how many hide the extremes.
+fn count_safe<'a>(hists: impl Iterator<Item = &'a Numbers>, k: u64) -> (usize, usize) {
+    let hists: Vec<&Vec<NumberBin>> = hists
         .filter(|n| !n.histogram.is_empty())
         .map(|n| &n.histogram)
         .collect();
-    let safe = hists
-        .iter()
-        .filter(|h| {
-            h.last().is_some_and(|b| b.hi.is_none())
-                && h.first().is_some_and(|b| b.lo.is_none_or(|lo| lo == 0.0))
-                && h.iter().all(|b| b.count >= k)
-        })
-        .count();
+    let safe = hists.iter().filter(|h| hides_extremes(h, k)).count();
     (hists.len(), safe)
+}
+
+/// Numeric columns with a histogram, and those whose histogram hides the extremes.
+fn numeric_extremes(pack: &Pack) -> (usize, usize) {
+    count_safe(
+        pack.tables
+            .values()
+            .flat_map(|t| t.columns.values())
+            .filter_map(|c| c.number.as_ref()),
+        pack.privacy.k_min,
+    )
+}
+
+/// Edge timing histograms (offsets and inter-arrival), and those that hide the extremes.
+fn timing_extremes(pack: &Pack) -> (usize, usize) {
+    count_safe(
+        pack.edges.iter().flat_map(|e| {
+            e.offset_seconds
+                .iter()
+                .chain(e.inter_arrival_seconds.iter())
+        }),
+        pack.privacy.k_min,
+    )
+}
+
+/// A quantile for the summary: the value, or `–` when absent or suppressed.
+fn cell(n: Option<&Numbers>, name: &str) -> String {
+    n.and_then(|n| n.quantiles.get(name).copied().flatten())
+        .map_or("–".into(), |v| v.to_string())
 }
 
 /// Renders the report of the pack at `path`.
@@ -123,6 +147,13 @@ pub fn render(path: &Path, operator: &str) -> pgshape_core::Result<String> {
             "No raw minimum or maximum: {open_ends} of {numeric} numeric histograms end in an open bin, every bin at least k"
         ),
     ));
+    let (timings, closed) = timing_extremes(&pack);
+    line(check(
+        closed == timings,
+        &format!(
+            "No raw shortest or longest time: {closed} of {timings} edge timing histograms (offsets, inter-arrival) end in an open bin, every bin at least k"
+        ),
+    ));
     line(String::new());
     line("## Distribution Summary".into());
     line(String::new());
@@ -135,6 +166,33 @@ pub fn render(path: &Path, operator: &str) -> pgshape_core::Result<String> {
             m.window_rows.map_or("–".into(), |w| w.to_string()),
             m.count_method
         ));
+    }
+    if pack
+        .edges
+        .iter()
+        .any(|e| e.offset_seconds.is_some() || e.inter_arrival_seconds.is_some())
+    {
+        line(String::new());
+        line(
+            "| foreign key | child time | offset p50 / p90 (s) | inter-arrival p50 / p90 (s) |"
+                .into(),
+        );
+        line("|---|---|---:|---:|".into());
+        for e in &pack.edges {
+            let Some(c) = &e.child_column else {
+                continue;
+            };
+            let (o, g) = (e.offset_seconds.as_ref(), e.inter_arrival_seconds.as_ref());
+            line(format!(
+                "| {} | {}.{c} | {} / {} | {} / {} |",
+                e.foreign_key,
+                e.child,
+                cell(o, "p50"),
+                cell(o, "p90"),
+                cell(g, "p50"),
+                cell(g, "p90")
+            ));
+        }
     }
     line(String::new());
     line("## Sign-off".into());

@@ -1,10 +1,11 @@
 //! Calibration end to end: production fixture → sampler → calibrate the chat spec → the
-//! generated fan-outs follow the pack's quantiles.
+//! generated fan-outs and child-minus-parent offsets follow the pack's quantiles.
 
 use pgshape_core::spec::{Rows, Spec};
 use pgshape_e2e::{extract_pack, run, run_ok, TestDb};
 use pgshape_generator::dataset::{jobs, visit_chunk, Shard};
 use pgshape_generator::engine::Ctx;
+use pgshape_generator::value::Value;
 use pgshape_generator::Model;
 
 #[test]
@@ -98,6 +99,113 @@ fn calibrated_fanouts_are_generated() {
             (got - want).abs() <= tolerance,
             "{name}: generated {got}, pack {want}"
         );
+    }
+
+    // Offsets: messages.created_at after their conversation's, from the pack's quantiles.
+    let offsets = edge
+        .offset_seconds
+        .as_ref()
+        .expect("the pack has the messages' offsets after their conversation");
+    assert_eq!(edge.child_column.as_deref(), Some("created_at"));
+    assert_eq!(edge.parent_column.as_deref(), Some("created_at"));
+    let ts = spec.tables["messages"].columns["created_at"]
+        .timestamp
+        .as_ref()
+        .unwrap();
+    let calibrated = ts.offset_seconds.as_ref().unwrap();
+    // The pack's values, at probabilities moved so that the window's cut gives them back.
+    let pgshape_core::dist::Dist::Quantiles(points) = calibrated else {
+        panic!("offsets calibrated to a quantile function")
+    };
+    let p50 = offsets.quantiles["p50"].unwrap();
+    assert!(
+        points.iter().any(|p| p[1] == p50),
+        "the pack's p50 is a point: {points:?}"
+    );
+    // Measured from the generated rows: conversations' times by id, then each message's time
+    // after its conversation's and after the previous message of the same conversation.
+    let column = |t: usize, name: &str| {
+        model.tables[t]
+            .columns
+            .iter()
+            .position(|c| c.name == name)
+            .unwrap()
+    };
+    let ci = model.table_index("conversations").unwrap();
+    let (c_id, c_at) = (column(ci, "id"), column(ci, "created_at"));
+    let mut conversation_at = std::collections::HashMap::new();
+    for job in jobs(&model, Shard { index: 1, count: 1 })
+        .into_iter()
+        .filter(|j| j.table == ci)
+    {
+        visit_chunk(&model, job, &mut ctx, &mut |b| {
+            for r in b.live_rows() {
+                if let (Value::Int(id), Value::Ts(at)) = (b.get(r, c_id), b.get(r, c_at)) {
+                    conversation_at.insert(id, at);
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+    let (m_conv, m_at) = (column(ti, "conversation_id"), column(ti, "created_at"));
+    let (mut offs, mut gaps) = (Vec::new(), Vec::new());
+    let mut previous: Option<(i64, i64)> = None;
+    for job in jobs(&model, Shard { index: 1, count: 1 })
+        .into_iter()
+        .filter(|j| j.table == ti)
+    {
+        visit_chunk(&model, job, &mut ctx, &mut |b| {
+            for r in b.live_rows() {
+                let (Value::Int(conv), Value::Ts(at)) = (b.get(r, m_conv), b.get(r, m_at)) else {
+                    continue;
+                };
+                offs.push((at - conversation_at[&conv]) as f64 / 1e6);
+                if let Some((pc, pat)) = previous {
+                    if pc == conv {
+                        gaps.push((at - pat) as f64 / 1e6);
+                    }
+                }
+                previous = Some((conv, at));
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+    let nearest = |v: &mut Vec<f64>, p: f64| {
+        v.sort_by(f64::total_cmp);
+        v[((p * v.len() as f64).ceil() as usize).max(1) - 1]
+    };
+    let inter = edge.inter_arrival_seconds.as_ref().unwrap();
+    for (name, p) in [
+        ("p10", 0.1),
+        ("p25", 0.25),
+        ("p50", 0.5),
+        ("p75", 0.75),
+        ("p90", 0.9),
+        ("p99", 0.99),
+    ] {
+        let (got, gap) = (nearest(&mut offs, p), nearest(&mut gaps, p));
+        eprintln!(
+            "messages after their conversation, {name}: offset generated {got:.0} s, pack {:?}; inter-arrival generated {gap:.0} s, pack {:?}",
+            offsets.quantiles[name], inter.quantiles[name]
+        );
+        if matches!(name, "p50" | "p90") {
+            let want = offsets.quantiles[name].unwrap();
+            assert!(
+                (got - want).abs() <= 0.10 * want,
+                "offset {name}: generated {got} s, pack {want} s"
+            );
+            // Inter-arrival is not calibrated: it follows from the offsets and the group
+            // sizes (order statistics), so from the fan-out's unexported tail, now set to the
+            // pack's mean: measured +34 % at p50 (+16 % with the earlier 4x-tail guess); held
+            // to 40 % so a regression shows, not to the 10 % calibrated figures are.
+            let want = inter.quantiles[name].unwrap();
+            assert!(
+                (gap - want).abs() <= 0.40 * want,
+                "inter-arrival {name}: generated {gap} s, pack {want} s"
+            );
+        }
     }
 
     // An expired pack is refused.

@@ -17,6 +17,8 @@ mod policy;
 mod sampling;
 #[path = "sampler/schema.rs"]
 mod schema;
+#[path = "sampler/timing.rs"]
+mod timing;
 
 const SALT: &str = "sampler-test-salt-0123456789abcdef0123456789";
 

@@ -128,6 +128,10 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), Some(v)))
                 .collect(),
             histogram: vec![],
+            child_column: None,
+            parent_column: None,
+            offset_seconds: None,
+            inter_arrival_seconds: None,
         }
     }
 

@@ -1,5 +1,6 @@
-//! `--sample-percent`: the largest edge's fan-out from a 10 % sample is within 10 % of ground
-//! truth computed by independent SQL, and the pack says how it was sampled.
+//! `--sample-percent`: the largest edge's fan-out, offsets and inter-arrival times from a 10 %
+//! sample are within 10 % of ground truth computed by independent SQL, and the pack says how it
+//! was sampled.
 
 use pgshape_core::pack::Pack;
 use pgshape_e2e::run_ok;
@@ -92,6 +93,29 @@ fn sample_percent_10_keeps_the_largest_edge_within_10_percent() {
         "zero fraction {} vs {zero}",
         edge.zero_fraction
     );
+    // Its timings too: the sampled parents' children, in full.
+    let timing = c
+        .query_one(
+            &format!(
+                "WITH d AS (SELECT extract(epoch FROM c.{ct} - p.{pt})::float8 AS o,
+                                   extract(epoch FROM c.{ct} - lag(c.{ct}) OVER (PARTITION BY c.{col} ORDER BY c.{ct}))::float8 AS g
+                              FROM {child} c JOIN {parent} p ON c.{col} = p.{pcol})
+                 SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY o), percentile_disc(0.9) WITHIN GROUP (ORDER BY o),
+                        percentile_disc(0.5) WITHIN GROUP (ORDER BY g) FILTER (WHERE g IS NOT NULL),
+                        percentile_disc(0.9) WITHIN GROUP (ORDER BY g) FILTER (WHERE g IS NOT NULL)
+                   FROM d",
+                ct = edge.child_column.as_deref().expect("the child has a time column"),
+                pt = edge.parent_column.as_deref().expect("the parent has a time column"),
+            ),
+            &[],
+        )
+        .unwrap();
+    let offsets = edge.offset_seconds.as_ref().expect("offsets");
+    let gaps = edge.inter_arrival_seconds.as_ref().expect("inter-arrival");
+    within(offsets.quantiles["p50"], timing.get(0), "offset p50");
+    within(offsets.quantiles["p90"], timing.get(1), "offset p90");
+    within(gaps.quantiles["p50"], timing.get(2), "inter-arrival p50");
+    within(gaps.quantiles["p90"], timing.get(3), "inter-arrival p90");
     // Counts are scaled back from the sample.
     let parents = edge.parents as f64;
     assert!(

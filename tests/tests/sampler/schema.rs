@@ -27,6 +27,12 @@ fn a_real_pack_matches_the_published_schema_and_unknown_keys_are_findings() {
     bad["tables"]["public.attachments"]["columns"]["byte_size"]["number"]["histogram"][0]
         ["raw_min"] = json!(100);
     bad["edges"][0]["quantiles_min"] = json!(1);
+    // The edge timings are as closed: an extreme slipped into an offset histogram is found.
+    assert!(
+        bad["edges"][1]["offset_seconds"].is_object(),
+        "edge 1 has offsets"
+    );
+    bad["edges"][1]["offset_seconds"]["histogram"][0]["min"] = json!(-5);
     bad["schema"]["tables"][0]["columns"][0]["orrin.blackwood.9@pgshape-canary.test"] = json!(true);
     let file = dir.path().join("bad.json");
     std::fs::write(&file, serde_json::to_vec_pretty(&bad).unwrap()).unwrap();
@@ -41,6 +47,7 @@ fn a_real_pack_matches_the_published_schema_and_unknown_keys_are_findings() {
         "$.zzz_top: unknown key",
         "$.tables.public.attachments.columns.byte_size.number.histogram[0].raw_min: unknown key",
         "$.edges[0].quantiles_min: unknown key",
+        "$.edges[1].offset_seconds.histogram[0].min: unknown key",
     ] {
         assert!(stdout.contains(path), "{path} missing in:\n{stdout}");
     }

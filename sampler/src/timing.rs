@@ -1,0 +1,110 @@
+//! An edge's timings, computed by the server: each child's time after its parent's (the
+//! offset) and the gap between consecutive children of one parent (the inter-arrival), in
+//! seconds, with the small-cell rules of numeric columns (see [`pgshape_core::pack::Numbers`]).
+//!
+//! The times are the tables' window columns (chosen by the policy or detected). Like the
+//! fan-out, under `--sample-percent` the *parents* are sampled and each sampled parent's
+//! children are read in full: a sampled parent keeps every one of its gaps, where sampling
+//! children would stretch each gap by about 1/P.
+
+use pgshape_core::catalog::{Column, ForeignKey, Schema, Table};
+use pgshape_core::ident::{qualified, quote};
+use pgshape_core::pack::{Numbers, TIMING_QUANTILES};
+use pgshape_core::Result;
+use postgres::GenericClient;
+
+use crate::policy::Policy;
+use crate::sample::Sample;
+
+/// The time columns of an edge: the child's window column (none: the edge has no timings)
+/// and, when the child has one, the parent's (none: no offsets). A parent outside the
+/// extracted schemas has none.
+pub fn columns<'a>(
+    policy: &'a Policy,
+    schema: &'a Schema,
+    child: &'a Table,
+    fk: &ForeignKey,
+) -> Option<(&'a Column, Option<&'a Column>)> {
+    let child_time = policy.window_column(child).and_then(|w| child.column(w))?;
+    let parent_time = schema
+        .tables
+        .iter()
+        .find(|p| p.schema == fk.ref_schema && p.name == fk.ref_table)
+        .and_then(|p| policy.window_column(p).and_then(|w| p.column(w)));
+    Some((child_time, parent_time))
+}
+
+/// The timings of one edge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timings {
+    /// Child minus parent, when the parent has a time column.
+    pub offset_seconds: Option<Numbers>,
+    pub inter_arrival_seconds: Numbers,
+}
+
+/// Seconds since the epoch of column `c` under alias `alias` as float8 (a timestamp without
+/// time zone, or a date at midnight, read as UTC).
+fn epoch(alias: &str, c: &Column) -> String {
+    let col = format!("{alias}.{}", quote(&c.name));
+    // date_part is float8 all through; extract() goes through numeric, twice as slow here.
+    if c.effective_type() == "date" {
+        format!("date_part('epoch', {col}::timestamp)")
+    } else {
+        format!("date_part('epoch', {col})")
+    }
+}
+
+/// The timings of `fk` of table `child` on the child's time column `child_time`, and the
+/// offsets after the parent's time column `parent_time` when there is one. One statement: the
+/// sampled parents' children once, then both distributions. Gaps are ordered by the column
+/// itself, so an index on (foreign key, time) can serve the window.
+pub fn timings(
+    client: &mut impl GenericClient,
+    child: &Table,
+    child_time: &Column,
+    fk: &ForeignKey,
+    parent_time: Option<&Column>,
+    k: u64,
+    sample: &Sample,
+) -> Result<Timings> {
+    let t = quote(&child_time.name);
+    let keys: Vec<String> = fk
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("c.{} AS k{i}", quote(c)))
+        .collect();
+    let partition: Vec<String> = (0..fk.columns.len()).map(|i| format!("k{i}")).collect();
+    let parent_epoch = parent_time.map_or("NULL::float8".to_string(), |p| epoch("p", p));
+    let with = format!(
+        "e AS (SELECT c.{t} AS ts, {child_epoch} AS t, {parent_epoch} AS pt, {keys}
+                 FROM {parent} JOIN {child_rel} c ON {join}
+                WHERE c.{t} IS NOT NULL AND c.{t} > '-infinity' AND c.{t} < 'infinity'),
+         j AS MATERIALIZED (SELECT t - pt AS o, t - lag(t) OVER (PARTITION BY {partition} ORDER BY ts) AS g FROM e)",
+        child_epoch = epoch("c", child_time),
+        keys = keys.join(", "),
+        parent = sample.from(&qualified(&fk.ref_schema, &fk.ref_table), "p"),
+        child_rel = qualified(&child.schema, &child.name),
+        join = fk.join_sql("c", "p"),
+        partition = partition.join(", "),
+    );
+    let mut sources = vec!["SELECT g AS x FROM j".to_string()];
+    if parent_time.is_some() {
+        sources.push("SELECT o AS x FROM j".to_string());
+    }
+    let what = format!("the timings of {}", fk.name);
+    let mut d = crate::numbers::distributions(
+        client,
+        Some(&with),
+        &sources,
+        TIMING_QUANTILES,
+        &what,
+        k,
+        sample,
+    )?;
+    let offset_seconds = (d.len() == 2).then(|| d.remove(1));
+    Ok(Timings {
+        offset_seconds,
+        inter_arrival_seconds: d.remove(0),
+    })
+}
