@@ -123,7 +123,12 @@ impl Dist {
 pub struct Compiled {
     dist: Dist,
     logs: Vec<f64>,
+    /// The quantile function at `u = i / CDF_POINTS`, for [`Compiled::cdf`].
+    cdf_table: Vec<f64>,
 }
+
+/// Points of the tabulated quantile function [`Compiled::cdf`] interpolates.
+const CDF_POINTS: usize = 4096;
 
 impl Compiled {
     /// Prepares `dist`.
@@ -135,9 +140,13 @@ impl Compiled {
                 .collect(),
             _ => Vec::new(),
         };
+        let cdf_table = (0..=CDF_POINTS)
+            .map(|i| dist.quantile((i as f64 / CDF_POINTS as f64).min(1.0 - 1e-9)))
+            .collect();
         Compiled {
             dist: dist.clone(),
             logs,
+            cdf_table,
         }
     }
 
@@ -155,9 +164,21 @@ impl Compiled {
         }
     }
 
-    /// [`Dist::cdf`].
+    /// The cumulative probability of `x`, interpolated in the tabulated quantile function
+    /// (within 1/4096 of [`Dist::cdf`], and a table lookup instead of a bisection: timestamps
+    /// ask it for every day of every group).
     pub fn cdf(&self, x: f64) -> f64 {
-        self.dist.cdf(x)
+        let t = &self.cdf_table;
+        if x < t[0] {
+            return 0.0;
+        }
+        let j = t.partition_point(|&q| q <= x);
+        if j > CDF_POINTS {
+            return 1.0;
+        }
+        let (q0, q1) = (t[j - 1], t[j]);
+        let f = if q1 > q0 { (x - q0) / (q1 - q0) } else { 0.0 };
+        ((j - 1) as f64 + f) / CDF_POINTS as f64
     }
 
     /// [`Dist::mean`].
@@ -269,6 +290,28 @@ mod tests {
         assert!((d.cdf(100.0) - 0.5).abs() < 1e-6);
         assert!((d.quantile(d.cdf(1234.0)) - 1234.0).abs() < 1e-3);
         assert_eq!(d.cdf(-1.0), 0.0);
+    }
+
+    #[test]
+    fn compiled_cdf_is_within_a_table_step_of_the_bisection() {
+        for d in [
+            Dist::Lognormal {
+                median: 172_800.0,
+                sigma: 1.5,
+                max: Some(5_184_000.0),
+            },
+            Dist::Quantiles(vec![[0.0, 1.0], [0.5, 15.0], [0.95, 500.0], [1.0, 5000.0]]),
+        ] {
+            let c = Compiled::new(&d);
+            for x in [0.5, 1.0, 3.0, 15.0, 400.0, 4000.0, 86_400.0, 1e6, 1e7] {
+                let (fast, exact) = (c.cdf(x), d.cdf(x));
+                assert!(
+                    (fast - exact).abs() <= 1.0 / 4096.0,
+                    "{d:?} at {x}: {fast} vs {exact}"
+                );
+            }
+            assert_eq!(c.cdf(-1.0), 0.0);
+        }
     }
 
     #[test]
