@@ -101,13 +101,22 @@ pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
     for t in &tables {
         let mut best: Option<(usize, u64, &ForeignKey, Dist, f64)> = None;
         for fk in &t.foreign_keys {
-            let ok = fk.columns.len() == 1
-                && fk.ref_table != t.name
+            // A single-column key to a numbered key, or a composite key (its parent's columns
+            // are integers the parent row carries: its grouping key, its sequence).
+            let parent = schema.table(&format!("{}.{}", fk.ref_schema, fk.ref_table));
+            let ok = fk.ref_table != t.name
                 && !deferred.contains(&(t.qualified(), fk.name.clone()))
-                && t.column(&fk.columns[0]).is_some_and(|c| c.not_null)
-                && schema
-                    .table(&format!("{}.{}", fk.ref_schema, fk.ref_table))
-                    .is_some_and(|p| columns::is_sequence_key(p, &fk.ref_columns[0]));
+                && fk
+                    .columns
+                    .iter()
+                    .all(|c| t.column(c).is_some_and(|c| c.not_null))
+                && parent.is_some_and(|p| {
+                    if fk.columns.len() == 1 {
+                        columns::is_sequence_key(p, &fk.ref_columns[0])
+                    } else {
+                        fk.ref_columns.iter().all(|c| columns::is_integer(p, c))
+                    }
+                });
             if !ok {
                 continue;
             }
@@ -161,6 +170,8 @@ pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
         let columns = IndexMap::new();
         specs.insert(t.name.clone(), TableSpec { rows, columns });
     }
+    let groups: BTreeMap<String, &ForeignKey> =
+        grouping.iter().map(|(t, g)| (t.clone(), g.0)).collect();
     let (bands, max_rows) = bands::bands(&specs, &tables, &|n| total(n), opts)?;
     for t in &tables {
         let ctx = columns::TableCtx {
@@ -168,6 +179,7 @@ pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
             table: t,
             metrics: metrics(t),
             group: grouping.get(&t.name).map(|g| g.0),
+            groups: &groups,
             deferred: &deferred,
             after_parent: opts.after_parent,
             max_rows: max_rows.get(&t.name).copied().unwrap_or(1.0),

@@ -3,6 +3,7 @@
 
 use pgshape_core::dist::Dist;
 use pgshape_core::pack::{EdgeMetrics, Numbers, NUMBER_QUANTILES};
+use pgshape_core::spec::SqlType;
 
 /// The Zipf exponent (0 to 2, step 0.05) whose expected children-per-parent best matches the
 /// edge: `children` draws over `parents` rows with popularity `rank^-s` (the generator's
@@ -100,7 +101,80 @@ pub fn number_of(n: &Numbers) -> Option<Dist> {
     let prev = points.last().expect("non-empty")[1];
     points.push([1.0, hi.max(prev)]);
     let d = Dist::Quantiles(points);
-    d.validate().ok().map(|_| d)
+    d.validate_values(true).ok().map(|_| d)
+}
+
+/// The range a number column's values must stay in: the type's (integer widths, a
+/// `numeric(p,s)`'s ±(10^(p-s) − 10^-s)) narrowed by what the pack reveals of a check
+/// constraint: an integer column with no more distinct values than integers between its p1
+/// and p99 keeps to [p1, p99] (a range such as `BETWEEN 1 AND 5`), and a column whose values
+/// are all non-negative without a bin of exact zeros keeps above zero (`> 0`).
+pub fn number_range(
+    t: SqlType,
+    numeric: Option<(u32, u32)>,
+    n: Option<&Numbers>,
+    distinct_ratio: Option<f64>,
+    non_null: Option<f64>,
+) -> (f64, f64) {
+    let (mut lo, mut hi) = match t {
+        SqlType::Smallint => (i16::MIN as f64, i16::MAX as f64),
+        SqlType::Integer => (i32::MIN as f64, i32::MAX as f64),
+        SqlType::Bigint => (-9.0e18, 9.0e18),
+        SqlType::Numeric => match numeric {
+            Some((p, s)) => {
+                let top = libm::pow(10.0, p as f64 - s as f64) - libm::pow(10.0, -(s as f64));
+                (-top, top)
+            }
+            None => (-1e15, 1e15),
+        },
+        _ => (f64::MIN, f64::MAX),
+    };
+    let Some(n) = n else {
+        return (lo, hi);
+    };
+    let q = |name: &str| n.quantiles.get(name).copied().flatten();
+    let step = match (t, numeric) {
+        (t, _) if t.is_integer() => 1.0,
+        (SqlType::Numeric, Some((_, s))) => libm::pow(10.0, -(s as f64)),
+        _ => 0.0,
+    };
+    if let (Some(p1), Some(p99), Some(ratio), Some(rows)) =
+        (q("p1"), q("p99"), distinct_ratio, non_null)
+    {
+        // The ratio has 3 decimals: up to 0.0005 of the rows more than there are.
+        let distinct = ratio * rows - 0.0005 * rows;
+        if t.is_integer() && distinct <= p99 - p1 + 1.0 {
+            lo = lo.max(p1);
+            hi = hi.min(p99);
+        }
+    }
+    let non_negative = n.histogram.first().is_some_and(|b| b.lo == Some(0.0));
+    let zeros = n
+        .histogram
+        .iter()
+        .any(|b| b.lo == Some(0.0) && b.hi == Some(0.0));
+    if non_negative && !zeros && q("p1").is_some_and(|p| p > 0.0) && step > 0.0 {
+        lo = lo.max(step);
+    } else if non_negative {
+        lo = lo.max(0.0);
+    }
+    (lo, hi.max(lo))
+}
+
+/// Keeps a distribution's values within `[lo, hi]`.
+pub fn clamp(d: &mut Dist, lo: f64, hi: f64) {
+    match d {
+        Dist::Quantiles(points) => {
+            for p in points.iter_mut() {
+                p[1] = p[1].clamp(lo, hi);
+            }
+        }
+        Dist::Uniform { min, max } => {
+            *min = min.clamp(lo, hi);
+            *max = max.clamp(lo, hi);
+        }
+        _ => {}
+    }
 }
 
 /// Rounds a fraction to 6 decimals (readable specs).
