@@ -27,6 +27,10 @@ pub struct Table {
     pub name: String,
     #[serde(default)]
     pub partitioned: bool,
+    /// A partitioned table's `pg_get_partkeydef()`, e.g. `RANGE (created_at)`: the method and
+    /// key columns (no partition bounds: those hold values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_key: Option<String>,
     pub columns: Vec<Column>,
     #[serde(default)]
     pub primary_key: Option<Vec<String>>,
@@ -143,7 +147,8 @@ impl Table {
 pub fn read(client: &mut impl GenericClient, schemas: &[String]) -> Result<Schema> {
     let rows = client
         .query(
-            "SELECT c.oid, n.nspname::text, c.relname::text, c.relkind = 'p'
+            "SELECT c.oid, n.nspname::text, c.relname::text, c.relkind = 'p',
+                    CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END
                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
               WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
                 AND n.nspname = ANY($1)
@@ -158,6 +163,7 @@ pub fn read(client: &mut impl GenericClient, schemas: &[String]) -> Result<Schem
             schema: row.get(1),
             name: row.get(2),
             partitioned: row.get(3),
+            partition_key: row.get(4),
             columns: Vec::new(),
             primary_key: None,
             unique_keys: Vec::new(),
@@ -364,6 +370,7 @@ mod tests {
             schema: "s".into(),
             name: name.into(),
             partitioned: false,
+            partition_key: None,
             columns: vec![],
             primary_key: None,
             unique_keys: vec![],

@@ -218,6 +218,7 @@ mod tests {
             schema: "s".into(),
             name: "t".into(),
             partitioned: false,
+            partition_key: None,
             columns: vec![],
             primary_key: Some(vec!["id".into()]),
             unique_keys: vec![],

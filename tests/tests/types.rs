@@ -425,6 +425,8 @@ fn every_type_and_key_shape_round_trips() {
         "{ddl}"
     );
     assert!(ddl.contains("GENERATED ALWAYS AS IDENTITY"), "{ddl}");
+    assert_eq!(event.partition_key.as_deref(), Some("RANGE (at)"));
+    assert!(ddl.contains("PARTITION BY RANGE (at)"), "{ddl}");
 
     let target = TestDb::new("types_target");
     generate_and_load(&spec_path, work.path(), &target);
@@ -436,6 +438,12 @@ fn every_type_and_key_shape_round_trips() {
         let n = count(&mut c, &format!("SELECT count(*) FROM synthetic.{t}"));
         assert!(n > 100, "{t}: {n} rows");
     }
+    // The partitioned table was loaded through its parent.
+    let parts = count(
+        &mut c,
+        "SELECT count(*) FROM pg_inherits WHERE inhparent = 'synthetic.event'::regclass",
+    );
+    assert_eq!(parts, 1);
     // Values by type.
     let none = |c: &mut postgres::Client, what: &str, sql: &str| {
         let n = count(c, sql);

@@ -11,9 +11,10 @@ pub fn render(schema: &Schema, order: &[String]) -> String {
     let mut out = String::from(
         "-- Derived by `pgshape-generator init` from a metrics pack's schema block: tables,\n\
          -- columns, types, nullability, primary, unique and foreign keys, enum types. Unqualified\n\
-         -- names: the loader sets search_path to its --schema. Domains are created over their base\n\
-         -- type without their checks (a pack has none), partitioned tables as plain tables, serial\n\
-         -- columns as plain columns, identity columns as identity columns (the generator supplies\n\
+         -- names: the loader sets search_path to its --schema. Domains are created over their\n\
+         -- base type without their checks (a pack has none); partitioned tables are partitioned\n\
+         -- by their key into one partition that takes every row (a pack has no bounds); serial\n\
+         -- columns are plain columns, identity columns identity columns (the generator supplies\n\
          -- every key; the loader moves their sequences past the loaded values).\n\n",
     );
     for e in &schema.enums {
@@ -70,11 +71,29 @@ pub fn render(schema: &Schema, order: &[String]) -> String {
         for u in &t.unique_keys {
             lines.push(format!("    UNIQUE ({})", list(u)));
         }
-        out.push_str(&format!(
-            "CREATE TABLE {} (\n{}\n);\n\n",
-            quote(&t.name),
-            lines.join(",\n")
-        ));
+        match &t.partition_key {
+            // Partitioned by the same key, with one partition that takes every row (the
+            // pack has no bounds): rows are loaded through the parent.
+            Some(key) => {
+                let catch_all = if key.starts_with("HASH") {
+                    "FOR VALUES WITH (MODULUS 1, REMAINDER 0)"
+                } else {
+                    "DEFAULT"
+                };
+                out.push_str(&format!(
+                    "CREATE TABLE {} (\n{}\n) PARTITION BY {key};\nCREATE TABLE {} PARTITION OF {} {catch_all};\n\n",
+                    quote(&t.name),
+                    lines.join(",\n"),
+                    quote(&format!("{}_pgshape_all", t.name)),
+                    quote(&t.name),
+                ));
+            }
+            None => out.push_str(&format!(
+                "CREATE TABLE {} (\n{}\n);\n\n",
+                quote(&t.name),
+                lines.join(",\n")
+            )),
+        }
     }
     for t in tables {
         for fk in &t.foreign_keys {
