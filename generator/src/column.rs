@@ -631,3 +631,25 @@ fn pick_weighted(w: &[f64], u: f64) -> usize {
     }
     w.len() - 1
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pgshape_core::rng::Seed;
+
+    #[test]
+    fn a_json_object_has_the_drawn_length_and_reads_as_json() {
+        let mut s = Seed::new("t").key("t", "c").stream(0);
+        for len in [0, 5, 10, 11, 12, 15, 16, 30, 57, 120, 400, 3000] {
+            let mut out = String::new();
+            json_object(&mut out, &mut s, len);
+            let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+            assert!(v.is_object(), "{out}");
+            if len >= 11 {
+                assert_eq!(out.len(), len, "{out}");
+            } else {
+                assert_eq!(out, "{}");
+            }
+        }
+    }
+}

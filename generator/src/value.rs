@@ -426,3 +426,53 @@ mod tests {
         assert_eq!(std::mem::size_of::<Value>(), 16);
     }
 }
+
+#[cfg(test)]
+mod csv_tests {
+    use super::*;
+
+    #[test]
+    fn new_types_in_csv() {
+        let mut buf = GroupBuf::default();
+        buf.reset(0, 0, 1, &[None, None, None, None, None, None], None);
+        buf.set(0, 0, Value::Float(-12.5));
+        let a = buf.push_text(&[198, 51, 100, 9]);
+        buf.set(0, 1, a);
+        let b = buf.push_text(&[0xde, 0xad]);
+        buf.set(0, 2, b);
+        buf.set(0, 3, Value::Int(90_000_000));
+        let mut payload = Vec::new();
+        copy::array_header(&mut payload, 25, 2);
+        copy::bytes(&mut payload, b"a,b");
+        copy::bytes(&mut payload, b"q\"");
+        let arr = buf.push_array(&payload);
+        buf.set(0, 4, arr);
+        let j = buf.push_text(br#"{"k1": true}"#);
+        buf.set(0, 5, j);
+        let types = [
+            SqlType::Numeric,
+            SqlType::Inet,
+            SqlType::Bytea,
+            SqlType::Interval,
+            SqlType::Text,
+            SqlType::Jsonb,
+        ];
+        let mut out = Vec::new();
+        encode_csv(&mut out, &buf, 0, &types, &mut Vec::new());
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "-12.5,198.51.100.9,\\xdead,90000000 microseconds,\"{\"\"a,b\"\",\"\"q\\\"\"\"\"}\",\"{\"\"k1\"\": true}\"\n"
+        );
+        // The binary row: numeric, inet with its header, bytea raw, interval, array, jsonb v1.
+        let mut bin = Vec::new();
+        encode_binary(&mut bin, &buf, 0, &types);
+        let mut want = 6i16.to_be_bytes().to_vec();
+        copy::numeric(&mut want, "-12.5").unwrap();
+        copy::inet(&mut want, &[198, 51, 100, 9]);
+        copy::bytes(&mut want, &[0xde, 0xad]);
+        copy::interval(&mut want, 90_000_000);
+        copy::bytes(&mut want, &payload);
+        copy::jsonb(&mut want, r#"{"k1": true}"#);
+        assert_eq!(bin, want);
+    }
+}

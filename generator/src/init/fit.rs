@@ -218,6 +218,52 @@ mod tests {
         assert_eq!(zipf_of(&edge(0.0, 1.0, 1.0), 0, 1000), 0.0);
     }
 
+    fn numbers(q: &[(&str, f64)], bins: &[(Option<f64>, Option<f64>)]) -> Numbers {
+        Numbers {
+            quantiles: q.iter().map(|(k, v)| (k.to_string(), Some(*v))).collect(),
+            histogram: bins
+                .iter()
+                .map(|&(lo, hi)| NumberBin { lo, hi, count: 10 })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_range_a_pack_reveals() {
+        // Five distinct values among 2000 rows, p1 = 1 and p99 = 5: BETWEEN 1 AND 5.
+        let n = numbers(
+            &[("p1", 1.0), ("p50", 3.0), ("p99", 5.0)],
+            &[(Some(0.0), Some(2.0)), (Some(4.0), None)],
+        );
+        let r = number_range(SqlType::Smallint, None, Some(&n), Some(0.003), Some(2000.0));
+        assert_eq!(r, (1.0, 5.0));
+        // Many distinct values: only "above zero" (no zero bin, p1 > 0).
+        let r = number_range(SqlType::Integer, None, Some(&n), Some(0.5), Some(2000.0));
+        assert_eq!(r, (1.0, i32::MAX as f64));
+        // A numeric(8,1) with exact zeros keeps >= 0; its precision bounds the top.
+        let z = numbers(
+            &[("p1", 0.0), ("p99", 50.0)],
+            &[(Some(0.0), Some(0.0)), (Some(1.0), None)],
+        );
+        let r = number_range(
+            SqlType::Numeric,
+            Some((8, 1)),
+            Some(&z),
+            Some(0.5),
+            Some(2000.0),
+        );
+        assert_eq!(r, (0.0, 9_999_999.9));
+        // Negative values: the type's range.
+        let neg = numbers(
+            &[("p1", -3.0), ("p99", 2.0)],
+            &[(None, Some(-2.0)), (Some(0.0), None)],
+        );
+        let r = number_range(SqlType::Smallint, None, Some(&neg), Some(0.5), Some(2000.0));
+        assert_eq!(r, (i16::MIN as f64, i16::MAX as f64));
+        // A negative quantile function is a valid number distribution.
+        assert!(number_of(&neg).is_some_and(|d| d.quantile(0.0) < -3.0));
+    }
+
     #[test]
     fn number_quantile_function_from_quantiles_and_histogram() {
         let n = Numbers {
