@@ -53,6 +53,9 @@ pub struct Column {
     /// `a` (always) or `d` (by default) for identity columns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<String>,
+    /// A serial column: its default draws from a sequence the column owns (not an identity).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub serial: bool,
     /// Generated (stored) columns are never written by a loader.
     #[serde(default)]
     pub generated: bool,
@@ -200,7 +203,11 @@ fn read_columns(client: &mut impl GenericClient, oid: u32, table: &mut Table) ->
         .query(
             "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), t.typtype::text,
                     t.typcategory::text, a.attnotnull, a.attidentity::text, a.attgenerated::text,
-                    CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END
+                    CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END,
+                    a.attidentity = '' AND EXISTS (
+                        SELECT 1 FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+                         WHERE d.classid = 'pg_class'::regclass AND d.refobjid = a.attrelid
+                           AND d.refobjsubid = a.attnum AND d.deptype = 'a')
                FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
               WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
               ORDER BY a.attnum",
@@ -232,6 +239,7 @@ fn read_columns(client: &mut impl GenericClient, oid: u32, table: &mut Table) ->
             identity: (!identity.is_empty()).then_some(identity),
             generated: !generated.is_empty(),
             base_type: r.get(7),
+            serial: r.get(8),
         });
     }
     Ok(())

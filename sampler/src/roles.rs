@@ -209,6 +209,7 @@ mod tests {
             identity: None,
             generated: false,
             base_type: None,
+            serial: false,
         }
     }
 

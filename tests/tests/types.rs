@@ -425,6 +425,7 @@ fn every_type_and_key_shape_round_trips() {
         "{ddl}"
     );
     assert!(ddl.contains("GENERATED ALWAYS AS IDENTITY"), "{ddl}");
+    assert!(ddl.contains("\"id\" bigserial"), "{ddl}");
     assert_eq!(event.partition_key.as_deref(), Some("RANGE (at)"));
     assert!(ddl.contains("PARTITION BY RANGE (at)"), "{ddl}");
 
@@ -516,6 +517,11 @@ fn every_type_and_key_shape_round_trips() {
         "SELECT nextval(pg_get_serial_sequence('synthetic.store', 'id')) - (SELECT max(id) FROM synthetic.store)",
     );
     assert_eq!(next, 1);
+    let next = count(
+        &mut c,
+        "SELECT nextval(pg_get_serial_sequence('synthetic.movement', 'id')) - (SELECT max(id) FROM synthetic.movement)",
+    );
+    assert_eq!(next, 1, "the serial column's sequence too");
 
     // The CSV encoding of the same rows reads back to the same values (every new type and
     // the arrays' `{...}` text included).
@@ -555,7 +561,10 @@ fn every_type_and_key_shape_round_trips() {
         w.finish().unwrap();
     }
     let stores = count(&mut c, "SELECT count(*) FROM synthetic.store");
-    assert_eq!(count(&mut c, "SELECT count(*) FROM synthetic.csv_store"), stores);
+    assert_eq!(
+        count(&mut c, "SELECT count(*) FROM synthetic.csv_store"),
+        stores
+    );
     let differ = count(
         &mut c,
         "SELECT count(*) FROM ((SELECT * FROM synthetic.store EXCEPT ALL SELECT * FROM synthetic.csv_store)

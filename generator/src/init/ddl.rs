@@ -13,9 +13,9 @@ pub fn render(schema: &Schema, order: &[String]) -> String {
          -- columns, types, nullability, primary, unique and foreign keys, enum types. Unqualified\n\
          -- names: the loader sets search_path to its --schema. Domains are created over their\n\
          -- base type without their checks (a pack has none); partitioned tables are partitioned\n\
-         -- by their key into one partition that takes every row (a pack has no bounds); serial\n\
-         -- columns are plain columns, identity columns identity columns (the generator supplies\n\
-         -- every key; the loader moves their sequences past the loaded values).\n\n",
+         -- by their key into one partition that takes every row (a pack has no bounds); serial and\n\
+         -- identity columns stay so (the generator supplies every key; the loader moves their\n\
+         -- sequences past the loaded values).\n\n",
     );
     for e in &schema.enums {
         let labels: Vec<String> = e.labels.iter().map(|l| literal(l)).collect();
@@ -129,6 +129,12 @@ fn column_type(schema: &Schema, c: &Column) -> String {
                     || c.data_type == quote(&e.name)
             })
             .map_or_else(|| c.data_type.clone(), |e| quote(&e.name)),
+        TypeKind::Base if c.serial => match c.data_type.as_str() {
+            "bigint" => "bigserial".into(),
+            "integer" => "serial".into(),
+            "smallint" => "smallserial".into(),
+            t => t.into(),
+        },
         TypeKind::Domain if c.base_type.is_some() => unqualified(&c.data_type),
         TypeKind::Domain => c.effective_type().to_string(),
         _ => c.data_type.clone(),
