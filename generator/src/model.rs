@@ -422,6 +422,7 @@ impl Model {
                     }
                 };
                 check_type(&gen, c.sql_type).map_err(|m| unsupported(tname, cname, m))?;
+                check_range(&gen, c.sql_type).map_err(|m| unsupported(tname, cname, m))?;
                 if c.array.is_some() && !element_gen(&gen) {
                     return Err(unsupported(
                         tname,
@@ -550,6 +551,29 @@ fn check_type(gen: &Gen, t: SqlType) -> std::result::Result<(), String> {
     } else {
         Err(format!("the generator cannot produce type {t:?}"))
     }
+}
+
+/// A number generator's values must fit its integer type (they would wrap silently).
+fn check_range(gen: &Gen, t: SqlType) -> std::result::Result<(), String> {
+    let Gen::Number { dist, .. } = gen else {
+        return Ok(());
+    };
+    let (lo, hi) = match t {
+        SqlType::Smallint => (i16::MIN as f64, i16::MAX as f64),
+        SqlType::Integer => (i32::MIN as f64, i32::MAX as f64),
+        SqlType::Bigint => (i64::MIN as f64, i64::MAX as f64),
+        _ => return Ok(()),
+    };
+    let (a, b) = (
+        libm::round(dist.quantile(0.0)),
+        libm::round(dist.quantile(1.0)),
+    );
+    if a < lo || b > hi {
+        return Err(format!(
+            "number.dist reaches {a}..{b}, outside type {t:?} ({lo}..{hi}); give it bounds (a max)"
+        ));
+    }
+    Ok(())
 }
 
 /// Whether a generator can make an array's elements: one that draws a value from its own
