@@ -276,11 +276,15 @@ pub fn encode_value(out: &mut Vec<u8>, buf: &GroupBuf, c: usize, v: Value, t: Sq
                     out.push(1);
                 }
                 SqlType::Inet if !matches!(v, Value::Array { .. }) => {
-                    let at = out.len();
-                    buf.append_bytes(c, v, out);
-                    let addr = out.split_off(at);
-                    copy::inet(out, &addr);
-                    return;
+                    // `copy::inet`'s layout, the address straight from the arena.
+                    out.extend_from_slice(&(len as i32 + 4).to_be_bytes());
+                    let v6 = len == 16;
+                    out.extend_from_slice(&[
+                        if v6 { 3 } else { 2 },
+                        if v6 { 128 } else { 32 },
+                        0,
+                        len as u8,
+                    ]);
                 }
                 _ => out.extend_from_slice(&(len as i32).to_be_bytes()),
             }
