@@ -311,7 +311,7 @@ impl TableCtx<'_> {
         notes: &mut Vec<String>,
     ) -> Dist {
         cm.and_then(|m| m.length.as_ref())
-            .and_then(length_of)
+            .and_then(fit::length_of_bins)
             .unwrap_or_else(|| {
                 notes.push(format!(
                     "{}.{}: no length figures in the pack; {} to {}",

@@ -2,7 +2,7 @@
 //! column's quantile function, and band sizes from production counts.
 
 use pgshape_core::dist::Dist;
-use pgshape_core::pack::{EdgeMetrics, Numbers, NUMBER_QUANTILES};
+use pgshape_core::pack::{EdgeMetrics, Numbers, Shape, LENGTH_QUANTILES, NUMBER_QUANTILES};
 use pgshape_core::spec::SqlType;
 
 /// The Zipf exponent (0 to 2, step 0.05) whose expected children-per-parent best matches the
@@ -102,6 +102,69 @@ pub fn number_of(n: &Numbers) -> Option<Dist> {
     points.push([1.0, hi.max(prev)]);
     let d = Dist::Quantiles(points);
     d.validate_values(true).ok().map(|_| d)
+}
+
+/// A length distribution (generated lengths are rounded) that keeps the pack's histogram:
+/// each closed bin `[lo, hi]` spans its cumulative share with values that round into it
+/// (`lo − 0.49` to `hi + 0.49`, so a one-value bin such as `0..0` is a step of exactly its
+/// share), the exported quantiles refine it (`p99` tightens the open last bin), and the open
+/// bin ends at twice its start or just past the last quantile, whichever is larger. Used for
+/// bytea, jsonb and array lengths, whose small discrete values interpolated quantiles alone
+/// smear (bytea lengths KS 0.23, array lengths 0.15 on the types test before).
+pub fn length_of_bins(shape: &Shape) -> Option<Dist> {
+    let total: u64 = shape.histogram.iter().map(|b| b.count).sum();
+    if total == 0 {
+        return crate::calibrate::length_of(shape);
+    }
+    let known: Vec<[f64; 2]> = LENGTH_QUANTILES
+        .iter()
+        .filter_map(|(name, p)| {
+            shape
+                .quantiles
+                .get(*name)
+                .copied()
+                .flatten()
+                .map(|v| [*p, v])
+        })
+        .collect();
+    let last_q = known.last().map_or(0.0, |q| q[1]);
+    let mut points: Vec<[f64; 2]> = Vec::new();
+    let mut acc = 0u64;
+    for b in &shape.histogram {
+        let f0 = acc as f64 / total as f64;
+        acc += b.count;
+        let f1 = acc as f64 / total as f64;
+        let hi = match b.hi {
+            Some(h) => h as f64 + 0.49,
+            None => (2.0 * b.lo as f64)
+                .max(last_q + 0.49)
+                .max(b.lo as f64 + 0.49),
+        };
+        points.push([f0, (b.lo as f64 - 0.49).max(0.0)]);
+        points.push([f1, hi]);
+    }
+    points.extend(known.iter().filter(|q| q[0] > 0.0 && q[0] < 1.0));
+    points.sort_by(|a, b| a[0].total_cmp(&b[0]));
+    // Strictly rising probabilities (a bin's start nudged past the previous bin's end), never
+    // falling values, ending at p = 1.
+    let top = points.last().map_or(0.0, |p| p[1]);
+    let mut out: Vec<[f64; 2]> = Vec::with_capacity(points.len());
+    for [p, v] in points {
+        let (p, v) = match out.last() {
+            Some(&[lp, lv]) => (if p <= lp { lp + 1e-9 } else { p }, v.max(lv)),
+            None => (p, v),
+        };
+        if p < 1.0 {
+            out.push([p, v]);
+        }
+    }
+    let last = out.last().map_or(top, |p| p[1]);
+    out.push([1.0, top.max(last)]);
+    let d = Dist::Quantiles(out);
+    match d.validate() {
+        Ok(()) => Some(d),
+        Err(_) => crate::calibrate::length_of(shape),
+    }
 }
 
 /// The range a number column's values must stay in: the type's (integer widths, a
@@ -226,6 +289,52 @@ mod tests {
                 .map(|&(lo, hi)| NumberBin { lo, hi, count: 10 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn lengths_keep_the_histogram_bins() {
+        use pgshape_core::pack::Bin;
+        // 0, 1, 2, 3 elements a quarter each: bins 0..0, 1..1, 2.. (open); p99 = 3.
+        let shape = Shape {
+            quantiles: [
+                ("p1", 0.0),
+                ("p10", 0.0),
+                ("p50", 1.0),
+                ("p90", 3.0),
+                ("p99", 3.0),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), Some(v)))
+            .collect(),
+            histogram: vec![
+                Bin {
+                    lo: 0,
+                    hi: Some(0),
+                    count: 250,
+                },
+                Bin {
+                    lo: 1,
+                    hi: Some(1),
+                    count: 250,
+                },
+                Bin {
+                    lo: 2,
+                    hi: None,
+                    count: 500,
+                },
+            ],
+        };
+        let d = length_of_bins(&shape).unwrap();
+        let share = |f: &dyn Fn(f64) -> bool| {
+            (0..10_000)
+                .filter(|i| f(d.quantile((*i as f64 + 0.5) / 10_000.0).round()))
+                .count() as f64
+                / 10_000.0
+        };
+        assert!((share(&|x| x == 0.0) - 0.25).abs() < 0.002);
+        assert!((share(&|x| x == 1.0) - 0.25).abs() < 0.002);
+        assert!((share(&|x| (2.0..=3.0).contains(&x)) - 0.49).abs() < 0.02);
+        assert!(share(&|x| x > 4.0) == 0.0);
     }
 
     #[test]
