@@ -311,6 +311,7 @@ pub fn encode_csv(
     types: &[SqlType],
     scratch: &mut Vec<u8>,
 ) {
+    use std::io::Write;
     for (c, t) in types.iter().enumerate() {
         if c > 0 {
             out.push(b',');
@@ -320,14 +321,26 @@ pub fn encode_csv(
             continue;
         }
         scratch.clear();
-        if let Value::Array { .. } = v {
-            let mut bytes = Vec::new();
-            buf.append_bytes(c, v, &mut bytes);
-            array_text(scratch, &bytes, *t);
-        } else {
-            let mut bin = Vec::new();
-            encode_value(&mut bin, buf, c, v, *t);
-            value_text(scratch, &bin[4..], *t);
+        match (v, *t) {
+            // The common cases straight to text.
+            (Value::Int(v), t) if t.is_integer() => {
+                let _ = write!(out, "{v}");
+                continue;
+            }
+            (Value::Text { .. } | Value::Corpus { .. }, t) if t.is_text() => {
+                buf.append_bytes(c, v, scratch);
+            }
+            (Value::Array { .. }, t) => {
+                let mut bytes = Vec::new();
+                buf.append_bytes(c, v, &mut bytes);
+                array_text(scratch, &bytes, t);
+            }
+            // The others through their binary form (one definition of each type's value).
+            (v, t) => {
+                let mut bin = Vec::new();
+                encode_value(&mut bin, buf, c, v, t);
+                value_text(scratch, &bin[4..], t);
+            }
         }
         copy::csv_field(out, scratch);
     }
