@@ -616,7 +616,7 @@ CREATE TYPE tier AS ENUM ('free', 'pro', 'enterprise');
 CREATE TABLE region (code text PRIMARY KEY, parent_code text REFERENCES region (code), capital_store bigint);
 CREATE TABLE store (id bigint PRIMARY KEY, region_code text NOT NULL REFERENCES region (code), opened date NOT NULL,
                     ext_id uuid NOT NULL UNIQUE, settings jsonb, revenue numeric(14,2), tags text[], addr inet,
-                    period tstzrange, tiers tier[], doc xml, tier tier NOT NULL);
+                    period tstzrange, tiers tier[], doc xml, tier tier NOT NULL, seen timestamptz UNIQUE);
 ALTER TABLE region ADD FOREIGN KEY (capital_store) REFERENCES store (id) DEFERRABLE INITIALLY DEFERRED;
 CREATE TABLE stock (store_id bigint REFERENCES store (id), sku text, qty integer NOT NULL, PRIMARY KEY (store_id, sku));
 CREATE TABLE movement (id bigserial PRIMARY KEY, store_id bigint NOT NULL, sku text NOT NULL, at timestamptz NOT NULL, delta integer NOT NULL,
@@ -698,6 +698,7 @@ fn what_init_still_refuses_is_named() {
         "store.period",
         "store.tiers",
         "store.doc",
+        "store.seen",
         "movement.store_id, sku",
     ] {
         assert!(seen.iter().any(|s| s == want), "{want} reported: {seen:?}");
