@@ -31,7 +31,9 @@ pub fn render(schema: &Schema, order: &[String]) -> String {
     // Domains by name, as their base type (a pack carries no check constraints).
     let mut domains: Vec<(String, String)> = Vec::new();
     for c in schema.tables.iter().flat_map(|t| &t.columns) {
-        if let (TypeKind::Domain, Some(base)) = (c.type_kind, &c.base_type) {
+        // A domain has a base type (its kind is the base's category: a domain over an array
+        // is an array).
+        if let Some(base) = &c.base_type {
             let name = unqualified(&c.data_type);
             if !domains.iter().any(|(n, _)| *n == name) {
                 domains.push((name, base.clone()));
@@ -135,8 +137,7 @@ fn column_type(schema: &Schema, c: &Column) -> String {
             "smallint" => "smallserial".into(),
             t => t.into(),
         },
-        TypeKind::Domain if c.base_type.is_some() => unqualified(&c.data_type),
-        TypeKind::Domain => c.effective_type().to_string(),
+        _ if c.base_type.is_some() => unqualified(&c.data_type),
         _ => c.data_type.clone(),
     }
 }
