@@ -151,6 +151,7 @@ const SCHEMA: &str = "
 CREATE SCHEMA shop;
 SET search_path = shop;
 CREATE DOMAIN amount AS numeric(12,2);
+CREATE DOMAIN tag_list AS text[];
 CREATE TYPE tier AS ENUM ('free', 'pro', 'enterprise');
 CREATE TABLE store (
     id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -169,6 +170,7 @@ CREATE TABLE store (
     tags text[],
     scores integer[],
     labels varchar(6)[],
+    extra tag_list,
     opened date NOT NULL,
     region_code char(3) NOT NULL
 );
@@ -206,7 +208,7 @@ CREATE TABLE event (
 CREATE TABLE event_old PARTITION OF event FOR VALUES FROM (MINVALUE) TO ('2026-10-01');
 CREATE TABLE event_new PARTITION OF event FOR VALUES FROM ('2026-10-01') TO (MAXVALUE);
 INSERT INTO store (code, serial_no, ext_id, tier, rating, status, floor_area, budget, addr, settings, logo,
-                   open_for, tags, scores, labels, opened, region_code)
+                   open_for, tags, scores, labels, extra, opened, region_code)
 SELECT 'S' || g, 1000000 + g * 7, md5(g::text)::uuid, (ARRAY['free','pro','enterprise']::tier[])[g % 3 + 1],
        1 + g % 5, (ARRAY['open','closed','paused'])[1 + g % 3], CASE WHEN g % 9 <> 0 THEN 20 + (g % 400) * 1.3 END,
        CASE WHEN g % 4 <> 0 THEN (g * 37 % 100000) / 100.0 END,
@@ -216,7 +218,7 @@ SELECT 'S' || g, 1000000 + g * 7, md5(g::text)::uuid, (ARRAY['free','pro','enter
        (g % 48) * interval '30 minutes',
        (ARRAY['red', 'green', 'blue', 'big', 'small'])[1:(g % 4)],
        ARRAY[g % 7, g % 11],
-       (ARRAY['ab', 'cd', 'efg'])[1:(g % 3)]::varchar(6)[],
+       (ARRAY['ab', 'cd', 'efg'])[1:(g % 3)]::varchar(6)[], ARRAY['x', 'y'],
        date '2024-01-01' + g % 700, 'R' || lpad((g % 50)::text, 2, '0')
   FROM generate_series(1, 2000) g;
 INSERT INTO stock SELECT s, k, k % 10, 1 + (s * k % 500) / 4.0 FROM generate_series(1, 2000) s, generate_series(1, 1 + s % 7) k;
@@ -424,6 +426,11 @@ fn every_type_and_key_shape_round_trips() {
         ddl.contains("CREATE DOMAIN amount AS numeric(12,2)"),
         "{ddl}"
     );
+    assert!(ddl.contains("CREATE DOMAIN tag_list AS text[]"), "{ddl}");
+    assert!(
+        store["extra"].array.is_some(),
+        "a domain over an array is an array"
+    );
     assert!(ddl.contains("GENERATED ALWAYS AS IDENTITY"), "{ddl}");
     assert!(ddl.contains("\"id\" bigserial"), "{ddl}");
     assert_eq!(event.partition_key.as_deref(), Some("RANGE (at)"));
@@ -473,7 +480,7 @@ fn every_type_and_key_shape_round_trips() {
         "bytea lengths",
         "SELECT count(*) FROM synthetic.store WHERE octet_length(logo) NOT BETWEEN 1 AND 200",
     );
-    none(&mut c, "one-dimensional arrays", "SELECT count(*) FROM synthetic.store WHERE coalesce(array_ndims(tags), 1) <> 1 OR coalesce(array_ndims(scores), 1) <> 1 OR cardinality(tags) > 10");
+    none(&mut c, "one-dimensional arrays", "SELECT count(*) FROM synthetic.store WHERE coalesce(array_ndims(tags), 1) <> 1 OR coalesce(array_ndims(scores), 1) <> 1 OR coalesce(array_ndims(extra), 1) <> 1 OR cardinality(tags) > 10");
     none(
         &mut c,
         "varchar(6) elements",
