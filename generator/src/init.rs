@@ -1,8 +1,9 @@
 //! `init`: a complete spec derived from a metrics pack alone, for any schema.
 //!
 //! - **DDL** from the pack's schema block ([`ddl`]).
-//! - **Tables**: a table is grouped under a parent (`rows.per_parent`) by one of its
-//!   single-column, NOT NULL foreign keys to an integer key of another table; among several,
+//! - **Tables**: a table is grouped under a parent (`rows.per_parent`) by one of its NOT
+//!   NULL foreign keys to another table: single-column to an integer key, or composite over
+//!   integer columns the parent row carries (a movement per stock row); among several,
 //!   the parent deepest in the grouping hierarchy wins (a read belongs to its message rather
 //!   than to its reader), then the parent with the fewest production rows. Every other table
 //!   is a root (`rows: "band"`).
@@ -11,9 +12,14 @@
 //!   when they complete a composite key with the grouping key); a nullable self-reference
 //!   points at an earlier row; a nullable foreign key that closes a cycle is left NULL;
 //!   timestamps follow the pack's hourly and weekday profiles, the table's window column
-//!   after the parent's, other timestamps after the window column; numbers follow the pack's
-//!   quantiles; categories its labels or token frequencies (as synthetic labels); text and PII
+//!   after the parent's, other timestamps after the window column; numbers (numeric,
+//!   interval too) follow the pack's quantiles within their type and the range the pack
+//!   reveals; bytea, jsonb and arrays the pack's lengths; inet documentation addresses;
+//!   categories its labels or token frequencies (as synthetic labels); text and PII
 //!   its length distribution (PII in PII-shaped but invalid styles); null fractions the pack's.
+//! - **Composite foreign keys** group a table (above) or, when they share the grouping
+//!   column with a table grouped under the same parent, `pick` the other columns among that
+//!   parent's referenced rows (`columns::TableCtx::composite`).
 //! - **Bands**: root counts proportional to production; `ci` about 200,000 rows in all, `dev`
 //!   a tenth of production, `staging` production's size, `perf` three times it (each at least
 //!   `ci`), `scaled` with `--scale`, and `--band NAME=ROWS` sizing the largest table.
