@@ -27,6 +27,10 @@ pub struct Table {
     pub name: String,
     #[serde(default)]
     pub partitioned: bool,
+    /// A partitioned table's `pg_get_partkeydef()`, e.g. `RANGE (created_at)`: the method and
+    /// key columns (no partition bounds: those hold values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_key: Option<String>,
     pub columns: Vec<Column>,
     #[serde(default)]
     pub primary_key: Option<Vec<String>>,
@@ -49,6 +53,9 @@ pub struct Column {
     /// `a` (always) or `d` (by default) for identity columns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<String>,
+    /// A serial column: its default draws from a sequence the column owns (not an identity).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub serial: bool,
     /// Generated (stored) columns are never written by a loader.
     #[serde(default)]
     pub generated: bool,
@@ -143,7 +150,8 @@ impl Table {
 pub fn read(client: &mut impl GenericClient, schemas: &[String]) -> Result<Schema> {
     let rows = client
         .query(
-            "SELECT c.oid, n.nspname::text, c.relname::text, c.relkind = 'p'
+            "SELECT c.oid, n.nspname::text, c.relname::text, c.relkind = 'p',
+                    CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END
                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
               WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
                 AND n.nspname = ANY($1)
@@ -158,6 +166,7 @@ pub fn read(client: &mut impl GenericClient, schemas: &[String]) -> Result<Schem
             schema: row.get(1),
             name: row.get(2),
             partitioned: row.get(3),
+            partition_key: row.get(4),
             columns: Vec::new(),
             primary_key: None,
             unique_keys: Vec::new(),
@@ -194,7 +203,11 @@ fn read_columns(client: &mut impl GenericClient, oid: u32, table: &mut Table) ->
         .query(
             "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), t.typtype::text,
                     t.typcategory::text, a.attnotnull, a.attidentity::text, a.attgenerated::text,
-                    CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END
+                    CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END,
+                    a.attidentity = '' AND EXISTS (
+                        SELECT 1 FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+                         WHERE d.classid = 'pg_class'::regclass AND d.refobjid = a.attrelid
+                           AND d.refobjsubid = a.attnum AND d.deptype = 'a')
                FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
               WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
               ORDER BY a.attnum",
@@ -226,6 +239,7 @@ fn read_columns(client: &mut impl GenericClient, oid: u32, table: &mut Table) ->
             identity: (!identity.is_empty()).then_some(identity),
             generated: !generated.is_empty(),
             base_type: r.get(7),
+            serial: r.get(8),
         });
     }
     Ok(())
@@ -364,6 +378,7 @@ mod tests {
             schema: "s".into(),
             name: name.into(),
             partitioned: false,
+            partition_key: None,
             columns: vec![],
             primary_key: None,
             unique_keys: vec![],

@@ -70,6 +70,12 @@ impl Dist {
 
     /// Checks parameters; `what` names the spec location for the message.
     pub fn validate(&self) -> Result<(), String> {
+        self.validate_values(false)
+    }
+
+    /// [`Dist::validate`], allowing negative quantile values when `signed` (a number column's
+    /// distribution; counts, lengths and offsets are never negative).
+    pub fn validate_values(&self, signed: bool) -> Result<(), String> {
         let finite = |x: f64| x.is_finite();
         match self {
             Dist::Constant(v) if !finite(*v) => Err("constant must be finite".into()),
@@ -91,9 +97,13 @@ impl Dist {
                 }
                 if points
                     .iter()
-                    .any(|p| !p[0].is_finite() || !p[1].is_finite() || p[1] < 0.0)
+                    .any(|p| !p[0].is_finite() || !p[1].is_finite() || (p[1] < 0.0 && !signed))
                 {
-                    return Err("quantile points must be finite, with values >= 0".into());
+                    return Err(if signed {
+                        "quantile points must be finite".into()
+                    } else {
+                        "quantile points must be finite, with values >= 0".into()
+                    });
                 }
                 for w in points.windows(2) {
                     if w[0][0] >= w[1][0] || w[0][1] > w[1][1] {

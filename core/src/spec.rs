@@ -137,9 +137,21 @@ pub struct ColumnSpec {
     pub boolean: Option<Boolean>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uuid: Option<UuidGen>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<BytesGen>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inet: Option<InetGen>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<JsonGen>,
+    /// The column is a one-dimensional array of `type`: each value holds a drawn number of
+    /// elements, each made by the column's generator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub array: Option<ArrayOf>,
 }
 
-/// The SQL types the generator can encode. Enum and varchar columns are `text` on the wire.
+/// The SQL types the generator can encode. Enum and varchar columns are `text` on the wire;
+/// `varchar` differs from `text` only as an array's element type (its type id is in the
+/// binary array header).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SqlType {
@@ -155,20 +167,62 @@ pub enum SqlType {
     Real,
     #[serde(alias = "bool")]
     Boolean,
-    #[serde(alias = "varchar", alias = "enum")]
+    #[serde(alias = "enum")]
     Text,
+    Varchar,
     #[serde(alias = "timestamp with time zone")]
     Timestamptz,
     #[serde(alias = "timestamp without time zone")]
     Timestamp,
     Date,
     Uuid,
+    /// `numeric(p,s)`: from a `number` generator, written in decimal (the column's scale rounds).
+    Numeric,
+    /// From a `number` generator in seconds.
+    Interval,
+    Bytea,
+    Inet,
+    Jsonb,
 }
 
 impl SqlType {
     /// True for the integer types.
     pub fn is_integer(self) -> bool {
         matches!(self, SqlType::Bigint | SqlType::Integer | SqlType::Smallint)
+    }
+    /// True for the types a `number` generator fills.
+    pub fn is_number(self) -> bool {
+        self.is_integer()
+            || matches!(
+                self,
+                SqlType::Double | SqlType::Real | SqlType::Numeric | SqlType::Interval
+            )
+    }
+    /// True for the character types (`text`, `varchar`; enums and `char(n)` are `text`).
+    pub fn is_text(self) -> bool {
+        matches!(self, SqlType::Text | SqlType::Varchar)
+    }
+    /// PostgreSQL's type id (the element type of a binary array).
+    pub fn oid(self) -> u32 {
+        match self {
+            SqlType::Bigint => 20,
+            SqlType::Integer => 23,
+            SqlType::Smallint => 21,
+            SqlType::Double => 701,
+            SqlType::Real => 700,
+            SqlType::Boolean => 16,
+            SqlType::Text => 25,
+            SqlType::Varchar => 1043,
+            SqlType::Timestamptz => 1184,
+            SqlType::Timestamp => 1114,
+            SqlType::Date => 1082,
+            SqlType::Uuid => 2950,
+            SqlType::Numeric => 1700,
+            SqlType::Interval => 1186,
+            SqlType::Bytea => 17,
+            SqlType::Inet => 869,
+            SqlType::Jsonb => 3802,
+        }
     }
     /// True for the timestamp and date types.
     pub fn is_temporal(self) -> bool {
@@ -282,11 +336,14 @@ pub struct Timestamp {
     pub ascending: bool,
 }
 
-/// A number from a distribution; rounded to an integer for integer columns.
+/// A number from a distribution; rounded to an integer for integer columns, to `decimals`
+/// places when given (a `numeric(p,s)` column's `s`). An `interval` column reads it as seconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Number {
     pub dist: Dist,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decimals: Option<u32>,
 }
 
 /// One of a fixed set of labels with weights.
@@ -342,6 +399,39 @@ pub struct Boolean {
 #[serde(deny_unknown_fields)]
 pub struct UuidGen {}
 
+/// Random bytes (`bytea`) of a length drawn from `length`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BytesGen {
+    pub length: Dist,
+}
+
+/// An address in the documentation ranges only (192.0.2.0/24, 198.51.100.0/24,
+/// 203.0.113.0/24, 2001:db8::/32): never a real-looking host.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InetGen {
+    /// The fraction of IPv6 addresses.
+    #[serde(default)]
+    pub ipv6: f64,
+}
+
+/// A flat JSON object of generated keys (`k1`, `k2`, ...) and gibberish string, number and
+/// boolean values whose text (as PostgreSQL prints `jsonb`) has a length drawn from `length`.
+/// Nesting, arrays and key names are not modelled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JsonGen {
+    pub length: Dist,
+}
+
+/// A one-dimensional array: elements per value (never NULL elements).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArrayOf {
+    pub length: Dist,
+}
+
 impl ColumnSpec {
     /// The name of the generator in use, or an error when none or several are set.
     pub fn kind(&self) -> std::result::Result<&'static str, String> {
@@ -357,13 +447,16 @@ impl ColumnSpec {
             ("text", self.text.is_some()),
             ("boolean", self.boolean.is_some()),
             ("uuid", self.uuid.is_some()),
+            ("bytes", self.bytes.is_some()),
+            ("inet", self.inet.is_some()),
+            ("json", self.json.is_some()),
         ]
         .into_iter()
         .filter_map(|(n, on)| on.then_some(n))
         .collect();
         match set.as_slice() {
             [one] => Ok(one),
-            [] => Err("no generator given (sequence, parent, reference, pick, earlier, timestamp, number, category, text, boolean or uuid)".into()),
+            [] => Err("no generator given (sequence, parent, reference, pick, earlier, timestamp, number, category, text, boolean, uuid, bytes, inet or json)".into()),
             many => Err(format!("several generators given: {}", many.join(", "))),
         }
     }
@@ -452,9 +545,19 @@ impl Spec {
                             .as_ref()
                             .map(|d| ("timestamp.offset_seconds", d))
                     }),
+                    c.bytes.as_ref().map(|n| ("bytes.length", &n.length)),
+                    c.json.as_ref().map(|n| ("json.length", &n.length)),
+                    c.array.as_ref().map(|n| ("array.length", &n.length)),
                 ];
                 for (p, d) in dists.into_iter().flatten() {
-                    d.validate().map_err(|m| bad(format!("{cat}.{p}"), m))?;
+                    d.validate_values(p == "number.dist")
+                        .map_err(|m| bad(format!("{cat}.{p}"), m))?;
+                }
+                if c.inet
+                    .as_ref()
+                    .is_some_and(|i| !(0.0..=1.0).contains(&i.ipv6))
+                {
+                    return Err(bad(format!("{cat}.inet.ipv6"), "must be in [0, 1]".into()));
                 }
                 if let Some(ts) = &c.timestamp {
                     if ts.after.is_some() != ts.offset_seconds.is_some() {

@@ -3,15 +3,16 @@
 //! it reads (a pick's `via`, a timestamp's `after`) are generated before it (see
 //! `model::eval_order`).
 
+use pgshape_core::copy;
 use pgshape_core::rng::Stream;
-use pgshape_core::spec::TextStyle;
+use pgshape_core::spec::{SqlType, TextStyle};
 use pgshape_core::{Error, Result};
 
 use crate::ascending::Ascending;
 use crate::engine::Ctx;
 use crate::model::{ColumnModel, Gen, Model, TableModel, ValueRef};
 use crate::text;
-use crate::value::{GroupBuf, RowCopy, Value};
+use crate::value::{self, GroupBuf, RowCopy, Value};
 
 fn read_ref(r: ValueRef, row: usize, out: &GroupBuf, parent: Option<&RowCopy>) -> Value {
     match r {
@@ -116,6 +117,32 @@ pub(crate) fn gen_column(
             return Ok(());
         }
     }
+    if let Some(length) = &col.array {
+        // Each value: its element count, then that many elements from the column's generator
+        // (drawn in the arena, encoded as one binary array, the elements' bytes given back).
+        let mut elems = Vec::new();
+        let mut payload = Vec::new();
+        for r in 0..n {
+            if nulls && s.unit() < col.null_fraction {
+                continue;
+            }
+            let len = libm::round(length.quantile(s.unit())).max(0.0) as usize;
+            let mark = out.arena_mut().len();
+            elems.clear();
+            for _ in 0..len {
+                elems.push(own_value(col, s, model, out, text_buf, room, None));
+            }
+            payload.clear();
+            copy::array_header(&mut payload, col.sql_type.oid(), len);
+            for v in &elems {
+                value::encode_value(&mut payload, out, ci, *v, col.sql_type);
+            }
+            out.arena_mut().truncate(mark);
+            let v = out.push_array(&payload);
+            out.set(r, ci, v);
+        }
+        return Ok(());
+    }
     for r in 0..n {
         if nulls && s.unit() < col.null_fraction {
             continue; // already Null
@@ -211,17 +238,14 @@ pub(crate) fn gen_column(
                                 used.push(i);
                             }
                         }
-                        match v {
-                            Value::Text { .. } => {
-                                src.copy_into(*column, v, out)
-                            }
-                            v => v,
-                        }
+                        src.copy_into(*column, v, out)
                     }
                     None if *distinct => {
                         out.dropped[r] = true;
                         continue;
                     }
+                    // A nullable pick with nothing to pick from is NULL.
+                    None if nulls => continue,
                     None => {
                         return Err(Error::Unsupported(format!(
                             "table {}, column {}: group {} of {} has nothing to pick from; give {} a fan-out of at least one row per parent",
@@ -270,63 +294,22 @@ pub(crate) fn gen_column(
                     room,
                 ))
             }
-            Gen::Number { dist } => {
-                let q = dist.quantile(s.unit());
-                if col.sql_type.is_integer() {
-                    Value::Int(libm::round(q) as i64)
-                } else {
-                    Value::Float(q)
-                }
-            }
-            Gen::Category { labels, cumulative } => {
-                let u = s.unit();
-                let i = cumulative
-                    .partition_point(|c| *c <= u)
-                    .min(labels.len() - 1);
-                out.push_text(labels[i].as_bytes())
-            }
-            Gen::Text {
-                corpus: Some(corpus),
-                length,
-                ..
-            } => {
-                let len = libm::round(length.quantile(s.unit())).max(0.0) as usize;
-                match corpus.choose(s, len) {
-                    Some((start, len)) => Value::Corpus { start, len },
-                    None => {
-                        let start = out.arena_mut().len() as u32;
-                        corpus.write_long(out.arena_mut(), s, len);
-                        Value::Text {
-                            start,
-                            len: len as u32,
-                        }
-                    }
-                }
-            }
-            Gen::Text {
-                length,
-                style,
-                unique,
-                corpus: None,
-            } => {
-                let len = libm::round(length.quantile(s.unit())).max(0.0) as usize;
-                text_buf.clear();
-                let suffix = unique.then_some(out.first_row + r as u64);
-                text::write(text_buf, s, len, *style, suffix);
-                if *style == TextStyle::Email {
-                    debug_assert!(text_buf.ends_with("@example.invalid"));
-                }
-                out.push_text(text_buf.as_bytes())
-            }
-            Gen::Boolean { p } => Value::Bool(s.unit() < *p),
-            Gen::Uuid => {
-                let mut b = [0u8; 16];
-                b[..8].copy_from_slice(&s.next_u64().to_le_bytes());
-                b[8..].copy_from_slice(&s.next_u64().to_le_bytes());
-                b[6] = (b[6] & 0x0f) | 0x40;
-                b[8] = (b[8] & 0x3f) | 0x80;
-                out.push_uuid(&b)
-            }
+            Gen::Number { .. }
+            | Gen::Category { .. }
+            | Gen::Text { .. }
+            | Gen::Boolean { .. }
+            | Gen::Uuid
+            | Gen::Bytes { .. }
+            | Gen::Inet { .. }
+            | Gen::Json { .. } => own_value(
+                col,
+                s,
+                model,
+                out,
+                text_buf,
+                room,
+                Some(out.first_row + r as u64),
+            ),
         };
         out.set(r, ci, v);
     }
@@ -350,6 +333,177 @@ pub(crate) fn gen_column(
         }
     }
     Ok(())
+}
+
+/// A value of a generator that reads nothing but its own stream (see
+/// [`crate::model::element_gen`]): a column's value, or one element of an array column.
+/// `row` is the table row a unique text's suffix is made from.
+fn own_value(
+    col: &ColumnModel,
+    s: &mut Stream,
+    model: &Model,
+    out: &mut GroupBuf,
+    text_buf: &mut String,
+    room: &mut Room,
+    row: Option<u64>,
+) -> Value {
+    match &col.gen {
+        Gen::Number { dist, decimals } => {
+            let q = dist.quantile(s.unit());
+            if col.sql_type.is_integer() {
+                Value::Int(libm::round(q) as i64)
+            } else if col.sql_type == SqlType::Interval {
+                Value::Int(libm::round(q * US_PER_SEC) as i64)
+            } else if let Some(d) = decimals {
+                let f = libm::pow(10.0, *d as f64);
+                Value::Float(libm::round(q * f) / f)
+            } else {
+                Value::Float(q)
+            }
+        }
+        Gen::Category { labels, cumulative } => {
+            let u = s.unit();
+            let i = cumulative
+                .partition_point(|c| *c <= u)
+                .min(labels.len() - 1);
+            out.push_text(labels[i].as_bytes())
+        }
+        Gen::Text {
+            corpus: Some(corpus),
+            length,
+            ..
+        } => {
+            let len = libm::round(length.quantile(s.unit())).max(0.0) as usize;
+            match corpus.choose(s, len) {
+                Some((start, len)) => Value::Corpus { start, len },
+                None => {
+                    let start = out.arena_mut().len() as u32;
+                    corpus.write_long(out.arena_mut(), s, len);
+                    Value::Text {
+                        start,
+                        len: len as u32,
+                    }
+                }
+            }
+        }
+        Gen::Text {
+            length,
+            style,
+            unique,
+            corpus: None,
+        } => {
+            let len = libm::round(length.quantile(s.unit())).max(0.0) as usize;
+            text_buf.clear();
+            let suffix = if *unique { row } else { None };
+            text::write(text_buf, s, len, *style, suffix);
+            if *style == TextStyle::Email {
+                debug_assert!(text_buf.ends_with("@example.invalid"));
+            }
+            out.push_text(text_buf.as_bytes())
+        }
+        Gen::Boolean { p } => Value::Bool(s.unit() < *p),
+        Gen::Uuid => {
+            let mut b = [0u8; 16];
+            b[..8].copy_from_slice(&s.next_u64().to_le_bytes());
+            b[8..].copy_from_slice(&s.next_u64().to_le_bytes());
+            b[6] = (b[6] & 0x0f) | 0x40;
+            b[8] = (b[8] & 0x3f) | 0x80;
+            out.push_uuid(&b)
+        }
+        Gen::Bytes { length } => {
+            let len = libm::round(length.quantile(s.unit())).max(0.0) as usize;
+            let arena = out.arena_mut();
+            let start = arena.len() as u32;
+            while arena.len() < start as usize + len {
+                let w = s.next_u64().to_le_bytes();
+                let take = (start as usize + len - arena.len()).min(8);
+                arena.extend_from_slice(&w[..take]);
+            }
+            Value::Text {
+                start,
+                len: len as u32,
+            }
+        }
+        Gen::Inet { ipv6 } => {
+            let v6 = s.unit() < *ipv6;
+            let bits = s.next_u64();
+            if v6 {
+                // 2001:db8::/32, the documentation prefix (RFC 3849).
+                let mut a = [0u8; 16];
+                a[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+                a[4..12].copy_from_slice(&bits.to_le_bytes());
+                a[12..].copy_from_slice(&(s.next_u64() as u32).to_le_bytes());
+                out.push_text(&a)
+            } else {
+                // TEST-NET-1, -2 and -3 (RFC 5737), hosts 1 to 254.
+                const NETS: [[u8; 3]; 3] = [[192, 0, 2], [198, 51, 100], [203, 0, 113]];
+                let net = NETS[(bits % 3) as usize];
+                let host = 1 + ((bits >> 8) % 254) as u8;
+                out.push_text(&[net[0], net[1], net[2], host])
+            }
+        }
+        Gen::Json { length } => {
+            let len = libm::round(length.quantile(s.unit())).max(0.0) as usize;
+            text_buf.clear();
+            json_object(text_buf, s, len);
+            out.push_text(text_buf.as_bytes())
+        }
+        Gen::Timestamp {
+            offset,
+            hourly,
+            weekly,
+            ..
+        } => Value::Ts(timestamp(
+            s,
+            model,
+            None,
+            offset.as_ref(),
+            hourly.as_deref(),
+            weekly.as_ref(),
+            room,
+        )),
+        _ => unreachable!("own_value of a generator that reads other values"),
+    }
+}
+
+/// A flat JSON object of about `len` characters as PostgreSQL prints `jsonb`
+/// (`{"k1": "abc", "k2": true}`: keys of equal length in order, so the text reads back
+/// unchanged): up to nine keys, gibberish string values and the odd boolean. Shorter than
+/// 11 characters: `{}`.
+pub(crate) fn json_object(out: &mut String, s: &mut Stream, len: usize) {
+    if len < 11 {
+        out.push_str("{}");
+        return;
+    }
+    // `{}` + per key `"kN": ` (6) + value, keys separated by `, ` (2).
+    let keys = ((len - 2) / 24).clamp(1, 9);
+    let budget = len - 2 - 6 * keys - 2 * (keys - 1);
+    out.push('{');
+    for k in 0..keys {
+        if k > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(&format!("\"k{}\": ", k + 1));
+        let width = budget / keys + usize::from(k < budget % keys);
+        match width {
+            4 => out.push_str("true"),
+            5 => out.push_str("false"),
+            w => {
+                out.push('"');
+                let mut word = String::new();
+                text::write(
+                    &mut word,
+                    s,
+                    w.saturating_sub(2).max(1),
+                    TextStyle::Word,
+                    None,
+                );
+                out.push_str(&word);
+                out.push('"');
+            }
+        }
+    }
+    out.push('}');
 }
 
 /// A row index in [0, rows) with Zipf-like popularity (exponent `zipf`, 0 = uniform); the
@@ -476,4 +630,26 @@ fn pick_weighted(w: &[f64], u: f64) -> usize {
         }
     }
     w.len() - 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pgshape_core::rng::Seed;
+
+    #[test]
+    fn a_json_object_has_the_drawn_length_and_reads_as_json() {
+        let mut s = Seed::new("t").key("t", "c").stream(0);
+        for len in [0, 5, 10, 11, 12, 15, 16, 30, 57, 120, 400, 3000] {
+            let mut out = String::new();
+            json_object(&mut out, &mut s, len);
+            let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+            assert!(v.is_object(), "{out}");
+            if len >= 11 {
+                assert_eq!(out.len(), len, "{out}");
+            } else {
+                assert_eq!(out, "{}");
+            }
+        }
+    }
 }

@@ -1,8 +1,9 @@
 //! `init`: a complete spec derived from a metrics pack alone, for any schema.
 //!
 //! - **DDL** from the pack's schema block ([`ddl`]).
-//! - **Tables**: a table is grouped under a parent (`rows.per_parent`) by one of its
-//!   single-column, NOT NULL foreign keys to an integer key of another table; among several,
+//! - **Tables**: a table is grouped under a parent (`rows.per_parent`) by one of its NOT
+//!   NULL foreign keys to another table: single-column to an integer key, or composite over
+//!   integer columns the parent row carries (a movement per stock row); among several,
 //!   the parent deepest in the grouping hierarchy wins (a read belongs to its message rather
 //!   than to its reader), then the parent with the fewest production rows. Every other table
 //!   is a root (`rows: "band"`).
@@ -11,9 +12,14 @@
 //!   when they complete a composite key with the grouping key); a nullable self-reference
 //!   points at an earlier row; a nullable foreign key that closes a cycle is left NULL;
 //!   timestamps follow the pack's hourly and weekday profiles, the table's window column
-//!   after the parent's, other timestamps after the window column; numbers follow the pack's
-//!   quantiles; categories its labels or token frequencies (as synthetic labels); text and PII
+//!   after the parent's, other timestamps after the window column; numbers (numeric,
+//!   interval too) follow the pack's quantiles within their type and the range the pack
+//!   reveals; bytea, jsonb and arrays the pack's lengths; inet documentation addresses;
+//!   categories its labels or token frequencies (as synthetic labels); text and PII
 //!   its length distribution (PII in PII-shaped but invalid styles); null fractions the pack's.
+//! - **Composite foreign keys** group a table (above) or, when they share the grouping
+//!   column with a table grouped under the same parent, `pick` the other columns among that
+//!   parent's referenced rows (`columns::TableCtx::composite`).
 //! - **Bands**: root counts proportional to production; `ci` about 200,000 rows in all, `dev`
 //!   a tenth of production, `staging` production's size, `perf` three times it (each at least
 //!   `ci`), `scaled` with `--scale`, and `--band NAME=ROWS` sizing the largest table.
@@ -101,13 +107,22 @@ pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
     for t in &tables {
         let mut best: Option<(usize, u64, &ForeignKey, Dist, f64)> = None;
         for fk in &t.foreign_keys {
-            let ok = fk.columns.len() == 1
-                && fk.ref_table != t.name
+            // A single-column key to a numbered key, or a composite key (its parent's columns
+            // are integers the parent row carries: its grouping key, its sequence).
+            let parent = schema.table(&format!("{}.{}", fk.ref_schema, fk.ref_table));
+            let ok = fk.ref_table != t.name
                 && !deferred.contains(&(t.qualified(), fk.name.clone()))
-                && t.column(&fk.columns[0]).is_some_and(|c| c.not_null)
-                && schema
-                    .table(&format!("{}.{}", fk.ref_schema, fk.ref_table))
-                    .is_some_and(|p| columns::is_sequence_key(p, &fk.ref_columns[0]));
+                && fk
+                    .columns
+                    .iter()
+                    .all(|c| t.column(c).is_some_and(|c| c.not_null))
+                && parent.is_some_and(|p| {
+                    if fk.columns.len() == 1 {
+                        columns::is_sequence_key(p, &fk.ref_columns[0])
+                    } else {
+                        fk.ref_columns.iter().all(|c| columns::is_integer(p, c))
+                    }
+                });
             if !ok {
                 continue;
             }
@@ -161,6 +176,8 @@ pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
         let columns = IndexMap::new();
         specs.insert(t.name.clone(), TableSpec { rows, columns });
     }
+    let groups: BTreeMap<String, &ForeignKey> =
+        grouping.iter().map(|(t, g)| (t.clone(), g.0)).collect();
     let (bands, max_rows) = bands::bands(&specs, &tables, &|n| total(n), opts)?;
     for t in &tables {
         let ctx = columns::TableCtx {
@@ -168,6 +185,7 @@ pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
             table: t,
             metrics: metrics(t),
             group: grouping.get(&t.name).map(|g| g.0),
+            groups: &groups,
             deferred: &deferred,
             after_parent: opts.after_parent,
             max_rows: max_rows.get(&t.name).copied().unwrap_or(1.0),

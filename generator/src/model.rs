@@ -51,6 +51,8 @@ pub struct ColumnModel {
     pub null_fraction: f64,
     pub gen: Gen,
     pub key: StreamKey,
+    /// Elements per value when the column is an array of `sql_type`.
+    pub array: Option<Compiled>,
 }
 
 /// Where a generator reads a value: this row or the parent row.
@@ -99,6 +101,8 @@ pub enum Gen {
     },
     Number {
         dist: Compiled,
+        /// Rounded to this many decimals.
+        decimals: Option<u32>,
     },
     Category {
         labels: Vec<String>,
@@ -115,6 +119,15 @@ pub enum Gen {
         p: f64,
     },
     Uuid,
+    Bytes {
+        length: Compiled,
+    },
+    Inet {
+        ipv6: f64,
+    },
+    Json {
+        length: Compiled,
+    },
 }
 
 impl TableModel {
@@ -351,8 +364,21 @@ impl Model {
                             ascending: ts.ascending,
                         }
                     }
-                    "number" => Gen::Number {
-                        dist: Compiled::new(&c.number.as_ref().unwrap().dist),
+                    "number" => {
+                        let n = c.number.as_ref().unwrap();
+                        Gen::Number {
+                            dist: Compiled::new(&n.dist),
+                            decimals: n.decimals,
+                        }
+                    }
+                    "bytes" => Gen::Bytes {
+                        length: Compiled::new(&c.bytes.as_ref().unwrap().length),
+                    },
+                    "inet" => Gen::Inet {
+                        ipv6: c.inet.as_ref().unwrap().ipv6,
+                    },
+                    "json" => Gen::Json {
+                        length: Compiled::new(&c.json.as_ref().unwrap().length),
                     },
                     "category" => {
                         let w = &c.category.as_ref().unwrap().weights;
@@ -396,7 +422,16 @@ impl Model {
                     }
                 };
                 check_type(&gen, c.sql_type).map_err(|m| unsupported(tname, cname, m))?;
+                check_range(&gen, c.sql_type).map_err(|m| unsupported(tname, cname, m))?;
+                if c.array.is_some() && !element_gen(&gen) {
+                    return Err(unsupported(
+                        tname,
+                        cname,
+                        format!("an array's elements cannot come from a {kind} generator (number, category, text, boolean, uuid, timestamp without after, bytes, inet or json)"),
+                    ));
+                }
                 columns.push(ColumnModel {
+                    array: c.array.as_ref().map(|a| Compiled::new(&a.length)),
                     name: cname.clone(),
                     sql_type: c.sql_type,
                     null_fraction: c.null_fraction,
@@ -503,16 +538,63 @@ fn check_type(gen: &Gen, t: SqlType) -> std::result::Result<(), String> {
         | Gen::Earlier { .. } => t.is_integer(),
         Gen::Pick { .. } => true,
         Gen::Timestamp { .. } => t.is_temporal(),
-        Gen::Number { .. } => t.is_integer() || matches!(t, SqlType::Double | SqlType::Real),
-        Gen::Category { .. } | Gen::Text { .. } => t == SqlType::Text,
+        Gen::Number { .. } => t.is_number(),
+        Gen::Category { .. } | Gen::Text { .. } => t.is_text(),
         Gen::Boolean { .. } => t == SqlType::Boolean,
         Gen::Uuid => t == SqlType::Uuid,
+        Gen::Bytes { .. } => t == SqlType::Bytea,
+        Gen::Inet { .. } => t == SqlType::Inet,
+        Gen::Json { .. } => t == SqlType::Jsonb,
     };
     if ok {
         Ok(())
     } else {
         Err(format!("the generator cannot produce type {t:?}"))
     }
+}
+
+/// A number generator's values must fit its integer type (they would wrap silently).
+fn check_range(gen: &Gen, t: SqlType) -> std::result::Result<(), String> {
+    let Gen::Number { dist, .. } = gen else {
+        return Ok(());
+    };
+    let (lo, hi) = match t {
+        SqlType::Smallint => (i16::MIN as f64, i16::MAX as f64),
+        SqlType::Integer => (i32::MIN as f64, i32::MAX as f64),
+        SqlType::Bigint => (i64::MIN as f64, i64::MAX as f64),
+        _ => return Ok(()),
+    };
+    let (a, b) = (
+        libm::round(dist.quantile(0.0)),
+        libm::round(dist.quantile(1.0)),
+    );
+    if a < lo || b > hi {
+        return Err(format!(
+            "number.dist reaches {a}..{b}, outside type {t:?} ({lo}..{hi}); give it bounds (a max)"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a generator can make an array's elements: one that draws a value from its own
+/// stream alone, without reading other columns or rows.
+pub(crate) fn element_gen(gen: &Gen) -> bool {
+    matches!(
+        gen,
+        Gen::Number { .. }
+            | Gen::Category { .. }
+            | Gen::Text { unique: false, .. }
+            | Gen::Boolean { .. }
+            | Gen::Uuid
+            | Gen::Bytes { .. }
+            | Gen::Inet { .. }
+            | Gen::Json { .. }
+            | Gen::Timestamp {
+                after: None,
+                ascending: false,
+                ..
+            }
+    )
 }
 
 /// Columns ordered so that each comes after the own columns it reads; `earlier` goes last so

@@ -35,6 +35,12 @@ pub enum Value {
     Uuid {
         start: u32,
     },
+    /// A one-dimensional array in the group's arena, as its binary COPY value (header and
+    /// elements, without the field length).
+    Array {
+        start: u32,
+        len: u32,
+    },
 }
 
 /// The rows of one group, or of one segment of a large group (see
@@ -124,6 +130,16 @@ impl GroupBuf {
         Value::Uuid { start }
     }
 
+    /// Appends a binary array value to the arena and returns it.
+    pub fn push_array(&mut self, payload: &[u8]) -> Value {
+        let start = self.arena.len() as u32;
+        self.arena.extend_from_slice(payload);
+        Value::Array {
+            start,
+            len: payload.len() as u32,
+        }
+    }
+
     /// The arena, for generators that write text in place.
     pub fn arena_mut(&mut self) -> &mut Vec<u8> {
         &mut self.arena
@@ -132,7 +148,9 @@ impl GroupBuf {
     /// The byte length of a text value of column `col`.
     pub fn text_len(&self, v: Value) -> usize {
         match v {
-            Value::Text { len, .. } | Value::Corpus { len, .. } => len as usize,
+            Value::Text { len, .. } | Value::Corpus { len, .. } | Value::Array { len, .. } => {
+                len as usize
+            }
             _ => 0,
         }
     }
@@ -140,7 +158,7 @@ impl GroupBuf {
     /// Appends the bytes of a text, corpus or UUID value of column `col` to `out`.
     pub fn append_bytes(&self, col: usize, v: Value, out: &mut Vec<u8>) {
         match v {
-            Value::Text { start, len } => {
+            Value::Text { start, len } | Value::Array { start, len } => {
                 out.extend_from_slice(&self.arena[start as usize..(start + len) as usize])
             }
             Value::Corpus { start, len } => self.corpora[col]
@@ -170,6 +188,14 @@ impl GroupBuf {
                 u.copy_from_slice(&self.arena[start as usize..start as usize + 16]);
                 dst.push_uuid(&u)
             }
+            Value::Array { .. } => {
+                let start = dst.arena.len() as u32;
+                self.append_bytes(col, v, &mut dst.arena);
+                Value::Array {
+                    start,
+                    len: dst.arena.len() as u32 - start,
+                }
+            }
             v => v,
         }
     }
@@ -196,7 +222,10 @@ impl RowCopy {
         self.index = buf.first_row + row as u64;
         self.values
             .extend((0..buf.cols()).map(|c| match buf.get(row, c) {
-                Value::Text { .. } | Value::Corpus { .. } | Value::Uuid { .. } => Value::Null,
+                Value::Text { .. }
+                | Value::Corpus { .. }
+                | Value::Uuid { .. }
+                | Value::Array { .. } => Value::Null,
                 v => v,
             }));
     }
@@ -206,35 +235,72 @@ impl RowCopy {
 pub fn encode_binary(out: &mut Vec<u8>, buf: &GroupBuf, row: usize, types: &[SqlType]) {
     copy::row(out, types.len() as u16);
     for (c, t) in types.iter().enumerate() {
-        match buf.get(row, c) {
-            Value::Null => copy::null(out),
-            Value::Int(v) => match t {
-                SqlType::Bigint => copy::int8(out, v),
-                SqlType::Integer => copy::int4(out, v as i32),
-                SqlType::Smallint => copy::int2(out, v as i16),
-                SqlType::Double => copy::float8(out, v as f64),
-                SqlType::Real => copy::float4(out, v as f32),
-                _ => copy::int8(out, v),
-            },
-            Value::Float(v) => match t {
-                SqlType::Real => copy::float4(out, v as f32),
-                _ => copy::float8(out, v),
-            },
-            Value::Bool(v) => copy::boolean(out, v),
-            Value::Ts(us) => match t {
-                SqlType::Date => copy::date(out, us.div_euclid(86_400_000_000) as i32),
-                _ => copy::timestamp(out, us),
-            },
-            v @ (Value::Text { .. } | Value::Corpus { .. }) => {
-                out.extend_from_slice(&(buf.text_len(v) as i32).to_be_bytes());
-                buf.append_bytes(c, v, out);
+        encode_value(out, buf, c, buf.get(row, c), *t);
+    }
+}
+
+/// Appends one value of column `c` (of type `t`, or an array of `t`) as a binary COPY field.
+pub fn encode_value(out: &mut Vec<u8>, buf: &GroupBuf, c: usize, v: Value, t: SqlType) {
+    match v {
+        Value::Null => copy::null(out),
+        Value::Int(v) => match t {
+            SqlType::Bigint => copy::int8(out, v),
+            SqlType::Integer => copy::int4(out, v as i32),
+            SqlType::Smallint => copy::int2(out, v as i16),
+            SqlType::Double => copy::float8(out, v as f64),
+            SqlType::Real => copy::float4(out, v as f32),
+            SqlType::Numeric => {
+                copy::numeric(out, &v.to_string()).expect("an integer is a decimal")
             }
-            v @ Value::Uuid { .. } => {
-                out.extend_from_slice(&16i32.to_be_bytes());
-                buf.append_bytes(c, v, out);
+            SqlType::Interval => copy::interval(out, v),
+            _ => copy::int8(out, v),
+        },
+        Value::Float(v) => match t {
+            SqlType::Real => copy::float4(out, v as f32),
+            SqlType::Numeric => {
+                // Display never uses an exponent: the shortest decimal that reads back as v.
+                copy::numeric(out, &numeric_text(v)).expect("a finite float is a decimal")
             }
+            _ => copy::float8(out, v),
+        },
+        Value::Bool(v) => copy::boolean(out, v),
+        Value::Ts(us) => match t {
+            SqlType::Date => copy::date(out, us.div_euclid(86_400_000_000) as i32),
+            _ => copy::timestamp(out, us),
+        },
+        v @ (Value::Text { .. } | Value::Corpus { .. } | Value::Array { .. }) => {
+            let len = buf.text_len(v);
+            match t {
+                SqlType::Jsonb if !matches!(v, Value::Array { .. }) => {
+                    out.extend_from_slice(&(len as i32 + 1).to_be_bytes());
+                    out.push(1);
+                }
+                SqlType::Inet if !matches!(v, Value::Array { .. }) => {
+                    // `copy::inet`'s layout, the address straight from the arena.
+                    out.extend_from_slice(&(len as i32 + 4).to_be_bytes());
+                    let v6 = len == 16;
+                    out.extend_from_slice(&[
+                        if v6 { 3 } else { 2 },
+                        if v6 { 128 } else { 32 },
+                        0,
+                        len as u8,
+                    ]);
+                }
+                _ => out.extend_from_slice(&(len as i32).to_be_bytes()),
+            }
+            buf.append_bytes(c, v, out);
+        }
+        v @ Value::Uuid { .. } => {
+            out.extend_from_slice(&16i32.to_be_bytes());
+            buf.append_bytes(c, v, out);
         }
     }
+}
+
+/// A finite float as plain decimal text (no exponent).
+fn numeric_text(v: f64) -> String {
+    let v = if v.is_finite() { v } else { 0.0 };
+    format!("{v}")
 }
 
 /// Appends row `row` of `buf` as a CSV line (NULL is an empty unquoted field).
@@ -250,45 +316,122 @@ pub fn encode_csv(
         if c > 0 {
             out.push(b',');
         }
-        match buf.get(row, c) {
-            Value::Null => {}
-            Value::Int(v) => {
+        let v = buf.get(row, c);
+        if v == Value::Null {
+            continue;
+        }
+        scratch.clear();
+        match (v, *t) {
+            // The common cases straight to text.
+            (Value::Int(v), t) if t.is_integer() => {
                 let _ = write!(out, "{v}");
+                continue;
             }
-            Value::Float(v) => {
-                let _ = write!(out, "{v:?}");
-            }
-            Value::Bool(v) => out.push(if v { b't' } else { b'f' }),
-            Value::Ts(us) => {
-                let dt = chrono::DateTime::from_timestamp_micros(us).unwrap_or_default();
-                let _ = match t {
-                    SqlType::Date => write!(out, "{}", dt.format("%Y-%m-%d")),
-                    SqlType::Timestamp => write!(out, "{}", dt.format("%Y-%m-%d %H:%M:%S%.6f")),
-                    _ => write!(out, "{}", dt.format("%Y-%m-%d %H:%M:%S%.6f+00")),
-                };
-            }
-            v @ (Value::Text { .. } | Value::Corpus { .. }) => {
-                scratch.clear();
+            (Value::Text { .. } | Value::Corpus { .. }, t) if t.is_text() => {
                 buf.append_bytes(c, v, scratch);
-                copy::csv_field(out, scratch);
             }
-            v @ Value::Uuid { .. } => {
-                scratch.clear();
-                buf.append_bytes(c, v, scratch);
-                let h = hex::encode(&scratch[..]);
-                let _ = write!(
-                    out,
-                    "{}-{}-{}-{}-{}",
-                    &h[0..8],
-                    &h[8..12],
-                    &h[12..16],
-                    &h[16..20],
-                    &h[20..]
-                );
+            (Value::Array { .. }, t) => {
+                let mut bytes = Vec::new();
+                buf.append_bytes(c, v, &mut bytes);
+                array_text(scratch, &bytes, t);
+            }
+            // The others through their binary form (one definition of each type's value).
+            (v, t) => {
+                let mut bin = Vec::new();
+                encode_value(&mut bin, buf, c, v, t);
+                value_text(scratch, &bin[4..], t);
             }
         }
+        copy::csv_field(out, scratch);
     }
     out.push(b'\n');
+}
+
+/// PostgreSQL's text form of a binary value of type `t` (what COPY's CSV format reads).
+fn value_text(out: &mut Vec<u8>, bin: &[u8], t: SqlType) {
+    use std::io::Write;
+    let i64_at = |b: &[u8]| i64::from_be_bytes(b[..8].try_into().expect("8 bytes"));
+    let _ = match t {
+        SqlType::Bigint => write!(out, "{}", i64_at(bin)),
+        SqlType::Integer => write!(out, "{}", i32::from_be_bytes(bin[..4].try_into().unwrap())),
+        SqlType::Smallint => write!(out, "{}", i16::from_be_bytes(bin[..2].try_into().unwrap())),
+        SqlType::Double => write!(out, "{:?}", f64::from_bits(i64_at(bin) as u64)),
+        SqlType::Real => write!(
+            out,
+            "{:?}",
+            f32::from_bits(u32::from_be_bytes(bin[..4].try_into().unwrap()))
+        ),
+        SqlType::Boolean => write!(out, "{}", if bin[0] != 0 { 't' } else { 'f' }),
+        SqlType::Timestamptz | SqlType::Timestamp => {
+            let us = i64_at(bin) + copy::PG_EPOCH_OFFSET_MICROS;
+            let dt = chrono::DateTime::from_timestamp_micros(us).unwrap_or_default();
+            if t == SqlType::Timestamp {
+                write!(out, "{}", dt.format("%Y-%m-%d %H:%M:%S%.6f"))
+            } else {
+                write!(out, "{}", dt.format("%Y-%m-%d %H:%M:%S%.6f+00"))
+            }
+        }
+        SqlType::Date => {
+            let days =
+                i32::from_be_bytes(bin[..4].try_into().unwrap()) + copy::PG_EPOCH_OFFSET_DAYS;
+            let dt = chrono::DateTime::from_timestamp(days as i64 * 86_400, 0).unwrap_or_default();
+            write!(out, "{}", dt.format("%Y-%m-%d"))
+        }
+        SqlType::Uuid => {
+            let h = hex::encode(&bin[..16]);
+            write!(
+                out,
+                "{}-{}-{}-{}-{}",
+                &h[0..8],
+                &h[8..12],
+                &h[12..16],
+                &h[16..20],
+                &h[20..]
+            )
+        }
+        SqlType::Numeric => write!(out, "{}", copy::numeric_text(bin).unwrap_or_default()),
+        SqlType::Interval => write!(out, "{} microseconds", i64_at(bin)),
+        SqlType::Bytea => write!(out, "\\x{}", hex::encode(bin)),
+        SqlType::Inet => {
+            let addr = &bin[4..];
+            if addr.len() == 16 {
+                let a: [u8; 16] = addr.try_into().unwrap();
+                write!(out, "{}", std::net::Ipv6Addr::from(a))
+            } else {
+                write!(out, "{}.{}.{}.{}", addr[0], addr[1], addr[2], addr[3])
+            }
+        }
+        SqlType::Jsonb => out.write_all(&bin[1..]),
+        SqlType::Text | SqlType::Varchar => out.write_all(bin),
+    };
+}
+
+/// The text form `{a,"b c"}` of a binary one-dimensional array of `t`.
+fn array_text(out: &mut Vec<u8>, bin: &[u8], t: SqlType) {
+    let i32_at = |i: usize| i32::from_be_bytes(bin[i..i + 4].try_into().unwrap());
+    let ndim = i32_at(0);
+    let n = if ndim == 0 { 0 } else { i32_at(12) as usize };
+    let mut at = if ndim == 0 { 12 } else { 20 };
+    out.push(b'{');
+    let mut elem = Vec::new();
+    for i in 0..n {
+        if i > 0 {
+            out.push(b',');
+        }
+        let len = i32_at(at) as usize;
+        elem.clear();
+        value_text(&mut elem, &bin[at + 4..at + 4 + len], t);
+        at += 4 + len;
+        out.push(b'"');
+        for &b in &elem {
+            if b == b'"' || b == b'\\' {
+                out.push(b'\\');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    }
+    out.push(b'}');
 }
 
 #[cfg(test)]
@@ -298,5 +441,55 @@ mod tests {
     #[test]
     fn a_value_is_sixteen_bytes() {
         assert_eq!(std::mem::size_of::<Value>(), 16);
+    }
+}
+
+#[cfg(test)]
+mod csv_tests {
+    use super::*;
+
+    #[test]
+    fn new_types_in_csv() {
+        let mut buf = GroupBuf::default();
+        buf.reset(0, 0, 1, &[None, None, None, None, None, None], None);
+        buf.set(0, 0, Value::Float(-12.5));
+        let a = buf.push_text(&[198, 51, 100, 9]);
+        buf.set(0, 1, a);
+        let b = buf.push_text(&[0xde, 0xad]);
+        buf.set(0, 2, b);
+        buf.set(0, 3, Value::Int(90_000_000));
+        let mut payload = Vec::new();
+        copy::array_header(&mut payload, 25, 2);
+        copy::bytes(&mut payload, b"a,b");
+        copy::bytes(&mut payload, b"q\"");
+        let arr = buf.push_array(&payload);
+        buf.set(0, 4, arr);
+        let j = buf.push_text(br#"{"k1": true}"#);
+        buf.set(0, 5, j);
+        let types = [
+            SqlType::Numeric,
+            SqlType::Inet,
+            SqlType::Bytea,
+            SqlType::Interval,
+            SqlType::Text,
+            SqlType::Jsonb,
+        ];
+        let mut out = Vec::new();
+        encode_csv(&mut out, &buf, 0, &types, &mut Vec::new());
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "-12.5,198.51.100.9,\\xdead,90000000 microseconds,\"{\"\"a,b\"\",\"\"q\\\"\"\"\"}\",\"{\"\"k1\"\": true}\"\n"
+        );
+        // The binary row: numeric, inet with its header, bytea raw, interval, array, jsonb v1.
+        let mut bin = Vec::new();
+        encode_binary(&mut bin, &buf, 0, &types);
+        let mut want = 6i16.to_be_bytes().to_vec();
+        copy::numeric(&mut want, "-12.5").unwrap();
+        copy::inet(&mut want, &[198, 51, 100, 9]);
+        copy::bytes(&mut want, &[0xde, 0xad]);
+        copy::interval(&mut want, 90_000_000);
+        copy::bytes(&mut want, &payload);
+        copy::jsonb(&mut want, r#"{"k1": true}"#);
+        assert_eq!(bin, want);
     }
 }

@@ -136,6 +136,7 @@ pub fn load(
         // Rebuild what was set aside, validate, analyse.
         let rebuild_started = Instant::now();
         restore_parallel(&mut client, target, opts.jobs, &run.record)?;
+        advance_sequences(&mut client, &opts.schema, &names)?;
         let rebuild_ms = rebuild_started.elapsed().as_millis() as u64;
         let analyze_started = Instant::now();
         parallel::on_target(target, opts.jobs, &names, |c, t| {
@@ -676,6 +677,37 @@ fn copy_one(
     )?;
     tx.commit().map_err(Error::db(what))?;
     Ok((rows, hash))
+}
+
+/// Moves every sequence a loaded column owns (identity and serial columns, whose values COPY
+/// wrote explicitly, `GENERATED ALWAYS` included) past the column's largest value, so the
+/// next `INSERT` does not collide. Idempotent.
+fn advance_sequences(client: &mut Client, schema: &str, names: &[String]) -> Result<()> {
+    for t in names {
+        let rel = qualified(schema, t);
+        let owned = client
+            .query(
+                "SELECT a.attname::text, pg_get_serial_sequence($1, a.attname::text)
+                   FROM pg_attribute a
+                  WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
+                    AND pg_get_serial_sequence($1, a.attname::text) IS NOT NULL",
+                &[&rel],
+            )
+            .map_err(Error::db(format!("sequences of {t}")))?;
+        for r in owned {
+            let (col, seq): (String, String) = (r.get(0), r.get(1));
+            client
+                .execute(
+                    &format!(
+                        "SELECT setval($1::text::regclass, m) FROM (SELECT max({}) AS m FROM {rel}) x WHERE m IS NOT NULL",
+                        quote(&col)
+                    ),
+                    &[&seq],
+                )
+                .map_err(Error::db(format!("advancing the sequence of {t}.{col}")))?;
+        }
+    }
+    Ok(())
 }
 
 /// A client as the loader connects.

@@ -108,7 +108,7 @@ pub fn table(
                 // Lengths are computed by the server: content never crosses the wire.
                 let dist: Vec<(u64, u64)> = client
                     .query(
-                        &format!("SELECT length(t.{col}::text)::bigint, count(*) FROM {from} WHERE t.{col} IS NOT NULL GROUP BY 1 ORDER BY 1"),
+                        &format!("SELECT {}::bigint, count(*) FROM {from} WHERE t.{col} IS NOT NULL GROUP BY 1 ORDER BY 1", crate::roles::length_sql(c, &col)),
                         &[],
                     )
                     .map_err(Error::db(format!("lengths of {what}")))?
@@ -134,6 +134,7 @@ pub fn table(
                     client,
                     &from,
                     &col,
+                    &crate::roles::number_sql(c, &col),
                     &what,
                     scan.k,
                     &scan.sample,

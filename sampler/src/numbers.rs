@@ -9,16 +9,18 @@ use postgres::GenericClient;
 use crate::cells::{rank, rank_is_safe, significant};
 use crate::sample::Sample;
 
-/// The distribution of column `col` (quoted) of the `FROM` item `from` (alias `t`).
+/// The distribution of column `col` (quoted) of the `FROM` item `from` (alias `t`), read as
+/// the float8 expression `x`.
 pub fn numbers(
     client: &mut impl GenericClient,
     from: &str,
     col: &str,
+    x: &str,
     what: &str,
     k: u64,
     sample: &Sample,
 ) -> Result<Numbers> {
-    let source = format!("SELECT t.{col}::float8 AS x FROM {from} WHERE t.{col} IS NOT NULL");
+    let source = format!("SELECT {x} AS x FROM {from} WHERE t.{col} IS NOT NULL");
     let mut d = distributions(client, None, &[source], NUMBER_QUANTILES, what, k, sample)?;
     Ok(d.remove(0))
 }

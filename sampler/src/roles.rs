@@ -142,6 +142,10 @@ pub fn role(table: &Table, column: &Column) -> Role {
     if is_numeric_type(t) {
         return Role::Number;
     }
+    // jsonb, bytea and arrays: their lengths (text length, bytes, elements), never content.
+    if column.type_kind == TypeKind::Array || matches!(t, "jsonb" | "json" | "bytea") {
+        return Role::Text;
+    }
     if t == "text" || t.starts_with("character") {
         let word = |w: &str| {
             name == w || name.ends_with(&format!("_{w}")) || name.starts_with(&format!("{w}_"))
@@ -155,12 +159,35 @@ pub fn role(table: &Table, column: &Column) -> Role {
     Role::Other
 }
 
-/// Whether `format_type()` text `t` names a numeric type (cast to float8 for quantiles).
+/// Whether `format_type()` text `t` names a numeric type (cast to float8 for quantiles; an
+/// interval is read as its seconds).
 pub fn is_numeric_type(t: &str) -> bool {
     matches!(
         t,
         "smallint" | "integer" | "bigint" | "real" | "double precision"
     ) || t.starts_with("numeric")
+        || t.starts_with("interval")
+}
+
+/// The SQL (over alias `t`) of a column's length as the pack exports it: elements of an
+/// array, bytes of a `bytea`, characters of anything else's text.
+pub fn length_sql(c: &Column, col: &str) -> String {
+    if c.type_kind == TypeKind::Array {
+        format!("coalesce(cardinality(t.{col}), 0)")
+    } else if c.effective_type() == "bytea" {
+        format!("octet_length(t.{col})")
+    } else {
+        format!("length(t.{col}::text)")
+    }
+}
+
+/// The SQL (over alias `t`) of a number column's value as float8 (an interval's seconds).
+pub fn number_sql(c: &Column, col: &str) -> String {
+    if c.effective_type().starts_with("interval") {
+        format!("extract(epoch from t.{col})::float8")
+    } else {
+        format!("t.{col}::float8")
+    }
 }
 
 /// Whether `format_type()` text `t` names a timestamp or date type.
@@ -182,6 +209,7 @@ mod tests {
             identity: None,
             generated: false,
             base_type: None,
+            serial: false,
         }
     }
 
@@ -191,6 +219,7 @@ mod tests {
             schema: "s".into(),
             name: "t".into(),
             partitioned: false,
+            partition_key: None,
             columns: vec![],
             primary_key: Some(vec!["id".into()]),
             unique_keys: vec![],
@@ -238,7 +267,17 @@ mod tests {
         );
         assert_eq!(
             role(&t, &col("payload", "jsonb", TypeKind::Base)),
-            Role::Other
+            Role::Text
         );
+        assert_eq!(
+            role(&t, &col("tags", "text[]", TypeKind::Array)),
+            Role::Text
+        );
+        assert_eq!(role(&t, &col("blob", "bytea", TypeKind::Base)), Role::Text);
+        assert_eq!(
+            role(&t, &col("wait", "interval", TypeKind::Base)),
+            Role::Number
+        );
+        assert_eq!(role(&t, &col("addr", "inet", TypeKind::Base)), Role::Other);
     }
 }

@@ -7,8 +7,8 @@ use pgshape_core::catalog::{Column, ForeignKey, Table, TypeKind};
 use pgshape_core::dist::Dist;
 use pgshape_core::pack::{ColumnMetrics, Pack, TableMetrics};
 use pgshape_core::spec::{
-    Boolean, Category, ColumnSpec, Earlier, Number, ParentKey, Reference, Sequence, SqlType, Text,
-    TextStyle, Timestamp, UuidGen,
+    ArrayOf, Boolean, BytesGen, Category, ColumnSpec, Earlier, InetGen, JsonGen, Number, ParentKey,
+    Pick, Reference, Sequence, SqlType, Text, TextStyle, Timestamp, UuidGen,
 };
 use pgshape_core::Result;
 
@@ -16,53 +16,107 @@ use super::{fit, unsupported};
 use crate::calibrate::length_of;
 
 /// Whether `column` of `table` becomes a `sequence`: an integer single-column primary or
-/// unique key that is no foreign key.
+/// unique key that is no foreign key, or the one integer column of a composite key whose
+/// other columns are foreign keys or times (`(store_id, sku)` with `store_id` a foreign key;
+/// `(id, created_at)`, a partitioned table's key). Sequences are unique over the whole table,
+/// so such a key is unique whatever the other columns.
 pub(super) fn is_sequence_key(table: &Table, column: &str) -> bool {
-    let single = |k: &Vec<String>| k.len() == 1 && k[0] == column;
-    table.column(column).is_some_and(|c| {
-        sql_type(c).is_ok_and(|t| t.is_integer())
-            && (table.primary_key.as_ref().is_some_and(single)
-                || table.unique_keys.iter().any(single))
-            && !table
-                .foreign_keys
-                .iter()
-                .any(|fk| fk.columns.iter().any(|x| x == column))
-    })
+    let in_fk = |x: &str| {
+        table
+            .foreign_keys
+            .iter()
+            .any(|fk| fk.columns.iter().any(|c| c == x))
+    };
+    let keyed = |k: &Vec<String>| {
+        k.contains(&column.to_string())
+            && (k.len() == 1
+                || k.iter().filter(|x| *x != column).all(|x| {
+                    in_fk(x)
+                        || table
+                            .column(x)
+                            .is_some_and(|c| sql_type(c).is_ok_and(|t| t.is_temporal()))
+                }))
+    };
+    is_integer(table, column)
+        && (table.primary_key.as_ref().is_some_and(keyed) || table.unique_keys.iter().any(keyed))
+        && !in_fk(column)
+}
+
+/// Whether `column` of `table` is of an integer type.
+pub(super) fn is_integer(table: &Table, column: &str) -> bool {
+    table
+        .column(column)
+        .is_some_and(|c| sql_type(c).is_ok_and(|t| t.is_integer()))
 }
 
 /// The generator type of a catalog column, or why there is none.
 fn sql_type(c: &Column) -> std::result::Result<SqlType, String> {
+    Ok(column_type(c)?.0)
+}
+
+/// The generator type of a catalog column (an array's element type) and whether it is an
+/// array, or why there is none.
+fn column_type(c: &Column) -> std::result::Result<(SqlType, bool), String> {
     if c.type_kind == TypeKind::Enum {
-        return Ok(SqlType::Text);
+        return Ok((SqlType::Text, false));
     }
     let t = c.effective_type();
-    let base = t.split('(').next().unwrap_or(t).trim();
-    Ok(match base {
+    let (element, array) = match t.strip_suffix("[]") {
+        Some(e) => (e, true),
+        None => (t, false),
+    };
+    let base = element.split('(').next().unwrap_or(element).trim();
+    let sql = match base {
         "bigint" => SqlType::Bigint,
         "integer" => SqlType::Integer,
         "smallint" => SqlType::Smallint,
         "double precision" => SqlType::Double,
         "real" => SqlType::Real,
         "boolean" => SqlType::Boolean,
-        "text" | "character varying" | "character" => SqlType::Text,
+        "text" => SqlType::Text,
+        "character varying" if array => SqlType::Varchar,
+        "character varying" | "character" if !array => SqlType::Text,
         "timestamp with time zone" => SqlType::Timestamptz,
         "timestamp without time zone" => SqlType::Timestamp,
         "date" => SqlType::Date,
         "uuid" => SqlType::Uuid,
+        "numeric" => SqlType::Numeric,
+        "interval" => SqlType::Interval,
+        "bytea" => SqlType::Bytea,
+        "inet" => SqlType::Inet,
+        "jsonb" => SqlType::Jsonb,
         _ => {
             return Err(format!(
-                "type {} is not supported by the generator yet (supported: bigint, integer, smallint, double precision, real, boolean, text, varchar, char, enums, timestamptz, timestamp, date, uuid, and domains over them)",
+                "type {} is not supported by the generator yet (supported: bigint, integer, smallint, numeric, double precision, real, boolean, text, varchar, char, enums, timestamptz, timestamp, date, interval, uuid, bytea, inet, jsonb, one-dimensional arrays of these but char and enums, and domains over them)",
                 c.data_type
             ))
         }
-    })
+    };
+    if array && c.type_kind != TypeKind::Array {
+        return Err(format!(
+            "type {}: arrays of domains are not supported by the generator yet",
+            c.data_type
+        ));
+    }
+    Ok((sql, array))
 }
 
-/// The `n` of `character varying(n)` / `character(n)`.
+/// Decimals of an unconstrained `numeric`.
+const NUMERIC_DECIMALS: u32 = 4;
+
+/// The `n` of `character varying(n)` / `character(n)` (also as an array's element type).
 fn max_length(c: &Column) -> Option<f64> {
-    let t = c.effective_type();
+    let t = c.effective_type().trim_end_matches("[]");
     let inner = t.strip_suffix(')')?.split_once('(')?.1;
     inner.parse().ok()
+}
+
+/// The `(p, s)` of `numeric(p,s)` (`s` 0 when only `p` is given).
+fn numeric_bounds(c: &Column) -> Option<(u32, u32)> {
+    let t = c.effective_type().trim_end_matches("[]");
+    let inner = t.strip_prefix("numeric(")?.strip_suffix(')')?;
+    let (p, s) = inner.split_once(',').unwrap_or((inner, "0"));
+    Some((p.trim().parse().ok()?, s.trim().parse().ok()?))
 }
 
 pub(super) struct TableCtx<'a> {
@@ -70,6 +124,8 @@ pub(super) struct TableCtx<'a> {
     pub table: &'a Table,
     pub metrics: Option<&'a TableMetrics>,
     pub group: Option<&'a ForeignKey>,
+    /// Every grouped table's grouping foreign key, by table name.
+    pub groups: &'a std::collections::BTreeMap<String, &'a ForeignKey>,
     pub deferred: &'a BTreeSet<(String, String)>,
     pub after_parent: bool,
     /// The most rows any band is expected to give the table.
@@ -88,18 +144,20 @@ impl TableCtx<'_> {
     /// The column's generator, or `None` for a column left to its default (NULL).
     pub fn column(&self, c: &Column, notes: &mut Vec<String>) -> Result<Option<ColumnSpec>> {
         let tname = self.name();
-        let sql = sql_type(c).map_err(|m| unsupported(tname, &c.name, m))?;
+        let (sql, array) = column_type(c).map_err(|m| unsupported(tname, &c.name, m))?;
         let cm = self.figures(c);
         let mut spec = blank(sql);
         if !c.not_null {
             spec.null_fraction = cm.map_or(0.0, |m| m.null_fraction);
         }
         // Keys.
-        if let Some(fk) = self.group.filter(|fk| fk.columns[0] == c.name) {
-            spec.parent = Some(ParentKey {
-                column: fk.ref_columns[0].clone(),
-            });
-            return Ok(Some(spec));
+        if let Some(fk) = self.group {
+            if let Some(i) = fk.columns.iter().position(|x| *x == c.name) {
+                spec.parent = Some(ParentKey {
+                    column: fk.ref_columns[i].clone(),
+                });
+                return Ok(Some(spec));
+            }
         }
         if let Some(fk) = self
             .table
@@ -114,6 +172,36 @@ impl TableCtx<'_> {
             return Ok(Some(spec));
         }
         let unique = self.is_unique(&c.name);
+        if unique
+            && (sql.is_temporal()
+                || matches!(
+                    sql,
+                    SqlType::Boolean | SqlType::Inet | SqlType::Bytea | SqlType::Jsonb
+                ))
+        {
+            // Random values of these would collide (a date per day, 762 documentation
+            // addresses, microseconds over a window at a million rows ~10 %).
+            return Err(unsupported(
+                tname,
+                &c.name,
+                format!("a unique {} column cannot be generated yet", c.data_type),
+            ));
+        }
+        if array {
+            if unique {
+                return Err(unsupported(
+                    tname,
+                    &c.name,
+                    "a unique array cannot be generated yet",
+                ));
+            }
+            // Elements per value from the pack's lengths (an array's length is its element
+            // count); the elements themselves have no figures in a pack.
+            let length = self.length(c, cm, (0.0, 4.0), notes);
+            spec.array = Some(ArrayOf { length });
+            self.element(c, sql, &mut spec, notes);
+            return Ok(Some(spec));
+        }
         match sql {
             SqlType::Boolean => {
                 // Labels (allow-listed) say which share is true. Tokens do not: the larger
@@ -143,32 +231,168 @@ impl TableCtx<'_> {
             }
             SqlType::Uuid => spec.uuid = Some(UuidGen {}),
             t if t.is_temporal() => spec.timestamp = Some(self.timestamp(&c.name, t, cm)),
-            t if t.is_integer() || matches!(t, SqlType::Double | SqlType::Real) => {
-                if unique {
-                    return Err(unsupported(
-                        tname,
-                        &c.name,
-                        "a unique number that is not a single-column integer key cannot be generated yet",
-                    ));
-                }
-                let dist = cm
+            t if t.is_number() => {
+                let (default_hi, unit) = if t == SqlType::Interval {
+                    (86_400.0, "seconds")
+                } else {
+                    (100.0, "")
+                };
+                let mut dist = cm
                     .and_then(|m| m.number.as_ref())
                     .and_then(fit::number_of)
                     .unwrap_or_else(|| {
                         notes.push(format!(
-                            "{tname}.{}: no numeric quantiles in the pack; uniform 0..100",
-                            c.name
+                            "{tname}.{}: no numeric quantiles in the pack; uniform 0..{default_hi}{}",
+                            c.name,
+                            if unit.is_empty() { String::new() } else { format!(" {unit}") }
                         ));
                         Dist::Uniform {
                             min: 0.0,
-                            max: 100.0,
+                            max: default_hi,
                         }
                     });
-                spec.number = Some(Number { dist });
+                let bounds = numeric_bounds(c);
+                let decimals = match t {
+                    SqlType::Numeric => Some(bounds.map_or(NUMERIC_DECIMALS, |b| b.1)),
+                    _ => None,
+                };
+                let (lo, hi) = fit::number_range(
+                    t,
+                    bounds,
+                    cm.and_then(|m| m.number.as_ref()),
+                    cm.and_then(|m| m.distinct_ratio),
+                    self.metrics
+                        .map(|m| m.total_rows as f64 * (1.0 - spec.null_fraction)),
+                );
+                fit::clamp(&mut dist, lo, hi);
+                if unique {
+                    // Unique numbers: an arithmetic sequence over the range the pack shows,
+                    // stepped so that the largest band's rows fit (not the pack's shape).
+                    if !t.is_integer() {
+                        return Err(unsupported(
+                            tname,
+                            &c.name,
+                            "a unique non-integer number cannot be generated yet",
+                        ));
+                    }
+                    let (a, b) = (dist.quantile(0.0).ceil(), dist.quantile(1.0).floor());
+                    let rows = (self.max_rows * 1.5).max(1.0);
+                    let step = ((b - a) / rows).floor().max(1.0);
+                    if a + step * rows > hi {
+                        return Err(unsupported(
+                            tname,
+                            &c.name,
+                            format!("{rows} unique values do not fit type {}", c.data_type),
+                        ));
+                    }
+                    notes.push(format!(
+                        "{tname}.{}: unique number; a sequence from {a} by {step}",
+                        c.name
+                    ));
+                    spec.sequence = Some(Sequence {
+                        start: a as i64,
+                        step: step as i64,
+                    });
+                    return Ok(Some(spec));
+                }
+                spec.number = Some(Number { dist, decimals });
+            }
+            SqlType::Bytea => {
+                let length = self.length(c, cm, (8.0, 64.0), notes);
+                spec.bytes = Some(BytesGen { length });
+            }
+            SqlType::Inet => {
+                notes.push(format!(
+                    "{tname}.{}: IPv4 documentation addresses (a pack has no address figures)",
+                    c.name
+                ));
+                spec.inet = Some(InetGen { ipv6: 0.0 });
+            }
+            SqlType::Jsonb => {
+                let length = self.length(c, cm, (20.0, 200.0), notes);
+                spec.json = Some(JsonGen { length });
             }
             _ => self.text(c, cm, unique, &mut spec, notes)?,
         }
         Ok(Some(spec))
+    }
+
+    /// A length distribution from the pack's lengths, or uniform over `default`, noted.
+    fn length(
+        &self,
+        c: &Column,
+        cm: Option<&ColumnMetrics>,
+        default: (f64, f64),
+        notes: &mut Vec<String>,
+    ) -> Dist {
+        cm.and_then(|m| m.length.as_ref())
+            .and_then(fit::length_of_bins)
+            .unwrap_or_else(|| {
+                notes.push(format!(
+                    "{}.{}: no length figures in the pack; {} to {}",
+                    self.name(),
+                    c.name,
+                    default.0,
+                    default.1
+                ));
+                Dist::Quantiles(vec![[0.0, default.0], [1.0, default.1]])
+            })
+    }
+
+    /// The element generator of an array column (a pack has no figures of elements): numbers
+    /// uniform 0..100 (within a numeric's bounds), short words, uuids, booleans, timestamps
+    /// over the window, bytes, documentation addresses, small objects.
+    fn element(&self, c: &Column, sql: SqlType, spec: &mut ColumnSpec, notes: &mut Vec<String>) {
+        notes.push(format!(
+            "{}.{}: array elements have no figures in a pack; defaults for {:?}",
+            self.name(),
+            c.name,
+            sql
+        ));
+        match sql {
+            SqlType::Boolean => spec.boolean = Some(Boolean { p: 0.5 }),
+            SqlType::Uuid => spec.uuid = Some(UuidGen {}),
+            t if t.is_temporal() => {
+                spec.timestamp = Some(Timestamp {
+                    after: None,
+                    offset_seconds: None,
+                    hourly: None,
+                    weekly: None,
+                    ascending: false,
+                })
+            }
+            t if t.is_number() => {
+                let bounds = numeric_bounds(c);
+                let mut dist = Dist::Uniform {
+                    min: 0.0,
+                    max: 100.0,
+                };
+                let (lo, hi) = fit::number_range(t, bounds, None, None, None);
+                fit::clamp(&mut dist, lo, hi);
+                let decimals =
+                    (t == SqlType::Numeric).then(|| bounds.map_or(NUMERIC_DECIMALS, |b| b.1));
+                spec.number = Some(Number { dist, decimals });
+            }
+            SqlType::Bytea => {
+                spec.bytes = Some(BytesGen {
+                    length: Dist::Quantiles(vec![[0.0, 4.0], [1.0, 32.0]]),
+                })
+            }
+            SqlType::Inet => spec.inet = Some(InetGen { ipv6: 0.0 }),
+            SqlType::Jsonb => {
+                spec.json = Some(JsonGen {
+                    length: Dist::Quantiles(vec![[0.0, 11.0], [1.0, 60.0]]),
+                })
+            }
+            _ => {
+                let cap = max_length(c).unwrap_or(12.0).clamp(1.0, 12.0);
+                spec.text = Some(Text {
+                    length: Dist::Quantiles(vec![[0.0, cap.min(3.0)], [1.0, cap]]),
+                    style: TextStyle::Word,
+                    unique: false,
+                })
+            }
+        }
     }
 
     fn is_unique(&self, column: &str) -> bool {
@@ -187,17 +411,7 @@ impl TableCtx<'_> {
     ) -> Result<Option<ColumnSpec>> {
         let tname = self.name();
         if fk.columns.len() > 1 {
-            return Err(unsupported(
-                tname,
-                &c.name,
-                format!(
-                    "composite foreign key {} ({}) -> {} ({}) is not supported by the generator yet",
-                    fk.name,
-                    fk.columns.join(", "),
-                    fk.ref_table,
-                    fk.ref_columns.join(", ")
-                ),
-            ));
+            return self.composite(c, fk, spec);
         }
         if self
             .deferred
@@ -273,6 +487,57 @@ impl TableCtx<'_> {
             zipf,
             popularity,
             distinct,
+        });
+        Ok(Some(spec))
+    }
+
+    /// A column of a composite foreign key that does not group the table. The shape the
+    /// generator keeps: the table is grouped under a parent by one of the key's columns (the
+    /// shared column), and the referenced table is grouped under the same parent by the column
+    /// the shared one references (`movement(store_id, sku) -> stock(store_id, sku)`, both per
+    /// store): the other columns pick from the referenced rows of this row's parent.
+    fn composite(
+        &self,
+        c: &Column,
+        fk: &ForeignKey,
+        mut spec: ColumnSpec,
+    ) -> Result<Option<ColumnSpec>> {
+        let tname = self.name();
+        let theirs = self.groups.get(&fk.ref_table);
+        let shared = self.group.and_then(|g| {
+            let i = fk.columns.iter().position(|x| *x == g.columns[0])?;
+            let r = theirs?;
+            (g.columns.len() == 1
+                && r.columns.len() == 1
+                && r.columns[0] == fk.ref_columns[i]
+                && r.ref_table == g.ref_table
+                && r.ref_columns == g.ref_columns)
+                .then_some(&fk.columns[i])
+        });
+        let Some(shared) = shared else {
+            return Err(unsupported(
+                tname,
+                &fk.columns.join(", "),
+                format!(
+                    "composite foreign key {} ({}) -> {} ({}): the generator keeps a composite foreign key that groups the table (NOT NULL, integer columns), or one whose shared column groups both tables under the same parent; this one is neither",
+                    fk.name,
+                    fk.columns.join(", "),
+                    fk.ref_table,
+                    fk.ref_columns.join(", ")
+                ),
+            ));
+        };
+        let i = fk
+            .columns
+            .iter()
+            .position(|x| *x == c.name)
+            .expect("a column of the key");
+        spec.pick = Some(Pick {
+            table: fk.ref_table.clone(),
+            column: fk.ref_columns[i].clone(),
+            via: shared.clone(),
+            exclude: Vec::new(),
+            distinct: false,
         });
         Ok(Some(spec))
     }
@@ -536,5 +801,9 @@ fn blank(sql_type: SqlType) -> ColumnSpec {
         text: None,
         boolean: None,
         uuid: None,
+        bytes: None,
+        inet: None,
+        json: None,
+        array: None,
     }
 }
