@@ -107,7 +107,7 @@ pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
                 && t.column(&fk.columns[0]).is_some_and(|c| c.not_null)
                 && schema
                     .table(&format!("{}.{}", fk.ref_schema, fk.ref_table))
-                    .is_some_and(|p| columns::is_sequence_key(p, &fk.ref_columns[0]));
+                    .is_some_and(|p| columns::is_sequence_key(schema, p, &fk.ref_columns[0]));
             if !ok {
                 continue;
             }

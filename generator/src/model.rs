@@ -3,9 +3,10 @@
 use indexmap::IndexMap;
 use pgshape_core::dist::Compiled;
 use pgshape_core::rng::{Seed, StreamKey};
-use pgshape_core::spec::{Rows, Spec, SqlType, TextStyle};
+use pgshape_core::spec::{KeyFormat, Rows, Spec, SqlType, TextStyle};
 use pgshape_core::{Error, Result};
 
+use crate::key::KeyRender;
 use crate::plan::Plan;
 
 /// Rows per group of a root table: the unit of random access. Part of the data's identity.
@@ -51,6 +52,9 @@ pub struct ColumnModel {
     pub null_fraction: f64,
     pub gen: Gen,
     pub key: StreamKey,
+    /// How a key number in this column is written: the rendering of the text or UUID
+    /// `sequence` the column is (or refers to); `None` writes integers.
+    pub render: Option<std::sync::Arc<KeyRender>>,
 }
 
 /// Where a generator reads a value: this row or the parent row.
@@ -395,13 +399,29 @@ impl Model {
                         ))
                     }
                 };
-                check_type(&gen, c.sql_type).map_err(|m| unsupported(tname, cname, m))?;
+                let key = seed_key.key(tname, cname);
+                let render = match c.sequence.as_ref().map(|s| (&s.format, s.start, s.step)) {
+                    Some((KeyFormat::Integer, ..)) | None => None,
+                    Some((_, start, step)) if start < 0 || step < 1 => {
+                        return Err(unsupported(
+                            tname,
+                            cname,
+                            "a text or uuid sequence needs start >= 0 and step >= 1".into(),
+                        ))
+                    }
+                    Some((KeyFormat::Text(t), ..)) => Some(std::sync::Arc::new(KeyRender::text(
+                        Compiled::new(&t.length),
+                        key,
+                    ))),
+                    Some((KeyFormat::Uuid, ..)) => Some(std::sync::Arc::new(KeyRender::uuid(key))),
+                };
                 columns.push(ColumnModel {
                     name: cname.clone(),
                     sql_type: c.sql_type,
                     null_fraction: c.null_fraction,
-                    key: seed_key.key(tname, cname),
+                    key,
                     gen,
+                    render,
                 });
             }
             let eval_order = eval_order(tname, &columns)?;
@@ -427,6 +447,13 @@ impl Model {
                 plan: Plan::empty(),
                 may_drop,
             });
+        }
+        resolve_renders(&mut tables, &spec);
+        for t in &tables {
+            for c in &t.columns {
+                check_type(&c.gen, c.sql_type, c.render.as_deref())
+                    .map_err(|m| unsupported(&t.name, &c.name, m))?;
+            }
         }
         let order = table_order(&tables)?;
         for t in &tables {
@@ -495,13 +522,70 @@ fn normalise<const N: usize>(w: &[f64]) -> [f64; N] {
     out
 }
 
-fn check_type(gen: &Gen, t: SqlType) -> std::result::Result<(), String> {
+/// Gives every column that carries another column's key number that column's rendering:
+/// a parent key its parent's column, a reference its target, an `earlier` its table's key, a
+/// pick its source column (which may itself refer on), until nothing changes.
+fn resolve_renders(tables: &mut [TableModel], spec: &Spec) {
+    loop {
+        let mut changed = false;
+        for ti in 0..tables.len() {
+            for ci in 0..tables[ti].columns.len() {
+                if tables[ti].columns[ci].render.is_some() {
+                    continue;
+                }
+                let source = match &tables[ti].columns[ci].gen {
+                    Gen::ParentKey { column } => tables[ti].parent.map(|p| (p, *column)),
+                    Gen::Pick { table, column, .. } => Some((*table, *column)),
+                    Gen::Reference { table, .. } => {
+                        let tname = &tables[*table].name;
+                        let col = spec.tables[ti]
+                            .columns
+                            .get_index(ci)
+                            .and_then(|(_, c)| c.reference.as_ref())
+                            .map(|r| r.column.clone());
+                        debug_assert_eq!(spec.tables.get_index_of(tname), Some(*table));
+                        col.and_then(|c| spec.tables[*table].columns.get_index_of(&c))
+                            .map(|c| (*table, c))
+                    }
+                    Gen::Earlier { .. } => {
+                        let col = spec.tables[ti]
+                            .columns
+                            .get_index(ci)
+                            .and_then(|(_, c)| c.earlier.as_ref())
+                            .map(|e| e.column.clone());
+                        col.and_then(|c| spec.tables[ti].columns.get_index_of(&c))
+                            .map(|c| (ti, c))
+                    }
+                    _ => None,
+                };
+                if let Some(r) = source.and_then(|(t, c)| tables[t].columns[c].render.clone()) {
+                    tables[ti].columns[ci].render = Some(r);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return;
+        }
+    }
+}
+
+fn check_type(
+    gen: &Gen,
+    t: SqlType,
+    render: Option<&KeyRender>,
+) -> std::result::Result<(), String> {
+    let key_type = |t: SqlType| match render {
+        None => t.is_integer(),
+        Some(r) if r.is_text() => t == SqlType::Text,
+        Some(_) => t == SqlType::Uuid,
+    };
     let ok = match gen {
         Gen::Sequence { .. }
         | Gen::ParentKey { .. }
         | Gen::Reference { .. }
-        | Gen::Earlier { .. } => t.is_integer(),
-        Gen::Pick { .. } => true,
+        | Gen::Earlier { .. } => key_type(t),
+        Gen::Pick { .. } => render.is_none() || key_type(t),
         Gen::Timestamp { .. } => t.is_temporal(),
         Gen::Number { .. } => t.is_integer() || matches!(t, SqlType::Double | SqlType::Real),
         Gen::Category { .. } | Gen::Text { .. } => t == SqlType::Text,
@@ -510,6 +594,11 @@ fn check_type(gen: &Gen, t: SqlType) -> std::result::Result<(), String> {
     };
     if ok {
         Ok(())
+    } else if let Some(r) = render {
+        let written = if r.is_text() { "text" } else { "uuid" };
+        Err(format!(
+            "the key it carries is written as {written} (its sequence's format), not as type {t:?}"
+        ))
     } else {
         Err(format!("the generator cannot produce type {t:?}"))
     }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use pgshape_core::copy;
 use pgshape_core::spec::SqlType;
 
+use crate::key::KeyRender;
 use crate::text::Corpus;
 
 /// One cell.
@@ -202,12 +203,46 @@ impl RowCopy {
     }
 }
 
+/// How a column is encoded: its type, and the rendering of the key numbers it carries.
+#[derive(Clone, Debug)]
+pub struct Encoding {
+    pub sql_type: SqlType,
+    pub render: Option<Arc<KeyRender>>,
+}
+
+impl Encoding {
+    /// The encodings of a table's columns.
+    pub fn of(columns: &[crate::model::ColumnModel]) -> Vec<Encoding> {
+        columns
+            .iter()
+            .map(|c| Encoding {
+                sql_type: c.sql_type,
+                render: c.render.clone(),
+            })
+            .collect()
+    }
+}
+
 /// Appends row `row` of `buf` in binary COPY format.
-pub fn encode_binary(out: &mut Vec<u8>, buf: &GroupBuf, row: usize, types: &[SqlType]) {
-    copy::row(out, types.len() as u16);
-    for (c, t) in types.iter().enumerate() {
+pub fn encode_binary(out: &mut Vec<u8>, buf: &GroupBuf, row: usize, cols: &[Encoding]) {
+    copy::row(out, cols.len() as u16);
+    for (c, e) in cols.iter().enumerate() {
+        let t = &e.sql_type;
         match buf.get(row, c) {
             Value::Null => copy::null(out),
+            Value::Int(v) if e.render.is_some() => {
+                let r = e.render.as_deref().expect("checked");
+                if r.is_text() {
+                    let at = out.len();
+                    out.extend_from_slice(&[0; 4]);
+                    r.write_text(v, out);
+                    let len = (out.len() - at - 4) as i32;
+                    out[at..at + 4].copy_from_slice(&len.to_be_bytes());
+                } else {
+                    out.extend_from_slice(&16i32.to_be_bytes());
+                    out.extend_from_slice(&r.uuid_bytes(v));
+                }
+            }
             Value::Int(v) => match t {
                 SqlType::Bigint => copy::int8(out, v),
                 SqlType::Integer => copy::int4(out, v as i32),
@@ -242,16 +277,27 @@ pub fn encode_csv(
     out: &mut Vec<u8>,
     buf: &GroupBuf,
     row: usize,
-    types: &[SqlType],
+    cols: &[Encoding],
     scratch: &mut Vec<u8>,
 ) {
     use std::io::Write;
-    for (c, t) in types.iter().enumerate() {
+    for (c, e) in cols.iter().enumerate() {
+        let t = &e.sql_type;
         if c > 0 {
             out.push(b',');
         }
         match buf.get(row, c) {
             Value::Null => {}
+            Value::Int(v) if e.render.is_some() => {
+                let r = e.render.as_deref().expect("checked");
+                if r.is_text() {
+                    scratch.clear();
+                    r.write_text(v, scratch);
+                    copy::csv_field(out, scratch);
+                } else {
+                    write_uuid(out, &r.uuid_bytes(v));
+                }
+            }
             Value::Int(v) => {
                 let _ = write!(out, "{v}");
             }
@@ -275,20 +321,26 @@ pub fn encode_csv(
             v @ Value::Uuid { .. } => {
                 scratch.clear();
                 buf.append_bytes(c, v, scratch);
-                let h = hex::encode(&scratch[..]);
-                let _ = write!(
-                    out,
-                    "{}-{}-{}-{}-{}",
-                    &h[0..8],
-                    &h[8..12],
-                    &h[12..16],
-                    &h[16..20],
-                    &h[20..]
-                );
+                write_uuid(out, &scratch[..]);
             }
         }
     }
     out.push(b'\n');
+}
+
+/// A UUID's 16 bytes in their text form.
+fn write_uuid(out: &mut Vec<u8>, b: &[u8]) {
+    use std::io::Write;
+    let h = hex::encode(b);
+    let _ = write!(
+        out,
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    );
 }
 
 #[cfg(test)]
