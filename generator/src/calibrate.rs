@@ -121,13 +121,21 @@ pub fn children_per_parent(pack: &pgshape_core::pack::Pack, edge: &EdgeMetrics) 
 }
 
 /// A reference's popularity from the pack's edge of that foreign key: its fan-out (tail set
-/// to the pack's mean) and zero fraction.
+/// to the pack's mean) and zero fraction. When the pack suppressed every quantile (fewer than
+/// k parents have children, say 3 airports of 1,458 with departures), the parents with
+/// children get the pack's mean each: the zero fraction, which the pack still gives, is what
+/// matters most then.
 pub fn popularity_of(
     pack: &pgshape_core::pack::Pack,
     edge: &EdgeMetrics,
 ) -> Option<pgshape_core::spec::Popularity> {
+    let mean = children_per_parent(pack, edge);
+    let fanout = fanout_with_mean(edge, mean).or_else(|| {
+        let m = mean.filter(|m| m.is_finite() && *m > 0.0)?;
+        Some(Dist::Quantiles(vec![[0.0, m], [1.0, m]]))
+    })?;
     Some(pgshape_core::spec::Popularity {
-        fanout: fanout_with_mean(edge, children_per_parent(pack, edge))?,
+        fanout,
         zero_fraction: edge.zero_fraction.min(0.999),
     })
 }
