@@ -2,11 +2,13 @@
 //!
 //! - **DDL** from the pack's schema block ([`ddl`]).
 //! - **Tables**: a table is grouped under a parent (`rows.per_parent`) by one of its
-//!   single-column, NOT NULL foreign keys to an integer key of another table; among several,
+//!   single-column, NOT NULL foreign keys to a numbered key of another table; among several,
 //!   the parent deepest in the grouping hierarchy wins (a read belongs to its message rather
 //!   than to its reader), then the parent with the fewest production rows. Every other table
 //!   is a root (`rows: "band"`).
-//! - **Columns** by role: integer single-column keys are sequences; the grouping key reads the
+//! - **Columns** by role: integer single-column keys are sequences, and so are text and uuid
+//!   single-column keys that a foreign key references (written as base-36 text of the pack's
+//!   key lengths, or as UUIDs: see [`crate::key`]); the grouping key reads the
 //!   parent; other foreign keys are Zipf-popular references fitted to their edge (distinct
 //!   when they complete a composite key with the grouping key); a nullable self-reference
 //!   points at an earlier row; a nullable foreign key that closes a cycle is left NULL;
