@@ -783,6 +783,24 @@ mod tests {
     }
 
     #[test]
+    fn a_small_table_passes_within_one_row_of_its_share() {
+        // 16 parents in production; at 0.53 of the children, 8.48 parents would be exact.
+        let mut p = pack("public");
+        p.tables.get_mut("public.parents").unwrap().total_rows = 16;
+        let mut s = p.clone();
+        s.tables.get_mut("public.children").unwrap().total_rows = 10_600;
+        s.tables.get_mut("public.parents").unwrap().total_rows = 8;
+        let c = compare(&p, &s, Thresholds::default());
+        let f = fig(&c, "public.parents", "rows_share");
+        assert!(f.value.unwrap() > 0.05, "{f:?}");
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        // Two rows off (7 for 8.48) fails.
+        s.tables.get_mut("public.parents").unwrap().total_rows = 7;
+        let c = compare(&p, &s, Thresholds::default());
+        assert_eq!(fig(&c, "public.parents", "rows_share").status, Status::Fail);
+    }
+
+    #[test]
     fn a_perturbed_quantile_fails_that_edge_only() {
         let p = pack("public");
         let mut s = p.clone();
