@@ -44,10 +44,15 @@ impl StreamKey {
     /// where setting up a ChaCha stream per row would cost more than the row itself.
     #[inline]
     pub fn unit_at(&self, index: u64, lane: u64) -> f64 {
+        (self.u64_at(index, lane) >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// The 64 bits [`StreamKey::unit_at`] is made of.
+    #[inline]
+    pub fn u64_at(&self, index: u64, lane: u64) -> u64 {
         let k0 = u64::from_le_bytes(self.0[0..8].try_into().expect("8 bytes"));
         let k1 = u64::from_le_bytes(self.0[8..16].try_into().expect("8 bytes"));
-        let h = mix(mix(index ^ k0) ^ k1 ^ lane.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        (h >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        mix(mix(index ^ k0) ^ k1 ^ lane.wrapping_mul(0x9E37_79B9_7F4A_7C15))
     }
 
     /// The stream for group `group`, positioned at its start.

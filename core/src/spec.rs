@@ -237,7 +237,10 @@ fn is_zero(x: &f64) -> bool {
     *x == 0.0
 }
 
-/// `start + step * row_index`: keys.
+/// `start + step * row_index`: keys. The key number is written as an integer, or rendered as
+/// text or a UUID (`format`); columns that refer to the key (`parent`, `reference`, `pick`,
+/// `earlier`) carry the same number and are written the same way, so foreign keys hold
+/// without lookups.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Sequence {
@@ -245,6 +248,39 @@ pub struct Sequence {
     pub start: i64,
     #[serde(default = "one")]
     pub step: i64,
+    /// How the key number is written (default `integer`).
+    #[serde(default, skip_serializing_if = "KeyFormat::is_integer")]
+    pub format: KeyFormat,
+}
+
+/// How a `sequence` writes its key number. Every rendering is injective and a pure function of
+/// (seed, table, column, key number).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyFormat {
+    /// The number itself (integer columns).
+    #[default]
+    Integer,
+    /// Upper-case base-36 (`0-9A-Z`) of a keyed permutation of the number, left-padded with
+    /// `0` to a length drawn per key from `length` (longer when the number needs more digits).
+    Text(KeyText),
+    /// A version-4-shaped UUID: 63 bits of a keyed permutation of the number, the other bits
+    /// keyed noise.
+    Uuid,
+}
+
+impl KeyFormat {
+    /// True for the default, plain integer rendering.
+    pub fn is_integer(&self) -> bool {
+        matches!(self, KeyFormat::Integer)
+    }
+}
+
+/// A text key's length distribution (characters).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyText {
+    pub length: Dist,
 }
 
 fn one() -> i64 {
@@ -540,6 +576,10 @@ impl Spec {
                 let dists = [
                     c.number.as_ref().map(|n| ("number.dist", &n.dist)),
                     c.text.as_ref().map(|n| ("text.length", &n.length)),
+                    c.sequence.as_ref().and_then(|q| match &q.format {
+                        KeyFormat::Text(k) => Some(("sequence.format.text.length", &k.length)),
+                        _ => None,
+                    }),
                     c.timestamp.as_ref().and_then(|n| {
                         n.offset_seconds
                             .as_ref()

@@ -121,21 +121,60 @@ pub fn children_per_parent(pack: &pgshape_core::pack::Pack, edge: &EdgeMetrics) 
 }
 
 /// A reference's popularity from the pack's edge of that foreign key: its fan-out (tail set
-/// to the pack's mean) and zero fraction.
+/// to the pack's mean) and zero fraction. When the pack suppressed every quantile (fewer than
+/// k parents have children, say 3 airports of 1,458 with departures), the parents with
+/// children get the pack's mean each: the zero fraction, which the pack still gives, is what
+/// matters most then.
 pub fn popularity_of(
     pack: &pgshape_core::pack::Pack,
     edge: &EdgeMetrics,
 ) -> Option<pgshape_core::spec::Popularity> {
+    let mean = children_per_parent(pack, edge);
+    let fanout = fanout_with_mean(edge, mean).or_else(|| {
+        let m = mean.filter(|m| m.is_finite() && *m > 0.0)?;
+        Some(Dist::Quantiles(vec![[0.0, m], [1.0, m]]))
+    })?;
     Some(pgshape_core::spec::Popularity {
-        fanout: fanout_with_mean(edge, children_per_parent(pack, edge))?,
+        fanout,
         zero_fraction: edge.zero_fraction.min(0.999),
     })
 }
 
 /// A length distribution's quantile function from the pack's shape (values may be 0).
+///
+/// Lengths are integers and generators round `Q(u)`, so the histogram's closed bins are kept
+/// exactly: a bin `[lo, hi]` ending at cumulative share `F` puts the point `(F, hi + 0.5)`,
+/// the rounding boundary between `hi` and `hi + 1`. Without it, the line between two
+/// quantiles (p10 = 7, p50 = 8, say) spreads a length that holds 45 % of the rows over a third
+/// of that.
 pub fn length_of(shape: &pgshape_core::pack::Shape) -> Option<Dist> {
     let first = shape.histogram.first().map_or(0.0, |b| b.lo as f64);
     let mut points = known_points(first, &shape.quantiles, LENGTH_QUANTILES)?;
+    let total: u64 = shape.histogram.iter().map(|b| b.count).sum();
+    if total > 0 {
+        let mut cum = 0;
+        for b in &shape.histogram {
+            cum += b.count;
+            let p = crate::init::fit::round6(cum as f64 / total as f64);
+            if let (Some(hi), true) = (b.hi, p > 0.0 && p < 1.0) {
+                points.push([p, hi as f64 + 0.5]);
+            }
+        }
+        points.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
+        // One point per share (the largest value), values never falling.
+        let mut merged: Vec<[f64; 2]> = Vec::with_capacity(points.len());
+        for p in points {
+            match merged.last_mut() {
+                Some(l) if l[0] == p[0] => l[1] = l[1].max(p[1]),
+                Some(l) => {
+                    let v = p[1].max(l[1]);
+                    merged.push([p[0], v]);
+                }
+                None => merged.push(p),
+            }
+        }
+        points = merged;
+    }
     let last = points.last().expect("non-empty")[1];
     let open = shape.histogram.last().map_or(last, |b| b.lo as f64);
     points.push([1.0, (last * 2.0).max(open).max(last)]);
@@ -506,6 +545,54 @@ fn rebalance_bands(spec: &mut Spec, pack: &Pack, notes: &mut Vec<String>) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounded_lengths_keep_the_histograms_closed_bins() {
+        // A real model-name column: 49.5 % of lengths in [4, 7] (most are 7), p10 = 7,
+        // p50 = 8. Interpolating the quantiles alone rounds only 30 % to 7 or less.
+        let q = |v: [Option<f64>; 6]| {
+            ["p1", "p10", "p50", "p90", "p95", "p99"]
+                .iter()
+                .zip(v)
+                .map(|(k, v)| (k.to_string(), v))
+                .collect()
+        };
+        let bin = |lo, hi, count| pgshape_core::pack::Bin { lo, hi, count };
+        let shape = pgshape_core::pack::Shape {
+            quantiles: q([
+                Some(5.0),
+                Some(7.0),
+                Some(8.0),
+                Some(11.0),
+                Some(11.0),
+                Some(15.0),
+            ]),
+            histogram: vec![
+                bin(4, Some(7), 1643),
+                bin(8, Some(15), 1650),
+                bin(16, None, 24),
+            ],
+        };
+        let d = length_of(&shape).unwrap();
+        let n = 100_000;
+        let lengths: Vec<f64> = (0..n)
+            .map(|i| libm::round(d.quantile((i as f64 + 0.5) / n as f64)))
+            .collect();
+        let share = |max: f64| lengths.iter().filter(|l| **l <= max).count() as f64 / n as f64;
+        assert!(
+            (share(7.0) - 1643.0 / 3317.0).abs() < 1e-3,
+            "{}",
+            share(7.0)
+        );
+        assert!(
+            (share(15.0) - 3293.0 / 3317.0).abs() < 1e-3,
+            "{}",
+            share(15.0)
+        );
+        // The quantiles still hold.
+        let at = |p: f64| libm::round(d.quantile(p));
+        assert_eq!((at(0.1), at(0.5), at(0.9)), (7.0, 8.0, 11.0));
+    }
 
     /// The offsets a generator would produce from `f` for parents with room uniform on
     /// `[0, span]`: each draw cut at its parent's room (a deterministic grid of draws).

@@ -4,7 +4,7 @@
 //! | figure | per | threshold |
 //! |---|---|---|
 //! | `rows`: synthetic / production row count | table | none (informational: bands differ in size) |
-//! | `rows_share`: relative error of the table's count relative to the largest production table's | table | `max_error` |
+//! | `rows_share`: relative error of the table's count relative to the largest production table's | table | `max_error`, or at most [`ROWS_SLACK`] row off |
 //! | `zero_fraction`: absolute difference of the share of parents without a child | edge | `max_fraction_diff` |
 //! | `p50` `p90` `p95` `p99`: relative error of a children-per-parent quantile | edge | `max_error`, or at most [`FANOUT_SLACK`] child off |
 //! | `offset_p50` `offset_p90` `inter_arrival_p50` `inter_arrival_p90`: relative error of the edge's timing quantiles (seconds), when both packs have them | edge | none (informational) |
@@ -32,6 +32,10 @@ pub const COMPARED_QUANTILES: &[&str] = &["p50", "p90", "p95", "p99"];
 /// children away: nearest-rank quantiles are integers, and at small values one child is a
 /// large relative error (2 vs 3 is 50 %) that says nothing about the shape.
 pub const FANOUT_SLACK: f64 = 1.0;
+
+/// A table's share passes when its row count is at most this many rows from production's
+/// share of the synthetic reference table: a small table cannot be scaled by any fraction.
+pub const ROWS_SLACK: f64 = 1.0;
 
 /// The thresholds a figure is held to.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -409,6 +413,15 @@ fn table_rows(
             share.synthetic = Some(got);
             share.note = Some(format!("rows / rows of {}", r.production));
             share = judge(share, distance::relative_error(want, got), t.max_error);
+            // A count is an integer: 16 rows at a band of 0.6 cannot be 9.6 rows.
+            let exact = want * rs as f64;
+            if share.status == Status::Fail && (s - exact).abs() <= ROWS_SLACK {
+                share.status = Status::Pass;
+                share.note = Some(format!(
+                    "rows / rows of {}; within {ROWS_SLACK} row of production's share ({exact:.1})",
+                    r.production
+                ));
+            }
             if p == 0.0 {
                 share.note = Some("empty in production".into());
             }
@@ -767,6 +780,24 @@ mod tests {
         assert_eq!(c.tables.len(), 2);
         assert_eq!(fig(&c, "public.children", "rows").value, Some(10.0));
         assert_eq!(fig(&c, "public.children", "rows_share").value, Some(0.0));
+    }
+
+    #[test]
+    fn a_small_table_passes_within_one_row_of_its_share() {
+        // 16 parents in production; at 0.53 of the children, 8.48 parents would be exact.
+        let mut p = pack("public");
+        p.tables.get_mut("public.parents").unwrap().total_rows = 16;
+        let mut s = p.clone();
+        s.tables.get_mut("public.children").unwrap().total_rows = 10_600;
+        s.tables.get_mut("public.parents").unwrap().total_rows = 8;
+        let c = compare(&p, &s, Thresholds::default());
+        let f = fig(&c, "public.parents", "rows_share");
+        assert!(f.value.unwrap() > 0.05, "{f:?}");
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+        // Two rows off (7 for 8.48) fails.
+        s.tables.get_mut("public.parents").unwrap().total_rows = 7;
+        let c = compare(&p, &s, Thresholds::default());
+        assert_eq!(fig(&c, "public.parents", "rows_share").status, Status::Fail);
     }
 
     #[test]

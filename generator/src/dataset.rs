@@ -189,7 +189,7 @@ pub fn generate_chunk_tallied(
     tally: &mut Tally,
 ) -> Result<(u64, String)> {
     let t = &model.tables[job.table];
-    let types: Vec<SqlType> = t.columns.iter().map(|c| c.sql_type).collect();
+    let types = crate::value::Encoding::of(&t.columns);
     // Rows are hashed in bulk (BLAKE3 is several times faster on megabytes than on rows):
     // `hashed` marks how much of the binary encoding has gone into the hasher.
     let mut hasher = blake3::Hasher::new();

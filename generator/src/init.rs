@@ -2,12 +2,15 @@
 //!
 //! - **DDL** from the pack's schema block ([`ddl`]).
 //! - **Tables**: a table is grouped under a parent (`rows.per_parent`) by one of its NOT
-//!   NULL foreign keys to another table: single-column to an integer key, or composite over
-//!   integer columns the parent row carries (a movement per stock row); among several,
+//!   NULL foreign keys to another table: single-column to a numbered key (integer, text or
+//!   uuid), or composite over integer columns the parent row carries (a movement per stock
+//!   row); among several,
 //!   the parent deepest in the grouping hierarchy wins (a read belongs to its message rather
 //!   than to its reader), then the parent with the fewest production rows. Every other table
 //!   is a root (`rows: "band"`).
-//! - **Columns** by role: integer single-column keys are sequences; the grouping key reads the
+//! - **Columns** by role: integer single-column keys are sequences, and so are text and uuid
+//!   single-column keys that a foreign key references (written as base-36 text of the pack's
+//!   key lengths, or as UUIDs: see [`crate::key`]); the grouping key reads the
 //!   parent; other foreign keys are Zipf-popular references fitted to their edge (distinct
 //!   when they complete a composite key with the grouping key); a nullable self-reference
 //!   points at an earlier row; a nullable foreign key that closes a cycle is left NULL;
@@ -118,7 +121,7 @@ pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
                     .all(|c| t.column(c).is_some_and(|c| c.not_null))
                 && parent.is_some_and(|p| {
                     if fk.columns.len() == 1 {
-                        columns::is_sequence_key(p, &fk.ref_columns[0])
+                        columns::is_sequence_key(schema, p, &fk.ref_columns[0])
                     } else {
                         fk.ref_columns.iter().all(|c| columns::is_integer(p, c))
                     }

@@ -6,6 +6,7 @@
 //! - [`html`]: the comparison as one self-contained page with inline SVG plots.
 //! - [`report`]: the comparison as a plain-text table and as the `--json` document.
 //! - [`init`]: a complete spec (and its DDL) derived from a metrics pack alone.
+//! - [`key`]: sequence key numbers written as text or UUIDs.
 //! - [`model`]: a spec and a band compiled into tables with resolved generators.
 //! - [`popularity`]: references whose popularity follows a fan-out.
 //! - [`plan`]: row counts per parent (fan-out) and chunk boundaries, from integer prefix sums.
@@ -28,6 +29,7 @@ pub mod distance;
 pub mod engine;
 pub mod html;
 pub mod init;
+pub mod key;
 pub mod model;
 pub mod plan;
 pub mod popularity;

@@ -39,9 +39,11 @@ enum Command {
     /// so `calibrate` on the result changes nothing.
     ///
     /// Writes the spec to --output and its DDL beside it (`<stem>.schema.sql`, named by the
-    /// spec's `ddl`). Tables are grouped under the parent their NOT NULL foreign key to an
-    /// integer key ties them to (the deepest such parent, then the one with the fewest rows);
-    /// other foreign keys become Zipf-popular references fitted to the pack's fan-out. Bands:
+    /// spec's `ddl`). Tables are grouped under the parent their NOT NULL foreign key to a
+    /// numbered key ties them to (the deepest such parent, then the one with the fewest rows);
+    /// other foreign keys become Zipf-popular references fitted to the pack's fan-out. Integer
+    /// keys, and text or uuid keys that foreign keys reference, are numbered (text keys written
+    /// in base 36 with production's lengths, uuid keys as version-4 UUIDs). Bands:
     /// `ci` (about 200,000 rows in all), `dev` (a tenth of production), `staging` (production's
     /// size), `perf` (three times it), `scaled` with --scale, and one per --band. A column the
     /// generator cannot produce (say numeric, jsonb, arrays, composite foreign keys) is an

@@ -3,9 +3,10 @@
 use indexmap::IndexMap;
 use pgshape_core::dist::Compiled;
 use pgshape_core::rng::{Seed, StreamKey};
-use pgshape_core::spec::{Rows, Spec, SqlType, TextStyle};
+use pgshape_core::spec::{KeyFormat, Rows, Spec, SqlType, TextStyle};
 use pgshape_core::{Error, Result};
 
+use crate::key::KeyRender;
 use crate::plan::Plan;
 
 /// Rows per group of a root table: the unit of random access. Part of the data's identity.
@@ -53,6 +54,9 @@ pub struct ColumnModel {
     pub key: StreamKey,
     /// Elements per value when the column is an array of `sql_type`.
     pub array: Option<Compiled>,
+    /// How a key number in this column is written: the rendering of the text or UUID
+    /// `sequence` the column is (or refers to); `None` writes integers.
+    pub render: Option<std::sync::Arc<KeyRender>>,
 }
 
 /// Where a generator reads a value: this row or the parent row.
@@ -421,7 +425,6 @@ impl Model {
                         ))
                     }
                 };
-                check_type(&gen, c.sql_type).map_err(|m| unsupported(tname, cname, m))?;
                 check_range(&gen, c.sql_type).map_err(|m| unsupported(tname, cname, m))?;
                 if c.array.is_some() && !element_gen(&gen) {
                     return Err(unsupported(
@@ -430,13 +433,30 @@ impl Model {
                         format!("an array's elements cannot come from a {kind} generator (number, category, text, boolean, uuid, timestamp without after, bytes, inet or json)"),
                     ));
                 }
+                let key = seed_key.key(tname, cname);
+                let render = match c.sequence.as_ref().map(|s| (&s.format, s.start, s.step)) {
+                    Some((KeyFormat::Integer, ..)) | None => None,
+                    Some((_, start, step)) if start < 0 || step < 1 => {
+                        return Err(unsupported(
+                            tname,
+                            cname,
+                            "a text or uuid sequence needs start >= 0 and step >= 1".into(),
+                        ))
+                    }
+                    Some((KeyFormat::Text(t), ..)) => Some(std::sync::Arc::new(KeyRender::text(
+                        Compiled::new(&t.length),
+                        key,
+                    ))),
+                    Some((KeyFormat::Uuid, ..)) => Some(std::sync::Arc::new(KeyRender::uuid(key))),
+                };
                 columns.push(ColumnModel {
                     array: c.array.as_ref().map(|a| Compiled::new(&a.length)),
                     name: cname.clone(),
                     sql_type: c.sql_type,
                     null_fraction: c.null_fraction,
-                    key: seed_key.key(tname, cname),
+                    key,
                     gen,
+                    render,
                 });
             }
             let eval_order = eval_order(tname, &columns)?;
@@ -462,6 +482,13 @@ impl Model {
                 plan: Plan::empty(),
                 may_drop,
             });
+        }
+        resolve_renders(&mut tables, &spec);
+        for t in &tables {
+            for c in &t.columns {
+                check_type(&c.gen, c.sql_type, c.render.as_deref())
+                    .map_err(|m| unsupported(&t.name, &c.name, m))?;
+            }
         }
         let order = table_order(&tables)?;
         for t in &tables {
@@ -530,13 +557,70 @@ fn normalise<const N: usize>(w: &[f64]) -> [f64; N] {
     out
 }
 
-fn check_type(gen: &Gen, t: SqlType) -> std::result::Result<(), String> {
+/// Gives every column that carries another column's key number that column's rendering:
+/// a parent key its parent's column, a reference its target, an `earlier` its table's key, a
+/// pick its source column (which may itself refer on), until nothing changes.
+fn resolve_renders(tables: &mut [TableModel], spec: &Spec) {
+    loop {
+        let mut changed = false;
+        for ti in 0..tables.len() {
+            for ci in 0..tables[ti].columns.len() {
+                if tables[ti].columns[ci].render.is_some() {
+                    continue;
+                }
+                let source = match &tables[ti].columns[ci].gen {
+                    Gen::ParentKey { column } => tables[ti].parent.map(|p| (p, *column)),
+                    Gen::Pick { table, column, .. } => Some((*table, *column)),
+                    Gen::Reference { table, .. } => {
+                        let tname = &tables[*table].name;
+                        let col = spec.tables[ti]
+                            .columns
+                            .get_index(ci)
+                            .and_then(|(_, c)| c.reference.as_ref())
+                            .map(|r| r.column.clone());
+                        debug_assert_eq!(spec.tables.get_index_of(tname), Some(*table));
+                        col.and_then(|c| spec.tables[*table].columns.get_index_of(&c))
+                            .map(|c| (*table, c))
+                    }
+                    Gen::Earlier { .. } => {
+                        let col = spec.tables[ti]
+                            .columns
+                            .get_index(ci)
+                            .and_then(|(_, c)| c.earlier.as_ref())
+                            .map(|e| e.column.clone());
+                        col.and_then(|c| spec.tables[ti].columns.get_index_of(&c))
+                            .map(|c| (ti, c))
+                    }
+                    _ => None,
+                };
+                if let Some(r) = source.and_then(|(t, c)| tables[t].columns[c].render.clone()) {
+                    tables[ti].columns[ci].render = Some(r);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return;
+        }
+    }
+}
+
+fn check_type(
+    gen: &Gen,
+    t: SqlType,
+    render: Option<&KeyRender>,
+) -> std::result::Result<(), String> {
+    let key_type = |t: SqlType| match render {
+        None => t.is_integer(),
+        Some(r) if r.is_text() => t.is_text(),
+        Some(_) => t == SqlType::Uuid,
+    };
     let ok = match gen {
         Gen::Sequence { .. }
         | Gen::ParentKey { .. }
         | Gen::Reference { .. }
-        | Gen::Earlier { .. } => t.is_integer(),
-        Gen::Pick { .. } => true,
+        | Gen::Earlier { .. } => key_type(t),
+        Gen::Pick { .. } => render.is_none() || key_type(t),
         Gen::Timestamp { .. } => t.is_temporal(),
         Gen::Number { .. } => t.is_number(),
         Gen::Category { .. } | Gen::Text { .. } => t.is_text(),
@@ -548,6 +632,11 @@ fn check_type(gen: &Gen, t: SqlType) -> std::result::Result<(), String> {
     };
     if ok {
         Ok(())
+    } else if let Some(r) = render {
+        let written = if r.is_text() { "text" } else { "uuid" };
+        Err(format!(
+            "the key it carries is written as {written} (its sequence's format), not as type {t:?}"
+        ))
     } else {
         Err(format!("the generator cannot produce type {t:?}"))
     }

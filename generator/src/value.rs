@@ -10,6 +10,7 @@ use std::sync::Arc;
 use pgshape_core::copy;
 use pgshape_core::spec::SqlType;
 
+use crate::key::KeyRender;
 use crate::text::Corpus;
 
 /// One cell.
@@ -231,11 +232,49 @@ impl RowCopy {
     }
 }
 
+/// How a column is encoded: its type, and the rendering of the key numbers it carries.
+#[derive(Clone, Debug)]
+pub struct Encoding {
+    pub sql_type: SqlType,
+    pub render: Option<Arc<KeyRender>>,
+}
+
+impl Encoding {
+    /// The encodings of a table's columns.
+    pub fn of(columns: &[crate::model::ColumnModel]) -> Vec<Encoding> {
+        columns
+            .iter()
+            .map(|c| Encoding {
+                sql_type: c.sql_type,
+                render: c.render.clone(),
+            })
+            .collect()
+    }
+}
+
 /// Appends row `row` of `buf` in binary COPY format.
-pub fn encode_binary(out: &mut Vec<u8>, buf: &GroupBuf, row: usize, types: &[SqlType]) {
-    copy::row(out, types.len() as u16);
-    for (c, t) in types.iter().enumerate() {
-        encode_value(out, buf, c, buf.get(row, c), *t);
+pub fn encode_binary(out: &mut Vec<u8>, buf: &GroupBuf, row: usize, cols: &[Encoding]) {
+    copy::row(out, cols.len() as u16);
+    for (c, e) in cols.iter().enumerate() {
+        match (buf.get(row, c), e.render.as_deref()) {
+            (Value::Int(v), Some(r)) => encode_key(out, r, v),
+            (v, _) => encode_value(out, buf, c, v, e.sql_type),
+        }
+    }
+}
+
+/// Appends key number `v` rendered as text or a UUID (a `sequence` with a format, or a column
+/// carrying one) as a binary COPY field.
+fn encode_key(out: &mut Vec<u8>, r: &KeyRender, v: i64) {
+    if r.is_text() {
+        let at = out.len();
+        out.extend_from_slice(&[0; 4]);
+        r.write_text(v, out);
+        let len = (out.len() - at - 4) as i32;
+        out[at..at + 4].copy_from_slice(&len.to_be_bytes());
+    } else {
+        out.extend_from_slice(&16i32.to_be_bytes());
+        out.extend_from_slice(&r.uuid_bytes(v));
     }
 }
 
@@ -308,11 +347,12 @@ pub fn encode_csv(
     out: &mut Vec<u8>,
     buf: &GroupBuf,
     row: usize,
-    types: &[SqlType],
+    cols: &[Encoding],
     scratch: &mut Vec<u8>,
 ) {
     use std::io::Write;
-    for (c, t) in types.iter().enumerate() {
+    for (c, e) in cols.iter().enumerate() {
+        let t = &e.sql_type;
         if c > 0 {
             out.push(b',');
         }
@@ -322,6 +362,15 @@ pub fn encode_csv(
         }
         scratch.clear();
         match (v, *t) {
+            // Keys rendered as text or UUIDs.
+            (Value::Int(v), t) if e.render.is_some() => {
+                let r = e.render.as_deref().expect("checked");
+                if r.is_text() {
+                    r.write_text(v, scratch);
+                } else {
+                    value_text(scratch, &r.uuid_bytes(v), t);
+                }
+            }
             // The common cases straight to text.
             (Value::Int(v), t) if t.is_integer() => {
                 let _ = write!(out, "{v}");
@@ -473,7 +522,11 @@ mod csv_tests {
             SqlType::Interval,
             SqlType::Text,
             SqlType::Jsonb,
-        ];
+        ]
+        .map(|sql_type| Encoding {
+            sql_type,
+            render: None,
+        });
         let mut out = Vec::new();
         encode_csv(&mut out, &buf, 0, &types, &mut Vec::new());
         assert_eq!(

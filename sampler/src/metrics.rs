@@ -103,8 +103,11 @@ pub fn table(
             categories: None,
             number: None,
         };
+        // A text key's lengths are exported too (never its values): a generator writes
+        // synthetic keys of the same lengths.
+        let text_key = r == Role::Key && is_text_type(c);
         match r {
-            Role::Text | Role::Pii => {
+            _ if text_key || matches!(r, Role::Text | Role::Pii) => {
                 // Lengths are computed by the server: content never crosses the wire.
                 let dist: Vec<(u64, u64)> = client
                     .query(
@@ -155,7 +158,7 @@ pub fn table(
                 m.weekday = Some(p.weekday);
                 m.daily = Some(p.daily);
             }
-            Role::Key | Role::Other | Role::Skip => {}
+            Role::Text | Role::Pii | Role::Key | Role::Other | Role::Skip => {}
         }
         out.insert(c.name.clone(), m);
     }
@@ -221,4 +224,12 @@ fn categories(
         tokens,
     });
     Ok((cats, ns))
+}
+
+/// Text, varchar and char columns (and domains over them).
+fn is_text_type(c: &pgshape_core::catalog::Column) -> bool {
+    let t = c.effective_type();
+    let base = t.split('(').next().unwrap_or(t).trim();
+    c.type_kind != pgshape_core::catalog::TypeKind::Enum
+        && matches!(base, "text" | "character varying" | "character")
 }

@@ -51,7 +51,7 @@ impl Role {
     /// What leaves production for a column of this role.
     pub fn exported(self) -> &'static str {
         match self {
-            Role::Key => "null fraction, distinct ratio, fan-out per foreign key",
+            Role::Key => "null fraction, distinct ratio, fan-out per foreign key, length histogram of text keys (no content)",
             Role::Timestamp => "null fraction, distinct ratio, hourly / weekday / daily profiles",
             Role::Number => "null fraction, distinct ratio, quantiles and histogram (no min/max)",
             Role::Category => {

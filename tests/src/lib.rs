@@ -189,6 +189,52 @@ pub fn extract_pack(db: &TestDb, dir: &Path, salt: &str) -> PathBuf {
     pack
 }
 
+/// Orphan rows per foreign key of schema `schema` (composite keys included): child rows whose
+/// key is set and matches no parent row, counted by the test's own SQL.
+pub fn orphans(client: &mut postgres::Client, schema: &str) -> Vec<(String, i64)> {
+    let fks = client
+        .query(
+            "SELECT c.conname::text, cl.relname::text, pl.relname::text, pn.nspname::text,
+                    ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, i)
+                          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.i),
+                    ARRAY(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(n, i)
+                          JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.i)
+               FROM pg_constraint c
+               JOIN pg_class cl ON cl.oid = c.conrelid JOIN pg_namespace cn ON cn.oid = cl.relnamespace
+               JOIN pg_class pl ON pl.oid = c.confrelid JOIN pg_namespace pn ON pn.oid = pl.relnamespace
+              WHERE c.contype = 'f' AND cn.nspname = $1",
+            &[&schema],
+        )
+        .expect("foreign keys");
+    fks.iter()
+        .map(|r| {
+            let (name, ct, pt, ps): (String, String, String, String) =
+                (r.get(0), r.get(1), r.get(2), r.get(3));
+            let (cc, pc): (Vec<String>, Vec<String>) = (r.get(4), r.get(5));
+            let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+            let not_null = cc
+                .iter()
+                .map(|c| format!("c.{} IS NOT NULL", q(c)))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let join = cc
+                .iter()
+                .zip(&pc)
+                .map(|(c, p)| format!("p.{} = c.{}", q(p), q(c)))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let sql = format!(
+                "SELECT count(*) FROM {}.{} c WHERE {not_null} AND NOT EXISTS (SELECT 1 FROM {}.{} p WHERE {join})",
+                q(schema),
+                q(&ct),
+                q(&ps),
+                q(&pt)
+            );
+            (name, client.query_one(&sql, &[]).expect("orphans").get::<_, i64>(0))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

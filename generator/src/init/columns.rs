@@ -3,24 +3,28 @@
 use std::collections::BTreeSet;
 
 use indexmap::IndexMap;
-use pgshape_core::catalog::{Column, ForeignKey, Table, TypeKind};
+use pgshape_core::catalog::{Column, ForeignKey, Schema, Table, TypeKind};
 use pgshape_core::dist::Dist;
 use pgshape_core::pack::{ColumnMetrics, Pack, TableMetrics};
 use pgshape_core::spec::{
-    ArrayOf, Boolean, BytesGen, Category, ColumnSpec, Earlier, InetGen, JsonGen, Number, ParentKey,
-    Pick, Reference, Sequence, SqlType, Text, TextStyle, Timestamp, UuidGen,
+    ArrayOf, Boolean, BytesGen, Category, ColumnSpec, Earlier, InetGen, JsonGen, KeyFormat,
+    KeyText, Number, ParentKey, Pick, Reference, Sequence, SqlType, Text, TextStyle, Timestamp,
+    UuidGen,
 };
 use pgshape_core::Result;
 
 use super::{fit, unsupported};
 use crate::calibrate::length_of;
 
-/// Whether `column` of `table` becomes a `sequence`: an integer single-column primary or
-/// unique key that is no foreign key, or the one integer column of a composite key whose
-/// other columns are foreign keys or times (`(store_id, sku)` with `store_id` a foreign key;
-/// `(id, created_at)`, a partitioned table's key). Sequences are unique over the whole table,
-/// so such a key is unique whatever the other columns.
-pub(super) fn is_sequence_key(table: &Table, column: &str) -> bool {
+/// Whether `column` of `table` becomes a `sequence`: an integer primary or unique key that is
+/// no foreign key — single-column, or the one integer column of a composite key whose other
+/// columns are foreign keys or times (`(store_id, sku)` with `store_id` a foreign key;
+/// `(id, created_at)`, a partitioned table's key) — or a single-column text or uuid key that
+/// is no foreign key and that some foreign key of `schema` references (written as text or a
+/// UUID, see [`key_format`]). Sequences are unique over the whole table, so such a key is
+/// unique whatever the other columns. Unreferenced text and uuid keys keep their text and
+/// uuid generators.
+pub(super) fn is_sequence_key(schema: &Schema, table: &Table, column: &str) -> bool {
     let in_fk = |x: &str| {
         table
             .foreign_keys
@@ -37,9 +41,31 @@ pub(super) fn is_sequence_key(table: &Table, column: &str) -> bool {
                             .is_some_and(|c| sql_type(c).is_ok_and(|t| t.is_temporal()))
                 }))
     };
-    is_integer(table, column)
-        && (table.primary_key.as_ref().is_some_and(keyed) || table.unique_keys.iter().any(keyed))
-        && !in_fk(column)
+    let single = |k: &Vec<String>| k.len() == 1 && k[0] == column;
+    let Some(c) = table.column(column) else {
+        return false;
+    };
+    let Ok(t) = sql_type(c) else { return false };
+    if in_fk(column) {
+        return false;
+    }
+    if t.is_integer() {
+        return table.primary_key.as_ref().is_some_and(keyed)
+            || table.unique_keys.iter().any(keyed);
+    }
+    let referenced = || {
+        schema.tables.iter().any(|o| {
+            o.foreign_keys.iter().any(|fk| {
+                fk.ref_schema == table.schema
+                    && fk.ref_table == table.name
+                    && fk.ref_columns == [column]
+            })
+        })
+    };
+    c.type_kind != TypeKind::Enum
+        && matches!(t, SqlType::Text | SqlType::Varchar | SqlType::Uuid)
+        && (table.primary_key.as_ref().is_some_and(single) || table.unique_keys.iter().any(single))
+        && referenced()
 }
 
 /// Whether `column` of `table` is of an integer type.
@@ -167,8 +193,13 @@ impl TableCtx<'_> {
         {
             return self.foreign(c, fk, spec, notes);
         }
-        if is_sequence_key(self.table, &c.name) {
-            spec.sequence = Some(Sequence { start: 1, step: 1 });
+        if is_sequence_key(&self.pack.schema, self.table, &c.name) {
+            let format = self.key_format(c, sql, cm, notes)?;
+            spec.sequence = Some(Sequence {
+                start: 1,
+                step: 1,
+                format,
+            });
             return Ok(Some(spec));
         }
         let unique = self.is_unique(&c.name);
@@ -292,6 +323,7 @@ impl TableCtx<'_> {
                     spec.sequence = Some(Sequence {
                         start: a as i64,
                         step: step as i64,
+                        format: KeyFormat::Integer,
                     });
                     return Ok(Some(spec));
                 }
@@ -395,6 +427,55 @@ impl TableCtx<'_> {
         }
     }
 
+    /// How a sequence key is written: integers as they are; text keys in upper-case base 36
+    /// with the pack's length distribution of the column (capped by a `varchar(n)` bound);
+    /// uuid keys as UUIDs. A bound too short for the largest band's key numbers is an error.
+    fn key_format(
+        &self,
+        c: &Column,
+        sql: SqlType,
+        cm: Option<&ColumnMetrics>,
+        notes: &mut Vec<String>,
+    ) -> Result<KeyFormat> {
+        match sql {
+            SqlType::Uuid => return Ok(KeyFormat::Uuid),
+            SqlType::Text | SqlType::Varchar => {}
+            _ => return Ok(KeyFormat::Integer),
+        }
+        let tname = self.name();
+        // Key numbers run to the largest band's rows (with room to spare); a key is at least
+        // as long as its base-36 digits.
+        let rows = (self.max_rows * 1.5).max(2.0) as u64;
+        let digits = crate::key::digits36(rows) as f64;
+        let bound = max_length(c);
+        if bound.is_some_and(|b| b < digits) {
+            return Err(unsupported(
+                tname,
+                &c.name,
+                format!(
+                    "{} cannot hold {rows} distinct keys ({digits} base-36 characters)",
+                    c.data_type
+                ),
+            ));
+        }
+        let mut length = cm
+            .and_then(|m| m.length.as_ref())
+            .and_then(length_of)
+            .unwrap_or_else(|| {
+                notes.push(format!(
+                    "{tname}.{}: no length figures in the pack; text keys of {digits} characters",
+                    c.name
+                ));
+                Dist::Quantiles(vec![[0.0, digits], [1.0, digits]])
+            });
+        if let (Dist::Quantiles(points), Some(b)) = (&mut length, bound) {
+            for p in points.iter_mut() {
+                p[1] = p[1].min(b);
+            }
+        }
+        Ok(KeyFormat::Text(KeyText { length }))
+    }
+
     fn is_unique(&self, column: &str) -> bool {
         let single = |k: &Vec<String>| k.len() == 1 && k[0] == column;
         self.table.primary_key.as_ref().is_some_and(single)
@@ -434,12 +515,12 @@ impl TableCtx<'_> {
             .pack
             .schema
             .table(&format!("{}.{}", fk.ref_schema, fk.ref_table));
-        if !parent.is_some_and(|p| is_sequence_key(p, &fk.ref_columns[0])) {
+        if !parent.is_some_and(|p| is_sequence_key(&self.pack.schema, p, &fk.ref_columns[0])) {
             return Err(unsupported(
                 tname,
                 &c.name,
                 format!(
-                    "foreign key {} references {}.{}, which is not a single-column integer key the generator numbers (text or uuid keys cannot be referenced yet)",
+                    "foreign key {} references {}.{}, which is not a single-column integer, text or uuid key the generator numbers (a key that is itself a foreign key, or of another type, cannot be referenced yet)",
                     fk.name, fk.ref_table, fk.ref_columns[0]
                 ),
             ));
