@@ -311,7 +311,11 @@ pub fn run(
     let started = Instant::now();
     let jobs = jobs_of(model, opts.shard, opts.tables);
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<(ChunkReport, Tally)>>> = Mutex::new(vec![None; jobs.len()]);
+    let results: Mutex<Vec<Option<ChunkReport>>> = Mutex::new(vec![None; jobs.len()]);
+    // Achieved distributions, one running tally per table: a chunk's is merged (integer counts,
+    // in any order) as soon as the chunk is done, so memory does not grow with the chunk count.
+    let tallies: Mutex<Vec<Tally>> =
+        Mutex::new(model.tables.iter().map(Tally::for_table).collect());
     let failure: Mutex<Option<Error>> = Mutex::new(None);
     let ext = match opts.format {
         Format::Binary => "bin",
@@ -337,7 +341,10 @@ pub fn run(
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&job) = jobs.get(i) else { return };
                     match run_job(model, job, opts, ext, &mut ctx) {
-                        Ok(done) => results.lock().expect("lock")[i] = Some(done),
+                        Ok((report, tally)) => {
+                            results.lock().expect("lock")[i] = Some(report);
+                            tallies.lock().expect("lock")[job.table].merge(&tally);
+                        }
                         Err(e) => {
                             failure.lock().expect("lock").get_or_insert(e);
                             return;
@@ -351,6 +358,7 @@ pub fn run(
         return Err(e);
     }
     let results = results.into_inner().expect("lock");
+    let mut tallies = tallies.into_inner().expect("lock");
     let mut tables = BTreeMap::new();
     let band = model.spec.band(&model.band)?;
     for &ti in model
@@ -363,12 +371,9 @@ pub fn run(
             .iter()
             .zip(&results)
             .filter(|(j, _)| j.table == ti)
-            .map(|(_, r)| r.as_ref().expect("every job reported").0.clone())
+            .map(|(_, r)| r.clone().expect("every job reported"))
             .collect();
-        let mut tally = Tally::for_table(t);
-        for (_, r) in jobs.iter().zip(&results).filter(|(j, _)| j.table == ti) {
-            tally.merge(&r.as_ref().expect("every job reported").1);
-        }
+        let tally = std::mem::take(&mut tallies[ti]);
         let complete = chunks.len() == t.plan.chunks.len();
         let content_hash = complete.then(|| combine(&chunks));
         tables.insert(
