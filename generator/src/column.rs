@@ -131,20 +131,31 @@ pub(crate) fn gen_column(
                 step,
                 zipf,
                 popularity,
+                strata,
                 distinct,
             } => {
                 let rows = model.tables[*table].plan.rows;
-                let mut pick = || {
-                    let i = match popularity {
-                        Some(p) => spread(
-                            ((p.rank(s.unit()) * rows as f64) as u64).min(rows.max(1) - 1),
-                            rows,
-                        ),
-                        None => popular_index(s, rows, *zipf),
-                    };
-                    start + step * i as i64
+                let by_rank = |p: &crate::popularity::Popularity, u: f64| {
+                    let rank = ((p.rank(u) * rows as f64) as u64).min(rows.max(1) - 1);
+                    start + step * spread(rank, rows) as i64
                 };
-                let mut v = pick();
+                // Popularity: row i takes the stratum (π(i) + ½) / N of the curve, so the
+                // table's N rows split over the referenced rows exactly in the curve's
+                // proportions (no Poisson noise: a referenced row expecting λ referrers gets
+                // ⌊λ⌋ or ⌈λ⌉, never 0 when λ ≥ 1). Redraws (distinct) are random.
+                let mut v = match (popularity, strata) {
+                    (Some(p), Some(perm)) => {
+                        let n = t.plan.rows.max(1);
+                        let i = (out.first_row + r as u64).min(n - 1);
+                        by_rank(p, (perm.apply(i) as f64 + 0.5) / n as f64)
+                    }
+                    (Some(p), None) => by_rank(p, s.unit()),
+                    (None, _) => start + step * popular_index(s, rows, *zipf) as i64,
+                };
+                let mut pick = || match popularity {
+                    Some(p) => by_rank(p, s.unit()),
+                    None => start + step * popular_index(s, rows, *zipf) as i64,
+                };
                 if *distinct {
                     let mut tries = 0;
                     while used.contains(&v) && tries < 64 {

@@ -74,12 +74,18 @@ impl Ctx {
 
 impl TableModel {
     /// Whether generation reads the group's first row index (sequences, earlier references,
-    /// unique text).
+    /// unique text, references stratified by popularity).
     pub fn needs_first_row(&self) -> bool {
         self.columns.iter().any(|c| {
             matches!(
                 c.gen,
-                Gen::Sequence { .. } | Gen::Earlier { .. } | Gen::Text { unique: true, .. }
+                Gen::Sequence { .. }
+                    | Gen::Earlier { .. }
+                    | Gen::Text { unique: true, .. }
+                    | Gen::Reference {
+                        strata: Some(_),
+                        ..
+                    }
             )
         })
     }

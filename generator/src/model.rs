@@ -2,7 +2,7 @@
 
 use indexmap::IndexMap;
 use pgshape_core::dist::Compiled;
-use pgshape_core::rng::{Seed, StreamKey};
+use pgshape_core::rng::{Permutation, Seed, StreamKey};
 use pgshape_core::spec::{Rows, Spec, SqlType, TextStyle};
 use pgshape_core::{Error, Result};
 
@@ -75,6 +75,10 @@ pub enum Gen {
         step: i64,
         zipf: f64,
         popularity: Option<Box<crate::popularity::Popularity>>,
+        /// With `popularity`: a keyed permutation of this table's rows, so that row `i` draws
+        /// the stratum `(π(i) + ½) / rows` of the popularity curve (set once the table is
+        /// planned; see `column`).
+        strata: Option<Permutation>,
         distinct: bool,
     },
     Pick {
@@ -280,6 +284,7 @@ impl Model {
                                     p.zero_fraction,
                                 ))
                             }),
+                            strata: None,
                             distinct: r.distinct,
                         }
                     }
@@ -469,6 +474,18 @@ impl Model {
         for &ti in model.order.clone().iter().filter(|&&ti| needed[ti]) {
             let plan = Plan::build(&model, ti, &band_spec, &seed_key)?;
             model.tables[ti].plan = plan;
+            let t = &mut model.tables[ti];
+            for c in t.columns.iter_mut() {
+                if let Gen::Reference {
+                    popularity: Some(_),
+                    strata,
+                    ..
+                } = &mut c.gen
+                {
+                    let key = seed_key.key(&t.name, &format!("{}/strata", c.name));
+                    *strata = Some(Permutation::new(&key, t.plan.rows.max(1)));
+                }
+            }
         }
         Ok(model)
     }
