@@ -81,19 +81,43 @@ pub fn fanout_with_mean(edge: &EdgeMetrics, mean: Option<f64>) -> Option<Dist> {
     let (Some(target), Dist::Quantiles(points)) = (mean, &d) else {
         return Some(d);
     };
+    Some(tail_for_mean(points, target))
+}
+
+/// [`fanout_with_mean`], or when the pack suppressed every quantile of the edge (fewer than
+/// k parents beyond each), a fan-out from what is left: from the lowest non-empty bin's count
+/// (1 when the histogram starts at 0) to a top set for the mean. For references, whose
+/// zero fraction and mean are what a comparison can hold them to then.
+pub fn fanout_or_mean(edge: &EdgeMetrics, mean: Option<f64>) -> Option<Dist> {
+    if let Some(d) = fanout_with_mean(edge, mean) {
+        return Some(d);
+    }
+    let target = mean.filter(|m| m.is_finite() && *m > 0.0)?;
+    let lowest = edge
+        .histogram
+        .iter()
+        .find(|b| b.lo > 0)
+        .map_or(1.0, |b| b.lo as f64);
+    let d = tail_for_mean(&[[0.0, lowest], [1.0, lowest]], target);
+    d.validate().ok().map(|_| d)
+}
+
+/// Quantile points whose last value is set so the mean is `target` (never below the point
+/// before it).
+fn tail_for_mean(points: &[[f64; 2]], target: f64) -> Dist {
     let n = points.len();
     let below = points[n - 2][1];
     let with_top = |top: f64| {
-        let mut p = points.clone();
+        let mut p = points.to_vec();
         p[n - 1][1] = top;
         Dist::Quantiles(p)
     };
     if !target.is_finite() || with_top(below).mean() >= target {
-        return Some(with_top(below));
+        return with_top(below);
     }
     let (mut lo, mut hi) = (below, below.max(1.0) * 1e4);
     if with_top(hi).mean() < target {
-        return Some(with_top(hi));
+        return with_top(hi);
     }
     for _ in 0..40 {
         let mid = (lo + hi) / 2.0;
@@ -103,7 +127,7 @@ pub fn fanout_with_mean(edge: &EdgeMetrics, mean: Option<f64>) -> Option<Dist> {
             hi = mid;
         }
     }
-    Some(with_top(hi.round().max(below)))
+    with_top(hi.round().max(below))
 }
 
 /// Children per parent with children, from the pack: the child table's rows whose key is set,
@@ -121,13 +145,14 @@ pub fn children_per_parent(pack: &pgshape_core::pack::Pack, edge: &EdgeMetrics) 
 }
 
 /// A reference's popularity from the pack's edge of that foreign key: its fan-out (tail set
-/// to the pack's mean) and zero fraction.
+/// to the pack's mean; from the mean alone when every quantile is suppressed) and zero
+/// fraction.
 pub fn popularity_of(
     pack: &pgshape_core::pack::Pack,
     edge: &EdgeMetrics,
 ) -> Option<pgshape_core::spec::Popularity> {
     Some(pgshape_core::spec::Popularity {
-        fanout: fanout_with_mean(edge, children_per_parent(pack, edge))?,
+        fanout: fanout_or_mean(edge, children_per_parent(pack, edge))?,
         zero_fraction: edge.zero_fraction.min(0.999),
     })
 }
