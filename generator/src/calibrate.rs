@@ -10,6 +10,8 @@
 //!   their parent, cannot be generated after it: they count as 0). Inter-arrival times are
 //!   not a spec parameter: an ascending column draws a group's times as order statistics of
 //!   the offset distribution, so its gaps follow from the offsets and the group size.
+//! - A reference's popularity, and the tree of a self-reference (`earlier.tree`) ← the
+//!   edge of that foreign key: its fan-out (tail set to the mean) and zero fraction.
 //! - Null fractions ← the pack's, for columns whose generator is not a key.
 //! - Bands: each root parent's count is re-derived from its child's target and the calibrated
 //!   mean fan-out (so fan-outs need no scaling and keep the pack's quantiles), and the other
@@ -396,6 +398,18 @@ pub fn calibrate(spec: &Spec, pack: &Pack, pack_sha256: &str) -> Result<(Spec, V
                 if let Some(p) = edge.and_then(|e| popularity_of(pack, e)) {
                     r.popularity = Some(p);
                     notes.push(format!("{tname}.{cname}: popularity of {}", r.table));
+                }
+            }
+            if let Some(e) = &mut c.earlier {
+                // A self-reference: the tree's children per row from the table's own edge.
+                let edge = pack.edges.iter().find(|e| {
+                    unqualified(&e.child) == tname
+                        && unqualified(&e.parent) == tname
+                        && e.columns == [cname.clone()]
+                });
+                if let Some(p) = edge.and_then(|e| popularity_of(pack, e)) {
+                    e.tree = Some(p);
+                    notes.push(format!("{tname}.{cname}: tree of children per row"));
                 }
             }
             if let Some(ts) = &mut c.timestamp {

@@ -12,6 +12,7 @@ use crate::engine::Ctx;
 use crate::model::{ColumnModel, Gen, Model, TableModel, ValueRef};
 use crate::text;
 use crate::value::{GroupBuf, RowCopy, Value};
+use pgshape_core::dist::Compiled;
 
 fn read_ref(r: ValueRef, row: usize, out: &GroupBuf, parent: Option<&RowCopy>) -> Value {
     match r {
@@ -29,6 +30,97 @@ pub(crate) struct ColState {
     room: Room,
     text_buf: String,
     ascending: Option<Ascending>,
+    tree: TreeCursor,
+}
+
+/// Rows a self-reference's forest is built over at a time: a group is cut into blocks of
+/// this many rows, each a forest of its own (constant memory whatever the group's size).
+const TREE_BLOCK: usize = 1024;
+
+/// The forest of the current block of a group (see [`Tree::start`]): rows `start..start+len`
+/// of the group, the first `roots` of them roots, the others children of the rows in order,
+/// row `start + parent` having `left` places still to fill.
+#[derive(Default)]
+struct TreeCursor {
+    start: usize,
+    len: usize,
+    roots: usize,
+    counts: Vec<u32>,
+    parent: usize,
+    left: u32,
+}
+
+impl TreeCursor {
+    /// Lays out the block of `len` rows from group row `start`: children per row drawn at
+    /// stratified points of the fan-out (`(π(i) + ½) / len` through a shuffle of the block,
+    /// the childless share first), rounded by a random draw, so the block's counts follow the
+    /// distribution closely whatever the seed; then at least one root (`len - Σ counts`, the
+    /// largest counts trimmed if need be); then the counts rotated to start after the first
+    /// minimum of their Łukasiewicz walk `Σ (c - 1)`, which by the cycle lemma makes the
+    /// breadth-first layout valid: every row's parent comes before it.
+    fn start(&mut self, s: &mut Stream, start: usize, len: usize, fanout: &Compiled, zero: f64) {
+        let mut strata: Vec<u32> = (0..len as u32).collect();
+        for i in (1..len).rev() {
+            strata.swap(i, s.below(i as u64 + 1) as usize);
+        }
+        let mut counts: Vec<u32> = strata
+            .iter()
+            .map(|&k| {
+                let u = (k as f64 + 0.5) / len as f64;
+                let v = s.unit();
+                if u < zero {
+                    0
+                } else {
+                    let q = fanout.quantile(((u - zero) / (1.0 - zero)).min(1.0));
+                    (q + v).floor().clamp(1.0, len as f64) as u32
+                }
+            })
+            .collect();
+        let total: u64 = counts.iter().map(|&c| c as u64).sum();
+        let mut excess = (total + 1).saturating_sub(len as u64);
+        if excess > 0 {
+            let mut by_size: Vec<usize> = (0..len).collect();
+            by_size.sort_by_key(|&i| std::cmp::Reverse(counts[i]));
+            for floor in [1, 0] {
+                for &i in &by_size {
+                    let d = (counts[i].saturating_sub(floor) as u64).min(excess);
+                    counts[i] -= d as u32;
+                    excess -= d;
+                }
+            }
+        }
+        let children: u64 = counts.iter().map(|&c| c as u64).sum();
+        let (mut walk, mut low, mut at) = (0i64, 0i64, 0usize);
+        for (t, &c) in counts.iter().enumerate() {
+            if walk < low {
+                (low, at) = (walk, t);
+            }
+            walk += c as i64 - 1;
+        }
+        counts.rotate_left(at);
+        *self = TreeCursor {
+            start,
+            len,
+            roots: len - children as usize,
+            parent: 0,
+            left: counts.first().copied().unwrap_or(0),
+            counts,
+        };
+    }
+
+    /// The parent (block row) of block row `i`, `None` for a root; rows come in order.
+    fn parent_of(&mut self, i: usize) -> Option<usize> {
+        if i < self.roots {
+            return None;
+        }
+        while self.left == 0 {
+            self.parent += 1;
+            self.left = self.counts[self.parent];
+        }
+        self.left -= 1;
+        debug_assert!(self.parent < i);
+        Some(self.parent)
+    }
 }
 
 impl ColState {
@@ -39,6 +131,7 @@ impl ColState {
             room: Room::default(),
             text_buf: String::new(),
             ascending: None,
+            tree: TreeCursor::default(),
         }
     }
 }
@@ -76,9 +169,11 @@ pub(crate) fn gen_column(
         room,
         text_buf,
         ascending,
+        tree,
     } = st;
     let n = out.rows;
-    let nulls = col.null_fraction > 0.0;
+    // A tree's roots are the rows no earlier row has room for: its nulls are not drawn.
+    let nulls = col.null_fraction > 0.0 && !matches!(col.gen, Gen::Earlier { tree: Some(_), .. });
     if let Gen::Timestamp {
         ascending: true,
         after,
@@ -241,7 +336,30 @@ pub(crate) fn gen_column(
                     }
                 }
             }
-            Gen::Earlier { start, step } => {
+            Gen::Earlier {
+                start,
+                step,
+                tree: Some((fanout, zero)),
+            } => {
+                // A breadth-first forest per block of the group (see `TreeCursor`). A target
+                // that was dropped (distinct columns) leaves the row a root.
+                let rg = out.base + r;
+                if rg == 0 || rg >= tree.start + tree.len {
+                    let len = TREE_BLOCK.min(out.group_rows - rg);
+                    tree.start(s, rg, len, fanout, *zero);
+                }
+                let Some(p) = tree.parent_of(rg - tree.start) else {
+                    continue;
+                };
+                let j = tree.start + p;
+                // Only groups that cannot drop rows are segmented: a target before the
+                // segment is live.
+                if j >= out.base && out.dropped[j - out.base] {
+                    continue;
+                }
+                Value::Int(start + step * (out.first_row - out.base as u64 + j as u64) as i64)
+            }
+            Gen::Earlier { start, step, .. } => {
                 // Row and target as indexes in the group (the buffer may be a segment of it).
                 let rg = out.base + r;
                 if rg == 0 {
@@ -487,4 +605,53 @@ fn pick_weighted(w: &[f64], u: f64) -> usize {
         }
     }
     w.len() - 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pgshape_core::dist::Dist;
+    use pgshape_core::rng::Seed;
+
+    /// Blocks of every size are valid forests (each parent before its child, at least one
+    /// root, every place filled) whose children per row follow the fan-out: the childless
+    /// share and the roots come out of the stratified counts, not out of luck.
+    #[test]
+    fn tree_blocks_are_forests_with_the_fanouts_counts() {
+        let fanout = Dist::Quantiles(vec![[0.0, 1.0], [0.5, 4.0], [1.0, 32.0]]);
+        let compiled = Compiled::new(&fanout);
+        let zero = 0.9;
+        let key = Seed::new("tree").key("t", "c");
+        for (g, len) in (1..40).chain([500, 1024]).enumerate() {
+            let mut s = key.stream(g as u64);
+            let mut t = TreeCursor::default();
+            t.start(&mut s, 0, len, &compiled, zero);
+            let mut children = vec![0u32; len];
+            let mut roots = 0;
+            for i in 0..len {
+                match t.parent_of(i) {
+                    Some(p) => {
+                        assert!(p < i, "block {len}: row {i} under {p}");
+                        children[p] += 1;
+                    }
+                    None => roots += 1,
+                }
+            }
+            assert!(roots >= 1, "block {len}: no root");
+            assert_eq!(t.left, 0, "block {len}: places left");
+            assert_eq!(children, t.counts, "block {len}: counts kept");
+            if len >= 500 {
+                let childless = children.iter().filter(|&&c| c == 0).count() as f64;
+                assert!((childless / len as f64 - zero).abs() < 0.002, "{childless}");
+                // Roots: 1 - (1 - z) * mean fan-out, up to the rounding draws.
+                let want = 1.0 - (1.0 - zero) * fanout.mean();
+                let got = roots as f64 / len as f64;
+                assert!((got - want).abs() < 0.02, "roots {got} vs {want}");
+                let mut with: Vec<u32> = children.into_iter().filter(|&c| c > 0).collect();
+                with.sort_unstable();
+                let median = with[with.len() / 2] as f64;
+                assert!((median - 4.0).abs() <= 1.0, "median {median}");
+            }
+        }
+    }
 }

@@ -93,6 +93,9 @@ pub enum Gen {
     Earlier {
         start: i64,
         step: i64,
+        /// Children per row (fan-out among rows with children) and the childless share: the
+        /// group is laid out as a breadth-first forest (see `column`).
+        tree: Option<(Compiled, f64)>,
     },
     Timestamp {
         after: Option<ValueRef>,
@@ -340,7 +343,14 @@ impl Model {
                     "earlier" => {
                         let e = c.earlier.as_ref().unwrap();
                         let (start, step) = sequence_of(tname, &e.column, cname)?;
-                        Gen::Earlier { start, step }
+                        Gen::Earlier {
+                            start,
+                            step,
+                            tree: e
+                                .tree
+                                .as_ref()
+                                .map(|t| (Compiled::new(&t.fanout), t.zero_fraction)),
+                        }
                     }
                     "timestamp" => {
                         let ts = c.timestamp.as_ref().unwrap();

@@ -238,8 +238,10 @@ impl TableCtx<'_> {
                     format!("self-reference {} is NOT NULL: the first row would have nothing to point at", fk.name),
                 ));
             }
+            // Its tree (children per row) is calibrate's: the edge's popularity.
             spec.earlier = Some(Earlier {
                 column: fk.ref_columns[0].clone(),
+                tree: None,
             });
             return Ok(Some(spec));
         }
