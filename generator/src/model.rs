@@ -593,14 +593,28 @@ fn table_deps(t: &TableModel) -> Vec<usize> {
     d
 }
 
-/// Tables ordered so parents, reference targets and pick sources come first.
+/// Tables ordered so parents, reference targets and pick sources come first. A cycle through
+/// references (a foreign-key cycle) is broken at a reference: a reference reads only the
+/// target's row count, never its rows, so its target may come later (the loader adds foreign
+/// keys after the rows). Parents and pick sources cannot.
 fn table_order(tables: &[TableModel]) -> Result<Vec<usize>> {
     let deps = table_deps;
+    let hard = |t: &TableModel| -> Vec<usize> {
+        let mut d: Vec<usize> = t.parent.into_iter().collect();
+        for c in &t.columns {
+            if let Gen::Pick { table, .. } = c.gen {
+                d.push(table);
+            }
+        }
+        d
+    };
     let mut order = Vec::new();
     let mut placed = vec![false; tables.len()];
     while order.len() < tables.len() {
+        let ready = |i: usize, d: Vec<usize>| !placed[i] && d.iter().all(|&d| placed[d] || d == i);
         let next = (0..tables.len())
-            .find(|&i| !placed[i] && deps(&tables[i]).iter().all(|&d| placed[d] || d == i));
+            .find(|&i| ready(i, deps(&tables[i])))
+            .or_else(|| (0..tables.len()).find(|&i| ready(i, hard(&tables[i]))));
         match next {
             Some(i) => {
                 placed[i] = true;
@@ -612,7 +626,7 @@ fn table_order(tables: &[TableModel]) -> Result<Vec<usize>> {
                     .map(|i| tables[i].name.as_str())
                     .collect();
                 return Err(Error::Unsupported(format!(
-                    "tables {} depend on each other in a cycle of parents, references and picks; break it with a nullable column filled later",
+                    "tables {} depend on each other in a cycle of parents and picks; break it with a reference",
                     left.join(", ")
                 )));
             }
