@@ -136,6 +136,19 @@ impl ColState {
     }
 }
 
+/// Whether row `row` of the table is NULL in `col`: stratified, `(π(row) + ½) / N <
+/// null_fraction` through the column's keyed permutation of the table's N rows, so the table
+/// holds `null_fraction · N` NULLs (rounded) whatever its size or its groups' sizes, rather
+/// than a binomial count (a table of 1,300 rows at 0.56 would miss by 0.014 on average).
+fn is_null(col: &ColumnModel, row: u64) -> bool {
+    match &col.null_strata {
+        Some((perm, n)) => {
+            (perm.apply(row.min(n - 1)) as f64 + 0.5) / (*n as f64) < col.null_fraction
+        }
+        None => false,
+    }
+}
+
 /// Whether a column's values are sorted over the whole group after they are drawn: ascending
 /// timestamps after a time of their own row (each row has its own base, so they cannot be
 /// drawn in order). Other ascending timestamps are drawn in order, segment by segment.
@@ -186,7 +199,7 @@ pub(crate) fn gen_column(
             // Drawn in order (see `ascending`): every row draws its value, NULL or not, so the
             // group's values are its size's order statistics whatever the NULLs.
             for r in 0..n {
-                let null = nulls && s.unit() < col.null_fraction;
+                let null = nulls && is_null(col, out.first_row + r as u64);
                 let asc = ascending.get_or_insert_with(|| {
                     let base = after.map(|a| match read_ref(a, r, out, parent) {
                         Value::Ts(us) => Some(us),
@@ -212,7 +225,7 @@ pub(crate) fn gen_column(
         }
     }
     for r in 0..n {
-        if nulls && s.unit() < col.null_fraction {
+        if nulls && is_null(col, out.first_row + r as u64) {
             continue; // already Null
         }
         let v = match &col.gen {

@@ -51,6 +51,9 @@ pub struct ColumnModel {
     pub null_fraction: f64,
     pub gen: Gen,
     pub key: StreamKey,
+    /// With a null fraction: a keyed permutation of the table's rows and their count, which
+    /// rows are NULL (see `column::is_null`; set once the table is planned).
+    pub null_strata: Option<(Permutation, u64)>,
 }
 
 /// Where a generator reads a value: this row or the parent row.
@@ -417,6 +420,7 @@ impl Model {
                     null_fraction: c.null_fraction,
                     key: seed_key.key(tname, cname),
                     gen,
+                    null_strata: None,
                 });
             }
             let eval_order = eval_order(tname, &columns)?;
@@ -485,7 +489,12 @@ impl Model {
             let plan = Plan::build(&model, ti, &band_spec, &seed_key)?;
             model.tables[ti].plan = plan;
             let t = &mut model.tables[ti];
+            let rows = t.plan.rows.max(1);
             for c in t.columns.iter_mut() {
+                if c.null_fraction > 0.0 {
+                    let key = seed_key.key(&t.name, &format!("{}/nulls", c.name));
+                    c.null_strata = Some((Permutation::new(&key, rows), rows));
+                }
                 if let Gen::Reference {
                     popularity: Some(_),
                     strata,
