@@ -160,9 +160,28 @@ pub fn popularity_of(
 }
 
 /// A length distribution's quantile function from the pack's shape (values may be 0).
+/// Besides the quantiles, every closed histogram bin `[lo, hi]` pins the cumulative share at
+/// `hi`: lengths are whole numbers, and between two quantiles of 3 and 4 characters only the
+/// histogram says where 3 ends (the generator rounds, so the point is `hi + 0.49`).
 pub fn length_of(shape: &pgshape_core::pack::Shape) -> Option<Dist> {
     let first = shape.histogram.first().map_or(0.0, |b| b.lo as f64);
     let mut points = known_points(first, &shape.quantiles, LENGTH_QUANTILES)?;
+    let total: u64 = shape.histogram.iter().map(|b| b.count).sum();
+    let mut cum = 0;
+    for b in &shape.histogram {
+        cum += b.count;
+        let (Some(hi), true) = (b.hi, total > 0) else {
+            continue;
+        };
+        let p = cum as f64 / total as f64;
+        if p > 0.0 && p < 1.0 && points.iter().all(|q| (q[0] - p).abs() > 1e-9) {
+            points.push([p, hi as f64 + 0.49]);
+        }
+    }
+    points.sort_by(|a, b| a[0].total_cmp(&b[0]));
+    for i in 1..points.len() {
+        points[i][1] = points[i][1].max(points[i - 1][1]);
+    }
     let last = points.last().expect("non-empty")[1];
     let open = shape.histogram.last().map_or(last, |b| b.lo as f64);
     points.push([1.0, (last * 2.0).max(open).max(last)]);
@@ -573,6 +592,27 @@ mod tests {
                 .collect(),
             histogram: Vec::new(),
         }
+    }
+
+    /// Whole-number lengths: p50 3 and p90 4 leave open where 3 ends; the histogram's closed
+    /// bin [2, 3] holding 99 of 120 says 82.5 % (interpolating the quantiles alone gave 71 %).
+    #[test]
+    fn lengths_follow_the_histograms_closed_bins() {
+        let bin = |lo, hi, count| pgshape_core::pack::Bin { lo, hi, count };
+        let shape = pgshape_core::pack::Shape {
+            quantiles: [("p10", 3.0), ("p50", 3.0), ("p90", 4.0)]
+                .into_iter()
+                .map(|(n, v)| (n.to_string(), Some(v)))
+                .collect(),
+            histogram: vec![bin(2, Some(3), 99), bin(4, None, 21)],
+        };
+        let d = length_of(&shape).unwrap();
+        const N: usize = 10_000;
+        let short = (0..N)
+            .filter(|i| libm::round(d.quantile((*i as f64 + 0.5) / N as f64)) <= 3.0)
+            .count() as f64
+            / N as f64;
+        assert!((short - 0.825).abs() < 0.01, "{short}");
     }
 
     #[test]
