@@ -37,7 +37,7 @@ pub(crate) struct ColState {
 /// this many rows, each a forest of its own (constant memory whatever the group's size).
 const TREE_BLOCK: usize = 1024;
 
-/// The forest of the current block of a group (see [`Tree::start`]): rows `start..start+len`
+/// The forest of the current block of a group (see [`TreeCursor::start`]): rows `start..start+len`
 /// of the group, the first `roots` of them roots, the others children of the rows in order,
 /// row `start + parent` having `left` places still to fill.
 #[derive(Default)]
