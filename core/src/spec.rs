@@ -348,6 +348,13 @@ pub struct Pick {
 pub struct Earlier {
     /// This table's key column (a `sequence`).
     pub column: String,
+    /// Children per row of the tree the references make within a group — `fanout` among rows
+    /// that have children, `zero_fraction` childless — what a pack's self-referencing edge
+    /// measures. Rows are laid out breadth first: each row in turn takes its count of the
+    /// following rows as children, and a row no earlier row has room for is a root (NULL), so
+    /// `null_fraction` is not drawn. Absent: a recent earlier row, roots by `null_fraction`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tree: Option<Popularity>,
 }
 
 /// A timestamp shaped by hourly and weekday profiles, after another timestamp or in the window.
@@ -589,6 +596,27 @@ impl Spec {
                     c.json.as_ref().map(|n| ("json.length", &n.length)),
                     c.array.as_ref().map(|n| ("array.length", &n.length)),
                 ];
+                let counts = [
+                    c.reference
+                        .as_ref()
+                        .and_then(|r| r.popularity.as_ref())
+                        .map(|p| ("reference.popularity", p)),
+                    c.earlier
+                        .as_ref()
+                        .and_then(|e| e.tree.as_ref())
+                        .map(|p| ("earlier.tree", p)),
+                ];
+                for (p, pop) in counts.into_iter().flatten() {
+                    pop.fanout
+                        .validate()
+                        .map_err(|m| bad(format!("{cat}.{p}.fanout"), m))?;
+                    if !(0.0..1.0).contains(&pop.zero_fraction) {
+                        return Err(bad(
+                            format!("{cat}.{p}.zero_fraction"),
+                            "must be in [0, 1)".into(),
+                        ));
+                    }
+                }
                 for (p, d) in dists.into_iter().flatten() {
                     d.validate_values(p == "number.dist")
                         .map_err(|m| bad(format!("{cat}.{p}"), m))?;

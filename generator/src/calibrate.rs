@@ -10,6 +10,8 @@
 //!   their parent, cannot be generated after it: they count as 0). Inter-arrival times are
 //!   not a spec parameter: an ascending column draws a group's times as order statistics of
 //!   the offset distribution, so its gaps follow from the offsets and the group size.
+//! - A reference's popularity, and the tree of a self-reference (`earlier.tree`) ← the
+//!   edge of that foreign key: its fan-out (tail set to the mean) and zero fraction.
 //! - Null fractions ← the pack's, for columns whose generator is not a key.
 //! - Bands: each root parent's count is re-derived from its child's target and the calibrated
 //!   mean fan-out (so fan-outs need no scaling and keep the pack's quantiles), and the other
@@ -81,19 +83,43 @@ pub fn fanout_with_mean(edge: &EdgeMetrics, mean: Option<f64>) -> Option<Dist> {
     let (Some(target), Dist::Quantiles(points)) = (mean, &d) else {
         return Some(d);
     };
+    Some(tail_for_mean(points, target))
+}
+
+/// [`fanout_with_mean`], or when the pack suppressed every quantile of the edge (fewer than
+/// k parents beyond each), a fan-out from what is left: from the lowest non-empty bin's count
+/// (1 when the histogram starts at 0) to a top set for the mean. For references, whose
+/// zero fraction and mean are what a comparison can hold them to then.
+pub fn fanout_or_mean(edge: &EdgeMetrics, mean: Option<f64>) -> Option<Dist> {
+    if let Some(d) = fanout_with_mean(edge, mean) {
+        return Some(d);
+    }
+    let target = mean.filter(|m| m.is_finite() && *m > 0.0)?;
+    let lowest = edge
+        .histogram
+        .iter()
+        .find(|b| b.lo > 0)
+        .map_or(1.0, |b| b.lo as f64);
+    let d = tail_for_mean(&[[0.0, lowest], [1.0, lowest]], target);
+    d.validate().ok().map(|_| d)
+}
+
+/// Quantile points whose last value is set so the mean is `target` (never below the point
+/// before it).
+fn tail_for_mean(points: &[[f64; 2]], target: f64) -> Dist {
     let n = points.len();
     let below = points[n - 2][1];
     let with_top = |top: f64| {
-        let mut p = points.clone();
+        let mut p = points.to_vec();
         p[n - 1][1] = top;
         Dist::Quantiles(p)
     };
     if !target.is_finite() || with_top(below).mean() >= target {
-        return Some(with_top(below));
+        return with_top(below);
     }
     let (mut lo, mut hi) = (below, below.max(1.0) * 1e4);
     if with_top(hi).mean() < target {
-        return Some(with_top(hi));
+        return with_top(hi);
     }
     for _ in 0..40 {
         let mid = (lo + hi) / 2.0;
@@ -103,7 +129,7 @@ pub fn fanout_with_mean(edge: &EdgeMetrics, mean: Option<f64>) -> Option<Dist> {
             hi = mid;
         }
     }
-    Some(with_top(hi.round().max(below)))
+    with_top(hi.round().max(below))
 }
 
 /// Children per parent with children, from the pack: the child table's rows whose key is set,
@@ -121,21 +147,14 @@ pub fn children_per_parent(pack: &pgshape_core::pack::Pack, edge: &EdgeMetrics) 
 }
 
 /// A reference's popularity from the pack's edge of that foreign key: its fan-out (tail set
-/// to the pack's mean) and zero fraction. When the pack suppressed every quantile (fewer than
-/// k parents have children, say 3 airports of 1,458 with departures), the parents with
-/// children get the pack's mean each: the zero fraction, which the pack still gives, is what
-/// matters most then.
+/// to the pack's mean; from the mean alone when every quantile is suppressed) and zero
+/// fraction.
 pub fn popularity_of(
     pack: &pgshape_core::pack::Pack,
     edge: &EdgeMetrics,
 ) -> Option<pgshape_core::spec::Popularity> {
-    let mean = children_per_parent(pack, edge);
-    let fanout = fanout_with_mean(edge, mean).or_else(|| {
-        let m = mean.filter(|m| m.is_finite() && *m > 0.0)?;
-        Some(Dist::Quantiles(vec![[0.0, m], [1.0, m]]))
-    })?;
     Some(pgshape_core::spec::Popularity {
-        fanout,
+        fanout: fanout_or_mean(edge, children_per_parent(pack, edge))?,
         zero_fraction: edge.zero_fraction.min(0.999),
     })
 }
@@ -412,6 +431,18 @@ pub fn calibrate(spec: &Spec, pack: &Pack, pack_sha256: &str) -> Result<(Spec, V
                     notes.push(format!("{tname}.{cname}: popularity of {}", r.table));
                 }
             }
+            if let Some(e) = &mut c.earlier {
+                // A self-reference: the tree's children per row from the table's own edge.
+                let edge = pack.edges.iter().find(|e| {
+                    unqualified(&e.child) == tname
+                        && unqualified(&e.parent) == tname
+                        && e.columns == [cname.clone()]
+                });
+                if let Some(p) = edge.and_then(|e| popularity_of(pack, e)) {
+                    e.tree = Some(p);
+                    notes.push(format!("{tname}.{cname}: tree of children per row"));
+                }
+            }
             if let Some(ts) = &mut c.timestamp {
                 let weights = |cells: &Option<Vec<Option<u64>>>| -> Option<Vec<f64>> {
                     let w: Vec<f64> = cells
@@ -621,6 +652,27 @@ mod tests {
                 .collect(),
             histogram: Vec::new(),
         }
+    }
+
+    /// Whole-number lengths: p50 3 and p90 4 leave open where 3 ends; the histogram's closed
+    /// bin [2, 3] holding 99 of 120 says 82.5 % (interpolating the quantiles alone gave 71 %).
+    #[test]
+    fn lengths_follow_the_histograms_closed_bins() {
+        let bin = |lo, hi, count| pgshape_core::pack::Bin { lo, hi, count };
+        let shape = pgshape_core::pack::Shape {
+            quantiles: [("p10", 3.0), ("p50", 3.0), ("p90", 4.0)]
+                .into_iter()
+                .map(|(n, v)| (n.to_string(), Some(v)))
+                .collect(),
+            histogram: vec![bin(2, Some(3), 99), bin(4, None, 21)],
+        };
+        let d = length_of(&shape).unwrap();
+        const N: usize = 10_000;
+        let short = (0..N)
+            .filter(|i| libm::round(d.quantile((*i as f64 + 0.5) / N as f64)) <= 3.0)
+            .count() as f64
+            / N as f64;
+        assert!((short - 0.825).abs() < 0.01, "{short}");
     }
 
     #[test]

@@ -74,13 +74,21 @@ impl Ctx {
 
 impl TableModel {
     /// Whether generation reads the group's first row index (sequences, earlier references,
-    /// unique text).
+    /// unique text, references stratified by popularity, null fractions: a table of such
+    /// columns read by a pick pays a scan of its chunk's counts per group it regenerates).
     pub fn needs_first_row(&self) -> bool {
         self.columns.iter().any(|c| {
-            matches!(
-                c.gen,
-                Gen::Sequence { .. } | Gen::Earlier { .. } | Gen::Text { unique: true, .. }
-            )
+            c.null_fraction > 0.0
+                || matches!(
+                    c.gen,
+                    Gen::Sequence { .. }
+                        | Gen::Earlier { .. }
+                        | Gen::Text { unique: true, .. }
+                        | Gen::Reference {
+                            strata: Some(_),
+                            ..
+                        }
+                )
         })
     }
 }

@@ -11,9 +11,10 @@
 //! - **Columns** by role: integer single-column keys are sequences, and so are text and uuid
 //!   single-column keys that a foreign key references (written as base-36 text of the pack's
 //!   key lengths, or as UUIDs: see [`crate::key`]); the grouping key reads the
-//!   parent; other foreign keys are Zipf-popular references fitted to their edge (distinct
+//!   parent; other foreign keys are references with their edge's popularity (distinct
 //!   when they complete a composite key with the grouping key); a nullable self-reference
-//!   points at an earlier row; a nullable foreign key that closes a cycle is left NULL;
+//!   points at an earlier row of a forest shaped by its edge; a foreign key that closes a
+//!   cycle is a reference like the others (its target may be generated later);
 //!   timestamps follow the pack's hourly and weekday profiles, the table's window column
 //!   after the parent's, other timestamps after the window column; numbers (numeric,
 //!   interval too) follow the pack's quantiles within their type and the range the pack

@@ -2,7 +2,7 @@
 
 use indexmap::IndexMap;
 use pgshape_core::dist::Compiled;
-use pgshape_core::rng::{Seed, StreamKey};
+use pgshape_core::rng::{Permutation, Seed, StreamKey};
 use pgshape_core::spec::{KeyFormat, Rows, Spec, SqlType, TextStyle};
 use pgshape_core::{Error, Result};
 
@@ -57,6 +57,9 @@ pub struct ColumnModel {
     /// How a key number in this column is written: the rendering of the text or UUID
     /// `sequence` the column is (or refers to); `None` writes integers.
     pub render: Option<std::sync::Arc<KeyRender>>,
+    /// With a null fraction: a keyed permutation of the table's rows and their count, which
+    /// rows are NULL (see `column::is_null`; set once the table is planned).
+    pub null_strata: Option<(Permutation, u64)>,
 }
 
 /// Where a generator reads a value: this row or the parent row.
@@ -81,6 +84,10 @@ pub enum Gen {
         step: i64,
         zipf: f64,
         popularity: Option<Box<crate::popularity::Popularity>>,
+        /// With `popularity`: a keyed permutation of this table's rows, so that row `i` draws
+        /// the stratum `(π(i) + ½) / rows` of the popularity curve (set once the table is
+        /// planned; see `column`).
+        strata: Option<Permutation>,
         distinct: bool,
     },
     Pick {
@@ -95,6 +102,9 @@ pub enum Gen {
     Earlier {
         start: i64,
         step: i64,
+        /// Children per row (fan-out among rows with children) and the childless share: the
+        /// group is laid out as a breadth-first forest (see `column`).
+        tree: Option<(Compiled, f64)>,
     },
     Timestamp {
         after: Option<ValueRef>,
@@ -297,6 +307,7 @@ impl Model {
                                     p.zero_fraction,
                                 ))
                             }),
+                            strata: None,
                             distinct: r.distinct,
                         }
                     }
@@ -352,7 +363,14 @@ impl Model {
                     "earlier" => {
                         let e = c.earlier.as_ref().unwrap();
                         let (start, step) = sequence_of(tname, &e.column, cname)?;
-                        Gen::Earlier { start, step }
+                        Gen::Earlier {
+                            start,
+                            step,
+                            tree: e
+                                .tree
+                                .as_ref()
+                                .map(|t| (Compiled::new(&t.fanout), t.zero_fraction)),
+                        }
                     }
                     "timestamp" => {
                         let ts = c.timestamp.as_ref().unwrap();
@@ -457,6 +475,7 @@ impl Model {
                     key,
                     gen,
                     render,
+                    null_strata: None,
                 });
             }
             let eval_order = eval_order(tname, &columns)?;
@@ -531,6 +550,23 @@ impl Model {
         for &ti in model.order.clone().iter().filter(|&&ti| needed[ti]) {
             let plan = Plan::build(&model, ti, &band_spec, &seed_key)?;
             model.tables[ti].plan = plan;
+            let t = &mut model.tables[ti];
+            let rows = t.plan.rows.max(1);
+            for c in t.columns.iter_mut() {
+                if c.null_fraction > 0.0 {
+                    let key = seed_key.key(&t.name, &format!("{}/nulls", c.name));
+                    c.null_strata = Some((Permutation::new(&key, rows), rows));
+                }
+                if let Gen::Reference {
+                    popularity: Some(_),
+                    strata,
+                    ..
+                } = &mut c.gen
+                {
+                    let key = seed_key.key(&t.name, &format!("{}/strata", c.name));
+                    *strata = Some(Permutation::new(&key, t.plan.rows.max(1)));
+                }
+            }
         }
         Ok(model)
     }
@@ -737,14 +773,28 @@ fn table_deps(t: &TableModel) -> Vec<usize> {
     d
 }
 
-/// Tables ordered so parents, reference targets and pick sources come first.
+/// Tables ordered so parents, reference targets and pick sources come first. A cycle through
+/// references (a foreign-key cycle) is broken at a reference: a reference reads only the
+/// target's row count, never its rows, so its target may come later (the loader adds foreign
+/// keys after the rows). Parents and pick sources cannot.
 fn table_order(tables: &[TableModel]) -> Result<Vec<usize>> {
     let deps = table_deps;
+    let hard = |t: &TableModel| -> Vec<usize> {
+        let mut d: Vec<usize> = t.parent.into_iter().collect();
+        for c in &t.columns {
+            if let Gen::Pick { table, .. } = c.gen {
+                d.push(table);
+            }
+        }
+        d
+    };
     let mut order = Vec::new();
     let mut placed = vec![false; tables.len()];
     while order.len() < tables.len() {
+        let ready = |i: usize, d: Vec<usize>| !placed[i] && d.iter().all(|&d| placed[d] || d == i);
         let next = (0..tables.len())
-            .find(|&i| !placed[i] && deps(&tables[i]).iter().all(|&d| placed[d] || d == i));
+            .find(|&i| ready(i, deps(&tables[i])))
+            .or_else(|| (0..tables.len()).find(|&i| ready(i, hard(&tables[i]))));
         match next {
             Some(i) => {
                 placed[i] = true;
@@ -756,7 +806,7 @@ fn table_order(tables: &[TableModel]) -> Result<Vec<usize>> {
                     .map(|i| tables[i].name.as_str())
                     .collect();
                 return Err(Error::Unsupported(format!(
-                    "tables {} depend on each other in a cycle of parents, references and picks; break it with a nullable column filled later",
+                    "tables {} depend on each other in a cycle of parents and picks; break it with a reference",
                     left.join(", ")
                 )));
             }

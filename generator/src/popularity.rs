@@ -4,7 +4,10 @@
 //! the last `z`. A reference draws a rank with probability proportional to that count by
 //! inverting the cumulative count (a Lorenz curve) tabulated once: constant memory whatever
 //! the number of rows. Ranks are spread over the key range by the same permutation as Zipf
-//! references.
+//! references. The generator draws `u` stratified — row `i` of the referring table takes
+//! `(π(i) + ½) / N` for a keyed permutation π of its N rows — so the referenced rows get
+//! exactly the curve's counts (rounded), with no Poisson noise widening the tail or adding
+//! zeros.
 
 use pgshape_core::dist::Dist;
 
@@ -20,14 +23,8 @@ pub struct Popularity {
 
 impl Popularity {
     pub fn new(fanout: &Dist, zero_fraction: f64) -> Popularity {
-        // Counts are drawn, so a row expecting λ referrers gets none with probability e^-λ:
-        // fewer rows are left out on purpose, so that the zeros drawn make up the fraction.
-        const M: usize = 1000;
-        let drawn_zeros = (0..M)
-            .map(|i| (-fanout.quantile((i as f64 + 0.5) / M as f64).max(0.0)).exp())
-            .sum::<f64>()
-            / M as f64;
-        let zero_fraction = ((zero_fraction - drawn_zeros) / (1.0 - drawn_zeros)).max(0.0);
+        // Referring rows take stratified draws (see `column`), so a row expecting λ ≥ 1
+        // referrers gets at least one: the zero fraction is the curve's own.
         let live = (1.0 - zero_fraction).clamp(1e-9, 1.0);
         let xs: Vec<f64> = (0..=K).map(|i| (i as f64 / K as f64).powi(3)).collect();
         let mut cum = Vec::with_capacity(K + 1);
@@ -83,10 +80,10 @@ mod tests {
         let rows = 10_000;
         let draws = (rows as f64 * 0.8 * fanout.mean()) as usize;
         let mut c = counts(&p, rows, draws);
-        // Deterministic draws here (no Poisson zeros): the zero fraction is below 0.2 by the
-        // share of zeros random draws would add.
+        // Stratified draws (as the generator makes them): no Poisson zeros, the zero
+        // fraction is the curve's.
         let zero = c.iter().filter(|&&n| n == 0).count() as f64 / rows as f64;
-        assert!(zero < 0.2 && zero > 0.1, "zero fraction {zero}");
+        assert!((zero - 0.2).abs() < 0.005, "zero fraction {zero}");
         c.retain(|&n| n > 0);
         c.sort_unstable();
         let median = c[c.len() / 2] as f64;

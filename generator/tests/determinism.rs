@@ -176,3 +176,61 @@ fn segment_size_never_changes_a_byte() {
         hashes(&run(&segmented, 2, one, Format::Binary))
     );
 }
+
+/// The chat spec with what `calibrate` and `init` fill from a pack: a reference by
+/// popularity (stratified over the referring rows) and a self-reference as a forest (blocks
+/// of 1,024 rows carried across segments). Threads, segments and shards change no byte.
+#[test]
+fn popularity_and_trees_are_deterministic_too() {
+    use pgshape_core::dist::Dist;
+    use pgshape_core::spec::Popularity;
+    let mut spec = chat_spec();
+    let fanout = Dist::Quantiles(vec![[0.0, 1.0], [0.5, 4.0], [0.9, 20.0], [1.0, 80.0]]);
+    let mut popular = 0;
+    for t in spec.tables.values_mut() {
+        for c in t.columns.values_mut() {
+            if let Some(r) = &mut c.reference {
+                r.popularity = Some(Popularity {
+                    fanout: fanout.clone(),
+                    zero_fraction: 0.1,
+                });
+                popular += 1;
+            }
+            if let Some(e) = &mut c.earlier {
+                e.tree = Some(Popularity {
+                    fanout: Dist::Quantiles(vec![[0.0, 1.0], [0.9, 1.0], [1.0, 3.0]]),
+                    zero_fraction: 0.9,
+                });
+                popular += 1;
+            }
+        }
+    }
+    assert!(popular >= 2, "{popular}");
+    let model = || Model::new(spec.clone(), "ci", SEED).unwrap();
+    let one = Shard { index: 1, count: 1 };
+    let base = hashes(&run(&model(), 1, one, Format::Binary));
+    assert_eq!(base, hashes(&run(&model(), 3, one, Format::Binary)));
+    let mut segmented = model();
+    segmented.segment_rows = 97;
+    assert_eq!(base, hashes(&run(&segmented, 2, one, Format::Binary)));
+    let mut chunks: BTreeMap<String, Vec<ChunkReport>> = BTreeMap::new();
+    for k in 1..=3 {
+        let part = run(&model(), 2, Shard { index: k, count: 3 }, Format::Binary);
+        for (t, r) in part.tables {
+            chunks.entry(t).or_default().extend(r.chunks);
+        }
+    }
+    for (t, mut cs) in chunks {
+        cs.sort_by_key(|c| c.index);
+        assert_eq!(combine(&cs), base[&t].1, "{t}");
+    }
+    // And the data differs from the spec without them (the generators are in use).
+    let plain = hashes(&run(
+        &Model::new(chat_spec(), "ci", SEED).unwrap(),
+        2,
+        one,
+        Format::Binary,
+    ));
+    assert_ne!(base["messages"], plain["messages"]);
+    assert_ne!(base["conversation_users"], plain["conversation_users"]);
+}

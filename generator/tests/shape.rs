@@ -192,3 +192,39 @@ fn senders_are_participants_and_replies_point_back_in_the_group() {
     }
     assert!(replies > 1000, "{replies}");
 }
+
+/// NULLs are stratified over the table's rows: a table holds the spec's null fraction's count
+/// of NULLs up to one, even when its groups are a row or two each (conversations per user)
+/// and whatever the seed — a binomial count would miss by about √(p(1-p)N).
+#[test]
+fn null_counts_are_the_null_fraction_of_the_table() {
+    for seed in ["nulls-a", "nulls-b", "nulls-c"] {
+        let spec =
+            Spec::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/chat/spec.json"))
+                .unwrap();
+        let m = Model::new(spec, "ci", seed).unwrap();
+        let mut checked = 0;
+        for (ti, t) in m.tables.iter().enumerate() {
+            for (ci, c) in t.columns.iter().enumerate() {
+                // An `earlier` column is also NULL on a group's first row (nothing before it).
+                if c.null_fraction <= 0.0
+                    || matches!(c.gen, pgshape_generator::model::Gen::Earlier { .. })
+                {
+                    continue;
+                }
+                let (_, values) = walk(&m, ti, Some(ci));
+                let nulls = values.iter().filter(|v| matches!(v, Value::Null)).count() as f64;
+                let want = c.null_fraction * values.len() as f64;
+                assert!(
+                    (nulls - want).abs() <= 1.0,
+                    "{seed} {}.{}: {nulls} NULLs of {} rows, want {want}",
+                    t.name,
+                    c.name,
+                    values.len()
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= 3, "{checked}");
+    }
+}

@@ -1,11 +1,12 @@
 //! `pgshape-generator init`: a spec derived from a pack alone, end to end.
 //!
 //! 1. The chat production fixture → sampler → init → generate ci → load (zero orphans) →
-//!    sampler on the synthetic schema → compare. Figures that fail are printed; the fan-out
-//!    figures of every grouping edge (the largest included) must pass.
+//!    sampler on the synthetic schema → compare: every figure is printed and passes compare's
+//!    default thresholds (exit 0).
 //! 2. `calibrate(init(pack), pack) == init(pack)`, byte for byte.
-//! 3. Another schema (composite keys, a self-reference, an FK cycle, an enum, uuid, date,
-//!    boolean, varchar): the round trip loads. (What init still refuses, and the other types
+//! 3. Another schema (composite keys, a self-referencing tree, a nullable and a NOT NULL FK
+//!    cycle, an enum, uuid, date, boolean, varchar): the round trip loads with zero orphans
+//!    and passes compare's default thresholds. (What init still refuses, and the other types
 //!    and key shapes, are in `types.rs`.)
 
 use std::path::{Path, PathBuf};
@@ -101,6 +102,43 @@ fn orphans(client: &mut postgres::Client) -> Vec<(String, i64)> {
             (name, client.query_one(&sql, &[]).unwrap().get::<_, i64>(0))
         })
         .collect()
+}
+
+/// Prints every figure of a `compare --json` document (failing ones marked), then asserts
+/// that the comparison passed: exit code 0, `passed`, no figure over its threshold.
+fn print_figures_and_assert_pass(label: &str, doc: &Value, code: Option<i32>) {
+    let figures = doc["figures"].as_array().unwrap();
+    eprintln!(
+        "{label} compare: {} of {} figures fail (exit {code:?})",
+        doc["failed"], doc["checked"]
+    );
+    for f in figures {
+        eprintln!(
+            "  {:7} {} {}: production {} synthetic {} value {} threshold {}",
+            f["status"].as_str().unwrap_or("?"),
+            f["subject"],
+            f["metric"],
+            f["production"],
+            f["synthetic"],
+            f["value"],
+            f["threshold"]
+        );
+    }
+    let failing: Vec<String> = figures
+        .iter()
+        .filter(|f| f["status"] == "fail")
+        .map(|f| format!("{} {}", f["subject"], f["metric"]))
+        .collect();
+    assert!(
+        failing.is_empty(),
+        "{label}: figures over their thresholds: {failing:?}"
+    );
+    assert!(
+        doc["checked"].as_u64().unwrap() > 0,
+        "{label}: nothing checked"
+    );
+    assert_eq!(doc["passed"], true, "{label}");
+    assert_eq!(code, Some(0), "{label}: compare's exit code");
 }
 
 /// The foreign keys that group a per-parent table of `spec` (its `parent` column's edge).
@@ -219,16 +257,8 @@ fn chat_fixture_round_trip_without_a_hand_written_spec() {
     );
     let doc: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let figures = doc["figures"].as_array().unwrap();
-    eprintln!(
-        "compare: {} of {} figures fail",
-        doc["failed"], doc["checked"]
-    );
-    for f in figures.iter().filter(|f| f["status"] == "fail") {
-        eprintln!(
-            "  FAIL {} {}: production {} synthetic {} value {} threshold {}",
-            f["subject"], f["metric"], f["production"], f["synthetic"], f["value"], f["threshold"]
-        );
-    }
+    // Issue 6: the round trip passes compare's default thresholds, every figure.
+    print_figures_and_assert_pass("chat", &doc, o.status.code());
     let grouping = grouping_edges(&spec, &pack);
     assert!(grouping.len() >= 3, "{grouping:?}");
     // The largest edge: the one whose parents have the most children in all.
@@ -364,8 +394,9 @@ fn calibrate_of_init_is_init() {
     assert!(init(&old, &out, &["--allow-expired"]).status.success());
 }
 
-/// Composite primary keys, a nullable self-reference, a foreign-key cycle, an enum, uuid,
-/// date, boolean, double, varchar: what the generator supports.
+/// Composite primary keys, a nullable self-reference (a tree: 3 roots, every other region
+/// under one of them), a nullable foreign-key cycle and a NOT NULL one, an enum, uuid, date,
+/// boolean, double, varchar: what the generator supports.
 const SUPPORTED: &str = "
 CREATE SCHEMA shop;
 SET search_path = shop;
@@ -388,6 +419,13 @@ INSERT INTO product SELECT g, 'product ' || g, 'SKU-' || g, (ARRAY['A', 'B', 'C'
 INSERT INTO stock SELECT s, k, k FROM generate_series(1, 300) s, generate_series(1, 1 + s % 7) k;
 INSERT INTO movement SELECT row_number() OVER (), s, now() - (s * k * interval '3 minutes'), k % 5 - 2
                      FROM generate_series(1, 300) s, generate_series(1, 1 + s % 11) k;
+CREATE TABLE account (id bigint PRIMARY KEY, owner_id bigint NOT NULL, label text NOT NULL);
+CREATE TABLE member (id bigint PRIMARY KEY, account_id bigint NOT NULL REFERENCES account (id), name text);
+ALTER TABLE account ADD FOREIGN KEY (owner_id) REFERENCES member (id) DEFERRABLE INITIALLY DEFERRED;
+BEGIN;
+INSERT INTO account SELECT g, g * 3, 'account ' || g FROM generate_series(1, 40) g;
+INSERT INTO member SELECT g, (g - 1) / 3 + 1, 'm' || g FROM generate_series(1, 120) g;
+COMMIT;
 ";
 
 fn shop_pack(sql: &str, dir: &Path, name: &str) -> PathBuf {
@@ -411,7 +449,7 @@ fn shop_pack(sql: &str, dir: &Path, name: &str) -> PathBuf {
 }
 
 #[test]
-fn another_schema_round_trip_and_clear_unsupported_errors() {
+fn another_schema_round_trip_passes_compare() {
     let work = tempfile::tempdir().unwrap();
     let pack = shop_pack(SUPPORTED, work.path(), "init_shop");
     let spec_path = work.path().join("shop.json");
@@ -421,9 +459,17 @@ fn another_schema_round_trip_and_clear_unsupported_errors() {
     let region = &spec.tables["region"].columns;
     assert!(region["parent_id"].earlier.is_some(), "self-reference");
     assert!(
-        !region.contains_key("capital_store"),
-        "the cycle's nullable edge is left NULL"
+        region["parent_id"].earlier.as_ref().unwrap().tree.is_some(),
+        "the self-reference is a tree shaped by its edge"
     );
+    // Foreign-key cycles: references into a table generated later (the loader adds foreign
+    // keys after the rows), nullable or NOT NULL.
+    let capital = region["capital_store"].reference.as_ref().unwrap();
+    assert_eq!(capital.table, "store");
+    assert!(region["capital_store"].null_fraction > 0.9);
+    let owner = &spec.tables["account"].columns["owner_id"];
+    assert_eq!(owner.reference.as_ref().unwrap().table, "member");
+    assert_eq!(owner.null_fraction, 0.0);
     let stock = &spec.tables["stock"];
     assert!(matches!(&stock.rows, Rows::PerParent(pp) if pp.parent == "store"));
     assert!(
@@ -452,7 +498,7 @@ fn another_schema_round_trip_and_clear_unsupported_errors() {
         .unwrap()
         .get(0);
     assert!(rows > 1000, "{rows}");
-    // The comparison, for the record (issue 6 tracks it to a full pass).
+    // The synthetic schema's pack against production's.
     let synthetic = work.path().join("shop-synthetic.json");
     run_ok(
         "pgshape-sampler",
@@ -468,7 +514,7 @@ fn another_schema_round_trip_and_clear_unsupported_errors() {
         &[("DATABASE_URL", &target.url), ("ANONYMIZATION_SALT", SALT)],
     );
     let json = work.path().join("shop-compare.json");
-    run(
+    let o = run(
         "pgshape-generator",
         &[
             "compare",
@@ -482,16 +528,39 @@ fn another_schema_round_trip_and_clear_unsupported_errors() {
         &[],
     );
     let doc: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-    eprintln!(
-        "shop compare: {} of {} figures fail",
-        doc["failed"], doc["checked"]
-    );
-    for f in doc["figures"].as_array().unwrap() {
-        if f["status"] == "fail" {
-            eprintln!(
-                "  FAIL {} {}: production {} synthetic {} value {}",
-                f["subject"], f["metric"], f["production"], f["synthetic"], f["value"]
-            );
-        }
+    // Issue 6: the round trip passes compare's default thresholds, every figure; among them
+    // the self-reference's zero-child fraction and null fraction (a tree), the distinct
+    // reference's zero-child fraction and the cycle columns' null fractions.
+    print_figures_and_assert_pass("shop", &doc, o.status.code());
+    let figure = |subject: &str, metric: &str| {
+        doc["figures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["subject"].as_str().unwrap().starts_with(subject) && f["metric"] == metric)
+            .unwrap_or_else(|| panic!("{subject} {metric} compared"))
+            .clone()
+    };
+    for (subject, metric) in [
+        ("region_parent_id_fkey", "zero_fraction"),
+        ("shop.region.parent_id", "null_fraction"),
+        ("stock_product_id_fkey", "zero_fraction"),
+        ("shop.region.capital_store", "null_fraction"),
+        ("region_capital_store_fkey", "zero_fraction"),
+        ("account_owner_id_fkey", "zero_fraction"),
+    ] {
+        assert_eq!(
+            figure(subject, metric)["status"],
+            "pass",
+            "{subject} {metric}"
+        );
     }
+    let roots: i64 = client
+        .query_one(
+            "SELECT count(*) FROM synthetic.region WHERE parent_id IS NULL",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(roots > 0, "a forest has roots");
 }

@@ -498,18 +498,13 @@ impl TableCtx<'_> {
             .deferred
             .contains(&(self.table.qualified(), fk.name.clone()))
         {
-            if c.not_null {
-                return Err(unsupported(
-                    tname,
-                    &c.name,
-                    format!("foreign key {} closes a cycle and is NOT NULL: no load order can satisfy it without updates, which the generator does not make yet", fk.name),
-                ));
-            }
+            // The loader sets foreign keys aside while it copies and adds them (validated)
+            // after, and a reference is a pure function of the referenced row's index: a
+            // reference into a table generated later is fine, NOT NULL or not.
             notes.push(format!(
-                "{tname}.{}: foreign key {} closes a cycle; left NULL",
+                "{tname}.{}: foreign key {} closes a cycle; a reference into a table generated later",
                 c.name, fk.name
             ));
-            return Ok(None);
         }
         let parent = self
             .pack
@@ -533,8 +528,10 @@ impl TableCtx<'_> {
                     format!("self-reference {} is NOT NULL: the first row would have nothing to point at", fk.name),
                 ));
             }
+            // Its tree (children per row) is calibrate's: the edge's popularity.
             spec.earlier = Some(Earlier {
                 column: fk.ref_columns[0].clone(),
+                tree: None,
             });
             return Ok(Some(spec));
         }
