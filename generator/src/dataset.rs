@@ -193,7 +193,9 @@ pub fn generate_chunk_tallied(
     // Rows are hashed in bulk (BLAKE3 is several times faster on megabytes than on rows):
     // `hashed` marks how much of the binary encoding has gone into the hasher.
     let mut hasher = blake3::Hasher::new();
-    let mut out = Vec::with_capacity(1 << 21);
+    let mut out = std::mem::take(&mut ctx.out_buf);
+    out.clear();
+    out.reserve(1 << 21);
     let mut bin = Vec::with_capacity(if format == Format::Csv { 1 << 21 } else { 0 });
     if format == Format::Binary {
         copy::header(&mut out);
@@ -239,6 +241,7 @@ pub fn generate_chunk_tallied(
     if !out.is_empty() {
         sink(&out)?;
     }
+    ctx.out_buf = out;
     Ok((rows, hasher.finalize().to_hex().to_string()))
 }
 
@@ -251,14 +254,27 @@ pub fn visit_chunk(
     ctx: &mut Ctx,
     visit: &mut dyn FnMut(&GroupBuf) -> Result<()>,
 ) -> Result<()> {
+    let mut buf = std::mem::take(&mut ctx.chunk_buf);
+    let res = visit_groups(model, job, ctx, visit, &mut buf);
+    ctx.chunk_buf = buf;
+    res
+}
+
+/// [`visit_chunk`] with the group buffer it reuses.
+fn visit_groups(
+    model: &Model,
+    job: Job,
+    ctx: &mut Ctx,
+    visit: &mut dyn FnMut(&GroupBuf) -> Result<()>,
+    buf: &mut GroupBuf,
+) -> Result<()> {
     let t = &model.tables[job.table];
     let chunk = job.chunk;
-    let mut buf = GroupBuf::default();
     // A group's segments in order.
     let mut group = |g: u64, first: u64, parent: Option<&RowCopy>, ctx: &mut Ctx| -> Result<u64> {
         let mut gen = GroupGen::start(model, job.table, g, first, parent, ctx, None, true)?;
-        while gen.next(model, parent, ctx, &mut buf)? {
-            visit(&buf)?;
+        while gen.next(model, parent, ctx, buf)? {
+            visit(buf)?;
         }
         Ok(gen.rows() as u64)
     };

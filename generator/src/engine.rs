@@ -16,6 +16,11 @@ use crate::value::{GroupBuf, RowCopy};
 pub struct Ctx {
     slots: Vec<Option<GroupBuf>>,
     scratch_parent: Vec<RowCopy>,
+    /// A chunk's group buffer and output buffer, kept from one chunk to the next: allocating
+    /// them per chunk left the allocator's heap fragmented, and peak memory crept up with the
+    /// number of chunks.
+    pub(crate) chunk_buf: GroupBuf,
+    pub(crate) out_buf: Vec<u8>,
 }
 
 impl Ctx {
@@ -23,6 +28,8 @@ impl Ctx {
         Ctx {
             slots: vec![None; model.tables.len()],
             scratch_parent: vec![RowCopy::default(); model.tables.len()],
+            chunk_buf: GroupBuf::default(),
+            out_buf: Vec::new(),
         }
     }
 
