@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole pipeline end to end on a local sandbox PostgreSQL, one ✓ line per step:
-# a production-like database (with planted canary PII) → sampler → validate → generate → load
-# → verify → compare → teardown.
+# a production-like database (with planted canary PII) → sampler → validate → calibrate →
+# generate → load → verify → compare → teardown.
 #
 #   scripts/demo.sh            # fixture scale 0.1 (~100k messages), band ci
 #   SCALE=1 BAND=dev scripts/demo.sh
@@ -56,9 +56,13 @@ fi
 step "sampler: no planted canary in the pack or the manifest"
 unset ANONYMIZATION_SALT
 
-"$BIN/pgshape-generator" generate --spec specs/chat/spec.json --band "$BAND" --seed "$SEED" --output "$OUT/dataset" >/dev/null
-"$BIN/pgshape-generator" hash --spec specs/chat/spec.json --band "$BAND" --seed "$SEED" > "$OUT/hash-1.txt"
-"$BIN/pgshape-generator" hash --spec specs/chat/spec.json --band "$BAND" --seed "$SEED" --threads 1 > "$OUT/hash-2.txt"
+SPEC="$OUT/spec-calibrated.json"
+"$BIN/pgshape-generator" calibrate -q --spec specs/chat/spec.json --pack "$PACK" --output "$SPEC" >/dev/null
+step "generator: chat spec calibrated from the pack ($(elapsed))"
+
+"$BIN/pgshape-generator" generate --spec "$SPEC" --band "$BAND" --seed "$SEED" --output "$OUT/dataset" >/dev/null
+"$BIN/pgshape-generator" hash --spec "$SPEC" --band "$BAND" --seed "$SEED" > "$OUT/hash-1.txt"
+"$BIN/pgshape-generator" hash --spec "$SPEC" --band "$BAND" --seed "$SEED" --threads 1 > "$OUT/hash-2.txt"
 cmp -s "$OUT/hash-1.txt" "$OUT/hash-2.txt"
 step "generator: band $BAND, seed $SEED, reproducible across thread counts ($(elapsed))"
 
@@ -71,8 +75,10 @@ DATABASE_URL="$(db_url "$SYNTH_DB")" "$BIN/pgshape-loader" verify
 step "loader: counts, orphans and hashes verified"
 
 # The reviewer's check: the synthetic database's own pack against production's. The demo
-# band comes from the uncalibrated chat spec, so figures over their thresholds are expected
-# here (exit 1); any other exit code fails the demo.
+# band comes from the hand-written chat spec, calibrated: its own modelling choices (picks,
+# `after` chains, word-style handles) leave some figures over their thresholds (exit 1; the
+# spec `init` derives from a pack alone passes them all, see tests/tests/init.rs); any other
+# exit code fails the demo.
 ANONYMIZATION_SALT="demo-synthetic-salt-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
   DATABASE_URL="$(db_url "$SYNTH_DB")" "$BIN/pgshape-sampler" extract -q \
   --output "$OUT/synthetic-metrics.json" --window-days 60 >/dev/null 2>&1
