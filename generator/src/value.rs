@@ -85,7 +85,14 @@ impl GroupBuf {
                 col.resize(rows, Value::Null);
             }
         }
-        if self.corpora.len() != corpora.len() {
+        // The buffer may have held another table's rows (a thread reuses it across chunks).
+        let same = self.corpora.len() == corpora.len()
+            && self.corpora.iter().zip(corpora).all(|(a, b)| match (a, b) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            });
+        if !same {
             self.corpora = corpora.to_vec();
         }
         self.arena.clear();
@@ -490,6 +497,25 @@ mod tests {
     #[test]
     fn a_value_is_sixteen_bytes() {
         assert_eq!(std::mem::size_of::<Value>(), 16);
+    }
+
+    /// A thread reuses one buffer for the chunks of every table: a reset for another table
+    /// with as many columns takes that table's corpora.
+    #[test]
+    fn a_reset_for_another_table_takes_its_corpora() {
+        let mut s = pgshape_core::rng::Seed::new("t").key("t", "c").stream(0);
+        let corpus = Some(Arc::new(Corpus::new(&mut s)));
+        let mut buf = GroupBuf::default();
+        buf.reset(0, 0, 4, &[None, corpus.clone()], None);
+        assert!(buf.corpora[1].is_some());
+        buf.reset(0, 0, 4, &[corpus.clone(), None], None);
+        assert!(buf.corpora[0].is_some() && buf.corpora[1].is_none());
+        let other = Some(Arc::new(Corpus::new(&mut s)));
+        buf.reset(0, 0, 4, &[None, other.clone()], None);
+        assert!(Arc::ptr_eq(
+            buf.corpora[1].as_ref().unwrap(),
+            other.as_ref().unwrap()
+        ));
     }
 }
 
