@@ -189,6 +189,53 @@ pub fn extract_pack(db: &TestDb, dir: &Path, salt: &str) -> PathBuf {
     pack
 }
 
+/// Generates `band` of `spec` with `seed` into `work/dataset` and loads it into schema
+/// `synthetic` of `target` (created), as a user would: the two binaries. Returns the dataset.
+pub fn generate_and_load(
+    spec: &Path,
+    band: &str,
+    seed: &str,
+    work: &Path,
+    target: &TestDb,
+) -> PathBuf {
+    let dataset = work.join("dataset");
+    let args = [
+        "generate",
+        "--spec",
+        path(spec),
+        "--band",
+        band,
+        "--seed",
+        seed,
+    ];
+    run_ok(
+        "pgshape-generator",
+        &[&args[..], &["--output", path(&dataset)]].concat(),
+        &[],
+    );
+    run_ok(
+        "pgshape-loader",
+        &[
+            "load",
+            "--dataset",
+            path(&dataset),
+            "--schema",
+            "synthetic",
+            "--create-schema",
+            "--environment",
+            "ci",
+            "--metadata-dir",
+            path(&work.join("perf-data")),
+        ],
+        &[("DATABASE_URL", &target.url)],
+    );
+    dataset
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 path")
+}
+
 /// Orphan rows per foreign key of schema `schema` (composite keys included): child rows whose
 /// key is set and matches no parent row, counted by the test's own SQL.
 pub fn orphans(client: &mut postgres::Client, schema: &str) -> Vec<(String, i64)> {
@@ -206,6 +253,7 @@ pub fn orphans(client: &mut postgres::Client, schema: &str) -> Vec<(String, i64)
             &[&schema],
         )
         .expect("foreign keys");
+    assert!(!fks.is_empty(), "schema {schema} has foreign keys");
     fks.iter()
         .map(|r| {
             let (name, ct, pt, ps): (String, String, String, String) =

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use pgshape_core::pack::Pack;
 use pgshape_core::spec::{Rows, Spec};
-use pgshape_e2e::{extract_pack, run, run_ok, TestDb};
+use pgshape_e2e::{extract_pack, generate_and_load, orphans, run, run_ok, TestDb};
 use serde_json::Value;
 
 const SALT: &str = "init-test-salt-0123456789abcdef0123456789abc";
@@ -33,75 +33,6 @@ fn init(pack: &Path, output: &Path, extra: &[&str]) -> std::process::Output {
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-/// generate --band ci, then load into `target` under schema `synthetic`; returns the dataset
-/// directory.
-fn generate_and_load(spec: &Path, work: &Path, target: &TestDb) -> PathBuf {
-    let dataset = work.join("dataset");
-    run_ok(
-        "pgshape-generator",
-        &[
-            "generate",
-            "--spec",
-            spec.to_str().unwrap(),
-            "--band",
-            "ci",
-            "--seed",
-            "init",
-            "--output",
-            dataset.to_str().unwrap(),
-        ],
-        &[],
-    );
-    run_ok(
-        "pgshape-loader",
-        &[
-            "load",
-            "--dataset",
-            dataset.to_str().unwrap(),
-            "--schema",
-            "synthetic",
-            "--create-schema",
-            "--environment",
-            "ci",
-            "--metadata-dir",
-            work.join("perf-data").to_str().unwrap(),
-        ],
-        &[("DATABASE_URL", &target.url)],
-    );
-    dataset
-}
-
-/// Orphan rows per foreign key of schema `synthetic` (composite keys included).
-fn orphans(client: &mut postgres::Client) -> Vec<(String, i64)> {
-    let fks = client
-        .query(
-            "SELECT c.conname::text, cl.relname::text, pl.relname::text,
-                    ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, i)
-                          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.i),
-                    ARRAY(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(n, i)
-                          JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.i)
-               FROM pg_constraint c
-               JOIN pg_class cl ON cl.oid = c.conrelid JOIN pg_namespace cn ON cn.oid = cl.relnamespace
-               JOIN pg_class pl ON pl.oid = c.confrelid
-              WHERE c.contype = 'f' AND cn.nspname = 'synthetic'",
-            &[],
-        )
-        .unwrap();
-    assert!(!fks.is_empty(), "the loaded schema has foreign keys");
-    fks.iter()
-        .map(|r| {
-            let (name, ct, pt): (String, String, String) = (r.get(0), r.get(1), r.get(2));
-            let (cc, pc): (Vec<String>, Vec<String>) = (r.get(3), r.get(4));
-            let not_null = cc.iter().map(|c| format!("c.\"{c}\" IS NOT NULL")).collect::<Vec<_>>().join(" AND ");
-            let join = cc.iter().zip(&pc).map(|(c, p)| format!("p.\"{p}\" = c.\"{c}\"")).collect::<Vec<_>>().join(" AND ");
-            let sql = format!(
-                "SELECT count(*) FROM synthetic.\"{ct}\" c WHERE {not_null} AND NOT EXISTS (SELECT 1 FROM synthetic.\"{pt}\" p WHERE {join})"
-            );
-            (name, client.query_one(&sql, &[]).unwrap().get::<_, i64>(0))
-        })
-        .collect()
 }
 
 /// Prints every figure of a `compare --json` document (failing ones marked), then asserts
@@ -215,9 +146,9 @@ fn chat_fixture_round_trip_without_a_hand_written_spec() {
 
     // Generate and load; no orphan.
     let target = TestDb::new("init_target");
-    generate_and_load(&spec_path, work.path(), &target);
+    generate_and_load(&spec_path, "ci", "init", work.path(), &target);
     let mut client = target.client();
-    for (fk, n) in orphans(&mut client) {
+    for (fk, n) in orphans(&mut client, "synthetic") {
         assert_eq!(n, 0, "orphan rows for foreign key {fk}");
     }
 
@@ -488,9 +419,9 @@ fn another_schema_round_trip_passes_compare() {
     let status = product["status"].category.as_ref().unwrap();
     assert!(status.weights.keys().all(|l| l.len() <= 2), "{status:?}");
     let target = TestDb::new("init_shop_target");
-    generate_and_load(&spec_path, work.path(), &target);
+    generate_and_load(&spec_path, "ci", "init", work.path(), &target);
     let mut client = target.client();
-    for (fk, n) in orphans(&mut client) {
+    for (fk, n) in orphans(&mut client, "synthetic") {
         assert_eq!(n, 0, "orphan rows for foreign key {fk}");
     }
     let rows: i64 = client

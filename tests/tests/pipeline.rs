@@ -4,42 +4,9 @@
 
 use std::path::Path;
 
-use pgshape_e2e::{extract_pack, repo_root, run_ok, TestDb};
+use pgshape_e2e::{extract_pack, orphans, repo_root, run_ok, TestDb};
 
 const SALT: &str = "pipeline-test-salt-0123456789abcdef0123456789";
-
-/// Orphans per foreign key of `schema`, from the catalog: child rows whose non-null key has no
-/// parent row. Composite keys included.
-fn orphans(client: &mut postgres::Client, schema: &str) -> Vec<(String, i64)> {
-    let fks = client
-        .query(
-            "SELECT c.conname::text, cn.nspname::text, cl.relname::text, pn.nspname::text, pl.relname::text,
-                    ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, i)
-                          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.i),
-                    ARRAY(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(n, i)
-                          JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.i)
-               FROM pg_constraint c
-               JOIN pg_class cl ON cl.oid = c.conrelid JOIN pg_namespace cn ON cn.oid = cl.relnamespace
-               JOIN pg_class pl ON pl.oid = c.confrelid JOIN pg_namespace pn ON pn.oid = pl.relnamespace
-              WHERE c.contype = 'f' AND cn.nspname = $1",
-            &[&schema],
-        )
-        .unwrap();
-    assert!(!fks.is_empty(), "the loaded schema has foreign keys");
-    fks.iter()
-        .map(|r| {
-            let (name, cs, ct, ps, pt): (String, String, String, String, String) =
-                (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
-            let (cc, pc): (Vec<String>, Vec<String>) = (r.get(5), r.get(6));
-            let not_null = cc.iter().map(|c| format!("c.\"{c}\" IS NOT NULL")).collect::<Vec<_>>().join(" AND ");
-            let join = cc.iter().zip(&pc).map(|(c, p)| format!("p.\"{p}\" = c.\"{c}\"")).collect::<Vec<_>>().join(" AND ");
-            let sql = format!(
-                "SELECT count(*) FROM \"{cs}\".\"{ct}\" c WHERE {not_null} AND NOT EXISTS (SELECT 1 FROM \"{ps}\".\"{pt}\" p WHERE {join})"
-            );
-            (name, client.query_one(&sql, &[]).unwrap().get::<_, i64>(0))
-        })
-        .collect()
-}
 
 #[test]
 fn fixture_to_sampler_to_generator_to_loader() {

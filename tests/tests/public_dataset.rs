@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use pgshape_core::pack::Pack;
 use pgshape_core::spec::{KeyFormat, Spec};
-use pgshape_e2e::{orphans, repo_root, run, run_ok, TestDb};
+use pgshape_e2e::{generate_and_load, orphans, repo_root, run, run_ok, TestDb};
 use serde_json::Value;
 
 const SALT: &str = "public-dataset-salt-0123456789abcdef0123456789";
@@ -117,38 +117,7 @@ fn nycflights13_round_trip_passes_compare() {
 
     // Generate, load, no orphan; the keys are text of production's lengths.
     let target = TestDb::new("flights_target");
-    let dataset = work.path().join("dataset");
-    run_ok(
-        "pgshape-generator",
-        &[
-            "generate",
-            "--spec",
-            spec_path.to_str().unwrap(),
-            "--band",
-            "trip",
-            "--seed",
-            "flights",
-            "--output",
-            dataset.to_str().unwrap(),
-        ],
-        &[],
-    );
-    run_ok(
-        "pgshape-loader",
-        &[
-            "load",
-            "--dataset",
-            dataset.to_str().unwrap(),
-            "--schema",
-            "synthetic",
-            "--create-schema",
-            "--environment",
-            "ci",
-            "--metadata-dir",
-            work.path().join("perf-data").to_str().unwrap(),
-        ],
-        &[("DATABASE_URL", &target.url)],
-    );
+    generate_and_load(&spec_path, "trip", "flights", work.path(), &target);
     let generated = started.elapsed();
     let mut synth = target.client();
     let fks = orphans(&mut synth, "synthetic");

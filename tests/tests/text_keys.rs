@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use pgshape_core::spec::{KeyFormat, Spec};
-use pgshape_e2e::{orphans, run, run_ok, TestDb};
+use pgshape_e2e::{generate_and_load, orphans, run, run_ok, TestDb};
 
 const SALT: &str = "text-keys-test-salt-0123456789abcdef0123456789";
 
@@ -85,38 +85,7 @@ fn text_and_uuid_keys_round_trip_through_init() {
         .is_some());
 
     let target = TestDb::new("textkeys_target");
-    let dataset = work.path().join("dataset");
-    run_ok(
-        "pgshape-generator",
-        &[
-            "generate",
-            "--spec",
-            spec_path.to_str().unwrap(),
-            "--band",
-            "round",
-            "--seed",
-            "keys",
-            "--output",
-            dataset.to_str().unwrap(),
-        ],
-        &[],
-    );
-    run_ok(
-        "pgshape-loader",
-        &[
-            "load",
-            "--dataset",
-            dataset.to_str().unwrap(),
-            "--schema",
-            "synthetic",
-            "--create-schema",
-            "--environment",
-            "ci",
-            "--metadata-dir",
-            work.path().join("perf-data").to_str().unwrap(),
-        ],
-        &[("DATABASE_URL", &target.url)],
-    );
+    generate_and_load(&spec_path, "round", "keys", work.path(), &target);
     let mut client = target.client();
     let fks = orphans(&mut client, "synthetic");
     assert_eq!(fks.len(), 4, "{fks:?}");

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use pgshape_core::copy;
 use pgshape_core::pack::Pack;
 use pgshape_core::spec::{Rows, Spec};
-use pgshape_e2e::{run, run_ok, TestDb};
+use pgshape_e2e::{generate_and_load, orphans, run, run_ok, TestDb};
 use serde_json::Value;
 
 const SALT: &str = "types-test-salt-0123456789abcdef0123456789abc";
@@ -275,87 +275,11 @@ fn init(pack: &Path, output: &Path) -> std::process::Output {
     )
 }
 
-fn generate_and_load(spec: &Path, work: &Path, target: &TestDb) -> PathBuf {
-    let dataset = work.join("dataset");
-    run_ok(
-        "pgshape-generator",
-        &[
-            "generate",
-            "--spec",
-            spec.to_str().unwrap(),
-            "--band",
-            "ci",
-            "--seed",
-            "types",
-            "--output",
-            dataset.to_str().unwrap(),
-        ],
-        &[],
-    );
-    run_ok(
-        "pgshape-loader",
-        &[
-            "load",
-            "--dataset",
-            dataset.to_str().unwrap(),
-            "--schema",
-            "synthetic",
-            "--create-schema",
-            "--environment",
-            "ci",
-            "--metadata-dir",
-            work.join("perf-data").to_str().unwrap(),
-        ],
-        &[("DATABASE_URL", &target.url)],
-    );
-    dataset
-}
-
 fn count(client: &mut postgres::Client, sql: &str) -> i64 {
     client
         .query_one(sql, &[])
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
         .get(0)
-}
-
-/// Orphan rows per foreign key of schema `synthetic` (composite keys included).
-fn orphans(client: &mut postgres::Client) -> Vec<(String, i64)> {
-    let fks = client
-        .query(
-            "SELECT c.conname::text, cl.relname::text, pl.relname::text,
-                    ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, i)
-                          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.i),
-                    ARRAY(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(n, i)
-                          JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.i)
-               FROM pg_constraint c
-               JOIN pg_class cl ON cl.oid = c.conrelid JOIN pg_namespace cn ON cn.oid = cl.relnamespace
-               JOIN pg_class pl ON pl.oid = c.confrelid
-              WHERE c.contype = 'f' AND cn.nspname = 'synthetic'",
-            &[],
-        )
-        .unwrap();
-    assert!(!fks.is_empty(), "the loaded schema has foreign keys");
-    fks.iter()
-        .map(|r| {
-            let (name, ct, pt): (String, String, String) = (r.get(0), r.get(1), r.get(2));
-            let (cc, pc): (Vec<String>, Vec<String>) = (r.get(3), r.get(4));
-            let not_null = cc
-                .iter()
-                .map(|c| format!("c.\"{c}\" IS NOT NULL"))
-                .collect::<Vec<_>>()
-                .join(" AND ");
-            let join = cc
-                .iter()
-                .zip(&pc)
-                .map(|(c, p)| format!("p.\"{p}\" = c.\"{c}\""))
-                .collect::<Vec<_>>()
-                .join(" AND ");
-            let sql = format!(
-                "SELECT count(*) FROM synthetic.\"{ct}\" c WHERE {not_null} AND NOT EXISTS (SELECT 1 FROM synthetic.\"{pt}\" p WHERE {join})"
-            );
-            (name, count(client, &sql))
-        })
-        .collect()
 }
 
 #[test]
@@ -437,9 +361,9 @@ fn every_type_and_key_shape_round_trips() {
     assert!(ddl.contains("PARTITION BY RANGE (at)"), "{ddl}");
 
     let target = TestDb::new("types_target");
-    generate_and_load(&spec_path, work.path(), &target);
+    generate_and_load(&spec_path, "ci", "types", work.path(), &target);
     let mut c = target.client();
-    for (fk, n) in orphans(&mut c) {
+    for (fk, n) in orphans(&mut c, "synthetic") {
         assert_eq!(n, 0, "orphan rows for foreign key {fk}");
     }
     for t in ["store", "stock", "movement", "audit", "event"] {
