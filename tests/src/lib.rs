@@ -232,6 +232,54 @@ pub fn generate_and_load(
     dataset
 }
 
+/// The reviewer's check of a round trip: extracts schema `synthetic` of `target` (with
+/// `extract_args`, e.g. the production pack's `--window-days`) and runs `compare --json` against
+/// `production`. Returns compare's exit code (0 every figure within its threshold, 1 some
+/// over) and its document; any other exit fails the test.
+pub fn compare_synthetic(
+    production: &Path,
+    target: &TestDb,
+    salt: &str,
+    work: &Path,
+    extract_args: &[&str],
+) -> (i32, serde_json::Value) {
+    let (synthetic, json) = (work.join("synthetic.json"), work.join("compare.json"));
+    let args = [
+        "extract",
+        "--output",
+        path(&synthetic),
+        "--schema",
+        "synthetic",
+    ];
+    run_ok(
+        "pgshape-sampler",
+        &[&args[..], extract_args].concat(),
+        &[("DATABASE_URL", &target.url), ("ANONYMIZATION_SALT", salt)],
+    );
+    let o = run(
+        "pgshape-generator",
+        &[
+            "compare",
+            "--production",
+            path(production),
+            "--synthetic",
+            path(&synthetic),
+            "--json",
+            path(&json),
+        ],
+        &[],
+    );
+    let code = o.status.code().unwrap_or(-1);
+    assert!(
+        matches!(code, 0 | 1),
+        "compare exited {code}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let doc = serde_json::from_slice(&std::fs::read(&json).expect("compare --json wrote"))
+        .expect("compare --json is JSON");
+    (code, doc)
+}
+
 fn path(p: &Path) -> &str {
     p.to_str().expect("a UTF-8 path")
 }

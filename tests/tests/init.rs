@@ -14,7 +14,9 @@ use std::time::Instant;
 
 use pgshape_core::pack::Pack;
 use pgshape_core::spec::{Rows, Spec};
-use pgshape_e2e::{extract_pack, generate_and_load, orphans, run, run_ok, TestDb};
+use pgshape_e2e::{
+    compare_synthetic, extract_pack, generate_and_load, orphans, run, run_ok, TestDb,
+};
 use serde_json::Value;
 
 const SALT: &str = "init-test-salt-0123456789abcdef0123456789abc";
@@ -153,43 +155,16 @@ fn chat_fixture_round_trip_without_a_hand_written_spec() {
     }
 
     // The synthetic schema's pack against production's.
-    let synthetic = work.path().join("synthetic.json");
-    run_ok(
-        "pgshape-sampler",
-        &[
-            "extract",
-            "--output",
-            synthetic.to_str().unwrap(),
-            "--schema",
-            "synthetic",
-            "--window-days",
-            "60",
-        ],
-        &[("DATABASE_URL", &target.url), ("ANONYMIZATION_SALT", SALT)],
+    let (code, doc) = compare_synthetic(
+        &pack_path,
+        &target,
+        SALT,
+        work.path(),
+        &["--window-days", "60"],
     );
-    let json = work.path().join("compare.json");
-    let o = run(
-        "pgshape-generator",
-        &[
-            "compare",
-            "--production",
-            pack_path.to_str().unwrap(),
-            "--synthetic",
-            synthetic.to_str().unwrap(),
-            "--json",
-            json.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert!(
-        matches!(o.status.code(), Some(0) | Some(1)),
-        "compare ran: {}",
-        text(&o.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let figures = doc["figures"].as_array().unwrap();
     // Issue 6: the round trip passes compare's default thresholds, every figure.
-    print_figures_and_assert_pass("chat", &doc, o.status.code());
+    print_figures_and_assert_pass("chat", &doc, Some(code));
     let grouping = grouping_edges(&spec, &pack);
     assert!(grouping.len() >= 3, "{grouping:?}");
     // The largest edge: the one whose parents have the most children in all.
@@ -430,39 +405,12 @@ fn another_schema_round_trip_passes_compare() {
         .get(0);
     assert!(rows > 1000, "{rows}");
     // The synthetic schema's pack against production's.
-    let synthetic = work.path().join("shop-synthetic.json");
-    run_ok(
-        "pgshape-sampler",
-        &[
-            "extract",
-            "--output",
-            synthetic.to_str().unwrap(),
-            "--schema",
-            "synthetic",
-            "--window-days",
-            "60",
-        ],
-        &[("DATABASE_URL", &target.url), ("ANONYMIZATION_SALT", SALT)],
-    );
-    let json = work.path().join("shop-compare.json");
-    let o = run(
-        "pgshape-generator",
-        &[
-            "compare",
-            "--production",
-            pack.to_str().unwrap(),
-            "--synthetic",
-            synthetic.to_str().unwrap(),
-            "--json",
-            json.to_str().unwrap(),
-        ],
-        &[],
-    );
-    let doc: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let (code, doc) =
+        compare_synthetic(&pack, &target, SALT, work.path(), &["--window-days", "60"]);
     // Issue 6: the round trip passes compare's default thresholds, every figure; among them
     // the self-reference's zero-child fraction and null fraction (a tree), the distinct
     // reference's zero-child fraction and the cycle columns' null fractions.
-    print_figures_and_assert_pass("shop", &doc, o.status.code());
+    print_figures_and_assert_pass("shop", &doc, Some(code));
     let figure = |subject: &str, metric: &str| {
         doc["figures"]
             .as_array()

@@ -15,8 +15,7 @@ use std::time::Instant;
 
 use pgshape_core::pack::Pack;
 use pgshape_core::spec::{KeyFormat, Spec};
-use pgshape_e2e::{generate_and_load, orphans, repo_root, run, run_ok, TestDb};
-use serde_json::Value;
+use pgshape_e2e::{compare_synthetic, generate_and_load, orphans, repo_root, run, run_ok, TestDb};
 
 const SALT: &str = "public-dataset-salt-0123456789abcdef0123456789";
 
@@ -158,28 +157,7 @@ fn nycflights13_round_trip_passes_compare() {
     );
 
     // The synthetic schema's pack against production's, at the default thresholds.
-    let synthetic = work.path().join("synthetic.json");
-    extract(&target.url, "synthetic", &synthetic);
-    let json = work.path().join("compare.json");
-    let o = run(
-        "pgshape-generator",
-        &[
-            "compare",
-            "--production",
-            pack_path.to_str().unwrap(),
-            "--synthetic",
-            synthetic.to_str().unwrap(),
-            "--json",
-            json.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert!(
-        matches!(o.status.code(), Some(0) | Some(1)),
-        "compare ran: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let (code, doc) = compare_synthetic(&pack_path, &target, SALT, work.path(), &[]);
     let figures = doc["figures"].as_array().unwrap();
     let judged = figures
         .iter()
@@ -205,11 +183,7 @@ fn nycflights13_round_trip_passes_compare() {
     // has 50,094 orphan flights under a NOT VALID key, included: stratified reference draws
     // give each plane its expected count, rounded).
     assert_eq!(doc["failed"], 0, "figures over their default thresholds");
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "compare exits 0 when every figure passes"
-    );
+    assert_eq!(code, 0, "compare exits 0 when every figure passes");
     // Every edge was compared on its zero fraction (the suppressed ones included).
     for e in &pack.edges {
         assert!(

@@ -14,8 +14,7 @@ use std::path::{Path, PathBuf};
 use pgshape_core::copy;
 use pgshape_core::pack::Pack;
 use pgshape_core::spec::{Rows, Spec};
-use pgshape_e2e::{generate_and_load, orphans, run, run_ok, TestDb};
-use serde_json::Value;
+use pgshape_e2e::{compare_synthetic, generate_and_load, orphans, run, run_ok, TestDb};
 
 const SALT: &str = "types-test-salt-0123456789abcdef0123456789abc";
 
@@ -505,23 +504,7 @@ fn every_type_and_key_shape_round_trips() {
     c.batch_execute("DROP TABLE synthetic.csv_store").unwrap();
 
     // The comparison, for the record.
-    let synthetic = work.path().join("types-synthetic.json");
-    extract(&target, "synthetic", &synthetic, None);
-    let json = work.path().join("types-compare.json");
-    run(
-        "pgshape-generator",
-        &[
-            "compare",
-            "--production",
-            pack.to_str().unwrap(),
-            "--synthetic",
-            synthetic.to_str().unwrap(),
-            "--json",
-            json.to_str().unwrap(),
-        ],
-        &[],
-    );
-    let doc: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let (_, doc) = compare_synthetic(&pack, &target, SALT, work.path(), &["--window-days", "60"]);
     eprintln!(
         "types compare: {} of {} figures fail",
         doc["failed"], doc["checked"]
