@@ -12,6 +12,7 @@
 //! - [`spec`]: the distribution spec format.
 //! - [`pack`]: the metrics pack format.
 //! - [`token`]: HMAC tokens under per-namespace keys derived from the salt; the salt fingerprint.
+//! - [`entropy`]: a conservative entropy estimate of a secret (weak salts are refused).
 //! - [`pii`]: PII detectors (email, phone, SSN, card with Luhn, IP, IBAN with mod-97, names).
 //! - [`ident`]: SQL identifier quoting.
 //! - [`cli`]: what the binaries share at their edge: logging, exit codes.
@@ -22,6 +23,7 @@ pub mod cli;
 pub mod conn;
 pub mod copy;
 pub mod dist;
+pub mod entropy;
 pub mod error;
 pub mod ident;
 pub mod pack;

@@ -51,6 +51,10 @@ pub const NUMBER_SIGNIFICANT_DIGITS: i32 = 3;
 /// Decimal places of [`ColumnMetrics::distinct_ratio`].
 pub const DISTINCT_RATIO_DECIMALS: i32 = 3;
 
+/// The smallest `k_min` a pack may be made with (and `validate` accepts); below it the sampler
+/// refuses unless told `--unsafe-k`.
+pub const K_FLOOR: u64 = 5;
+
 /// The pack format version this build reads and writes.
 pub const PACK_VERSION: u32 = 1;
 

@@ -23,8 +23,12 @@ pub enum SaltError {
         "FATAL: {SALT_VAR} is not set: the production salt is required (from the secret store)"
     )]
     Missing,
-    #[error("FATAL: {SALT_VAR} is too short: at least {MIN_SALT_BYTES} bytes are required")]
+    #[error("FATAL: {SALT_VAR} is too short: at least {MIN_SALT_BYTES} bytes are required; make one with `openssl rand -hex 32`")]
     TooShort,
+    /// Long enough but guessable (repeated, sequential or made of words): the estimate in
+    /// whole bits, never the salt.
+    #[error("FATAL: {SALT_VAR} is too weak: about {0} bits estimated (repeats, sequences or words), at least {min} are required; make one with `openssl rand -hex 32` and keep it in the secret store", min = crate::entropy::MIN_SALT_BITS)]
+    Weak(u32),
 }
 
 /// The production salt. `Debug` prints nothing of it.
@@ -42,13 +46,20 @@ impl Salt {
         Salt::new(std::env::var_os(SALT_VAR).map(|v| v.into_encoded_bytes()))
     }
 
-    /// Checks a salt value.
+    /// Checks a salt value: present, at least [`MIN_SALT_BYTES`] long and of at least
+    /// [`crate::entropy::MIN_SALT_BITS`] estimated bits.
     pub fn new(value: Option<Vec<u8>>) -> Result<Salt, SaltError> {
         match value {
             None => Err(SaltError::Missing),
             Some(v) if v.is_empty() => Err(SaltError::Missing),
             Some(v) if v.len() < MIN_SALT_BYTES => Err(SaltError::TooShort),
-            Some(v) => Ok(Salt(v)),
+            Some(v) => {
+                let bits = crate::entropy::estimate_bits(&v);
+                if bits < crate::entropy::MIN_SALT_BITS {
+                    return Err(SaltError::Weak(bits as u32));
+                }
+                Ok(Salt(v))
+            }
         }
     }
 
@@ -105,7 +116,10 @@ mod tests {
     use super::*;
 
     fn salt() -> Salt {
-        Salt::new(Some(b"0123456789abcdef0123456789abcdef-test".to_vec())).unwrap()
+        Salt::new(Some(
+            b"1593342dfd631c3539380c786496d4b652d9a2215dd05f56acd27ddf13bebc74".to_vec(),
+        ))
+        .unwrap()
     }
 
     #[test]
@@ -120,8 +134,8 @@ mod tests {
     #[test]
     fn salt_is_never_shown() {
         let s = salt();
-        assert!(!format!("{s:?}").contains("0123"));
-        assert!(!format!("{:?}", s.namespace("x")).contains("0123"));
+        assert!(!format!("{s:?}").contains("1593"));
+        assert!(!format!("{:?}", s.namespace("x")).contains("1593"));
         assert!(is_token(&s.fingerprint()));
         assert_eq!(Salt::new(None).unwrap_err(), SaltError::Missing);
         assert_eq!(
@@ -129,5 +143,9 @@ mod tests {
             SaltError::TooShort
         );
         assert!(!SaltError::TooShort.to_string().contains("short\""));
+        let weak = Salt::new(Some(vec![b'a'; 32])).unwrap_err();
+        assert!(matches!(weak, SaltError::Weak(_)), "{weak:?}");
+        assert!(weak.to_string().contains("openssl rand -hex 32"), "{weak}");
+        assert!(!weak.to_string().contains("aaaa"), "{weak}");
     }
 }

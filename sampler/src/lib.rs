@@ -14,6 +14,7 @@
 //!   columns, allow-listed labels).
 //! - [`validate`]: the PII scan and structural checks of a pack; [`structure`]: the check
 //!   against the published JSON Schema (unknown keys at any depth, with their paths).
+//! - [`handover`]: the pack's sha256 against its manifest's.
 //! - [`report`]: the extraction compliance report.
 //!
 //! It depends on `pgshape-core` only: no generation or loading code runs in production.
@@ -22,6 +23,7 @@ pub mod cells;
 pub mod detect;
 pub mod extract;
 pub mod fanout;
+pub mod handover;
 pub mod metrics;
 pub mod numbers;
 pub mod policy;

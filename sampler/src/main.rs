@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use pgshape_core::catalog;
 use pgshape_core::cli::{self, code, Exit};
 use pgshape_core::conn::Target;
+use pgshape_core::pack::K_FLOOR;
 use pgshape_core::token::Salt;
 use pgshape_sampler::extract::{self, Options};
 use pgshape_sampler::policy::Policy;
@@ -90,9 +91,13 @@ struct ExtractArgs {
     /// Days of the extraction window (counts inside it are reported per table).
     #[arg(long, default_value_t = 30)]
     window_days: u32,
-    /// Minimum entities per exported bin or category; smaller cells are merged or suppressed.
+    /// Minimum people (distinct privacy units) behind every exported figure; smaller cells
+    /// are merged or suppressed. Below 5 only with --unsafe-k.
     #[arg(long, default_value_t = 10)]
     k_min: u64,
+    /// Accept --k-min below 5 (tests of tiny data only: such a pack fails `validate`).
+    #[arg(long)]
+    unsafe_k: bool,
     /// Read only P % of the rows (TABLESAMPLE, 0 < P <= 100) and scale counts back. Each
     /// foreign key's fan-out samples the parents and counts their children in full.
     #[arg(long, value_name = "P")]
@@ -128,6 +133,13 @@ fn limits(db: &DbArgs) -> Limits {
 
 fn run_extract(a: ExtractArgs) -> Result<()> {
     // The salt first: without it nothing is read and nothing is written.
+    if a.k_min < K_FLOOR && !a.unsafe_k {
+        return Err(Exit::new(
+            code::BAD_INPUT,
+            format!("--k-min {} is below the floor of {K_FLOOR}: a figure resting on fewer people can single one out (--unsafe-k to force it, for tests only)", a.k_min),
+        )
+        .into());
+    }
     let salt = Salt::from_env().map_err(|e| Exit::new(code::BAD_INPUT, e.to_string()))?;
     let target = Target::resolve(a.db.database_url.as_deref())?;
     let opts = Options {

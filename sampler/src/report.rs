@@ -137,8 +137,12 @@ pub fn render(path: &Path, operator: &str) -> pgshape_core::Result<String> {
         ),
     ));
     line(check(
-        pack.privacy.k_min >= 10,
-        &format!("Small cells suppressed below k = {}", pack.privacy.k_min),
+        pack.privacy.k_min >= pgshape_core::pack::K_FLOOR,
+        &format!(
+            "k = {}: every figure rests on at least k people (floor {})",
+            pack.privacy.k_min,
+            pgshape_core::pack::K_FLOOR
+        ),
     ));
     let (numeric, open_ends) = numeric_extremes(&pack);
     line(check(

@@ -4,11 +4,12 @@
 //! over 100 characters are refused; token paths must hold well-formed tokens; and the file must
 //! match its closed format (unknown keys are findings). A finding names the file, the JSON path
 //! and the detector — never the matched text: a key that is itself flagged is shown as
-//! `<key #n>` in paths.
+//! `<key #n>` in paths. A pack's `privacy.k_min` must be at least the floor ([`K_FLOOR`]), and
+//! the pack's sha256 must be the one its manifest records ([`crate::handover`]).
 
 use std::path::Path;
 
-use pgshape_core::pack::{Manifest, Pack};
+use pgshape_core::pack::{Manifest, Pack, K_FLOOR};
 use pgshape_core::pii::{self, Detector};
 use pgshape_core::token::is_token;
 use serde_json::Value;
@@ -36,7 +37,9 @@ pub fn validate_file(path: &Path) -> std::io::Result<Vec<Finding>> {
             }]);
         }
     };
-    Ok(validate_value(&value))
+    let mut findings = validate_value(&value);
+    findings.extend(crate::handover::check(path, &bytes, &value));
+    Ok(findings)
 }
 
 /// Validates a parsed pack or manifest.
@@ -59,6 +62,16 @@ pub fn validate_value(value: &Value) -> Vec<Finding> {
         (Vec::new(), false)
     };
     let structural = !structure.is_empty();
+    if let Some(k) = value.pointer("/privacy/k_min").and_then(Value::as_u64) {
+        if k < K_FLOOR {
+            findings.push(Finding {
+                json_path: "$.privacy.k_min".into(),
+                what: format!(
+                    "k_min {k} is below the floor of {K_FLOOR}: figures may rest on fewer people"
+                ),
+            });
+        }
+    }
     findings.extend(structure);
     // ...and what the schema cannot say (integer ranges): the file must read as its type.
     // serde's message can quote an unknown key, which could be the leak: say only that.

@@ -8,7 +8,7 @@ use std::path::Path;
 use pgshape_e2e::{extract_pack, run, TestDb};
 use serde_json::Value;
 
-const SALT: &str = "compare-test-salt-0123456789abcdef0123456789";
+const SALT: &str = "15b9bb749779a0d3525651d336e2beaa6c3fbccca16644a3badbe624f9c2f249";
 
 fn compare(production: &Path, synthetic: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec![

@@ -19,7 +19,7 @@ use pgshape_e2e::{
 };
 use serde_json::Value;
 
-const SALT: &str = "init-test-salt-0123456789abcdef0123456789abc";
+const SALT: &str = "903708f8087cca4eb03c3e1838f2e87422a6e5ead4ef10e799aa4f83ec1fccea";
 
 fn init(pack: &Path, output: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec![

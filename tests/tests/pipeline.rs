@@ -6,7 +6,7 @@ use std::path::Path;
 
 use pgshape_e2e::{extract_pack, orphans, repo_root, run_ok, TestDb};
 
-const SALT: &str = "pipeline-test-salt-0123456789abcdef0123456789";
+const SALT: &str = "546539c101c839bd32c84ef0935cc52f4cf361add0dd63fdd0b12ed24169b566";
 
 #[test]
 fn fixture_to_sampler_to_generator_to_loader() {

@@ -17,7 +17,7 @@ use pgshape_core::pack::Pack;
 use pgshape_core::spec::{KeyFormat, Spec};
 use pgshape_e2e::{compare_synthetic, generate_and_load, orphans, repo_root, run, run_ok, TestDb};
 
-const SALT: &str = "public-dataset-salt-0123456789abcdef0123456789";
+const SALT: &str = "64218ef2a3e3e4e4237e1f6baee52e2bafed2febeb49c944e7940183994fb6bc";
 
 fn extract(url: &str, schema: &str, out: &Path) {
     run_ok(

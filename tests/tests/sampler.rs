@@ -9,6 +9,8 @@ use pgshape_sampler::session::{self, Limits};
 
 #[path = "sampler/detect.rs"]
 mod detect;
+#[path = "sampler/handover.rs"]
+mod handover;
 #[path = "sampler/metrics.rs"]
 mod metrics;
 #[path = "sampler/policy.rs"]
@@ -20,7 +22,7 @@ mod schema;
 #[path = "sampler/timing.rs"]
 mod timing;
 
-const SALT: &str = "sampler-test-salt-0123456789abcdef0123456789";
+const SALT: &str = "350e44c3f20957d44ff005271a28f8e9f18c544e54bbe9b8b8371a95a87493e9";
 
 fn fixture() -> TestDb {
     let db = TestDb::new("sampler");
@@ -234,11 +236,18 @@ fn the_sampler_session_cannot_write() {
 }
 
 #[test]
-fn a_missing_or_short_salt_exits_non_zero_and_writes_nothing() {
+fn a_missing_short_or_weak_salt_exits_non_zero_and_writes_nothing() {
     let db = TestDb::new("sampler_salt");
     let dir = tempfile::tempdir().unwrap();
     let out_path = dir.path().join("p.json");
-    for salt in [None, Some("too-short-a-salt")] {
+    let weak = "a".repeat(32);
+    let words = "production-salt-of-the-sampler-v1-2026";
+    for salt in [
+        None,
+        Some("too-short-a-salt"),
+        Some(weak.as_str()),
+        Some(words),
+    ] {
         let mut env = vec![("DATABASE_URL", db.url.as_str())];
         if let Some(s) = salt {
             env.push(("ANONYMIZATION_SALT", s));
@@ -258,6 +267,7 @@ fn a_missing_or_short_salt_exits_non_zero_and_writes_nothing() {
         );
         if let Some(s) = salt {
             assert!(!stderr.contains(s), "the salt value was printed");
+            assert!(stderr.contains("openssl rand -hex 32"), "{stderr}");
         }
         assert_eq!(
             std::fs::read_dir(dir.path()).unwrap().count(),

@@ -9,7 +9,7 @@ use std::path::Path;
 use pgshape_core::spec::{KeyFormat, Spec};
 use pgshape_e2e::{generate_and_load, orphans, run, run_ok, TestDb};
 
-const SALT: &str = "text-keys-test-salt-0123456789abcdef0123456789";
+const SALT: &str = "4675db3a9c53ff9c9426523887f97de3ec94f75565dd9cee1b10e3ae01b24f7d";
 
 const SCHEMA: &str = "
 CREATE SCHEMA shop;

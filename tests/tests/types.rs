@@ -16,7 +16,7 @@ use pgshape_core::pack::Pack;
 use pgshape_core::spec::{Rows, Spec};
 use pgshape_e2e::{compare_synthetic, generate_and_load, orphans, run, run_ok, TestDb};
 
-const SALT: &str = "types-test-salt-0123456789abcdef0123456789abc";
+const SALT: &str = "38b51e570fd1ffc34c764067023a38ed0d8ba677564f41c7134080b23fee1871";
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
