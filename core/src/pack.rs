@@ -132,6 +132,24 @@ pub struct Bin {
     pub count: u64,
 }
 
+impl ColumnMetrics {
+    /// A column of which only the role and null fraction are exported.
+    pub fn bare(role: String, null_fraction: f64) -> ColumnMetrics {
+        ColumnMetrics {
+            role,
+            null_fraction,
+            distinct_ratio: None,
+            hourly: None,
+            weekday: None,
+            daily: None,
+            daily_days: None,
+            length: None,
+            categories: None,
+            number: None,
+        }
+    }
+}
+
 /// Per-column figures (by role; never a value).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -154,6 +172,11 @@ pub struct ColumnMetrics {
     /// cell under `k_min` is `null`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub daily: Option<Vec<Option<u64>>>,
+    /// Days per cell of `daily` when it was coarsened (7: weeks, 30: 30-day periods from the
+    /// window's start date) so that every non-empty cell rests on `k_min` people; absent for
+    /// days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_days: Option<u32>,
     /// Text and PII columns: the distribution of value lengths in characters (never content).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub length: Option<Shape>,
@@ -214,9 +237,10 @@ pub struct Categories {
     pub labels: bool,
     /// Category → rows, for categories with at least `k_min` rows.
     pub counts: BTreeMap<String, u64>,
-    /// Rows in categories under `k_min` (merged, not listed).
+    /// Rows in categories not listed (under `k_min` people, and the smallest listed one with
+    /// them when those alone rest on fewer than `k_min`), to two significant digits.
     pub suppressed_rows: u64,
-    /// How many categories were merged.
+    /// How many categories were not listed, rounded up to a multiple of `k_min` (a band).
     pub suppressed_categories: u64,
 }
 
@@ -255,8 +279,9 @@ pub struct Privacy {
 #[serde(deny_unknown_fields)]
 pub struct TableMetrics {
     pub total_rows: u64,
-    /// `exact` (count(*)), `sampled` (a `TABLESAMPLE` count scaled back) or `estimated`
-    /// (catalog estimate).
+    /// `exact` (count(*)), `sampled` (a `TABLESAMPLE` count scaled back), `estimated`
+    /// (catalog estimate) or `band` (one significant digit: the rows of fewer than `k_min`
+    /// people, of which nothing else is exported).
     pub count_method: String,
     /// The timestamp column the window applies to (policy or detection), when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -267,6 +292,14 @@ pub struct TableMetrics {
     /// Per column.
     #[serde(default)]
     pub columns: BTreeMap<String, ColumnMetrics>,
+    /// Who the rows describe: `schema.table via fk → fk`, `schema.table (itself)` or `rows`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy_unit: Option<String>,
+    /// The fewest people (distinct privacy units) any exported figure of this table rests on;
+    /// absent when only the schema and a row-count band are exported (`count_method`
+    /// `band`: the table's rows belong to fewer than `k_min` people).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_people: Option<u64>,
 }
 
 /// The mapping manifest (`..._mapping.json`): how tokens were made, never a value and never a

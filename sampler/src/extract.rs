@@ -22,6 +22,7 @@ use crate::policy::Policy;
 use crate::roles::Role;
 use crate::sample::Sample;
 use crate::session::{self, Limits};
+use crate::unit::UnitSql;
 
 /// Days a pack stays valid.
 pub const RETENTION_DAYS: i64 = 90;
@@ -90,20 +91,42 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
         end: now,
         salt,
         policy: &opts.policy,
+        rests_on: std::cell::Cell::new(None),
     };
     if opts.sample.is_sampled() {
         tracing::info!(sample = %opts.sample, "sampling rows");
     }
+    // Roles first (PII detection reads a sample of each table): the privacy units follow the
+    // foreign keys to the tables that hold PII.
+    let mut roles: BTreeMap<String, Vec<Role>> = BTreeMap::new();
     for t in &schema.tables {
-        let mut roles: Vec<Role> = opts.policy.roles(t);
-        for (column, detector) in crate::detect::reclassify(&mut tx, t, &mut roles, &opts.policy)? {
+        let mut r: Vec<Role> = opts.policy.roles(t);
+        for (column, detector) in crate::detect::reclassify(&mut tx, t, &mut r, &opts.policy)? {
             tracing::info!(table = %t.qualified(), column = %column, detector = detector.name(), "classified pii from a sample of its values");
         }
+        roles.insert(t.qualified(), r);
+    }
+    let units = crate::unit::units(&schema, &roles, &opts.policy)?;
+    for t in &schema.tables {
+        let q = t.qualified();
+        let unit = &units[&q];
+        scan.rests_on.set(None);
         let window = opts.policy.window_column(t);
-        let (metrics, ns) = crate::metrics::table(&mut tx, t, &roles, window, &scan)?;
+        let (mut metrics, ns) =
+            crate::metrics::table(&mut tx, t, &roles[&q], window, &unit.sql(), &scan)?;
         namespaces.extend(ns);
+        metrics.privacy_unit = Some(unit.to_string());
+        if metrics.count_method == "band" {
+            tracing::info!(table = %q, unit = %unit, "rows of fewer than k people: schema and a row-count band only");
+            tables.insert(q, metrics);
+            continue;
+        }
         for fk in &t.foreign_keys {
-            let mut edge = crate::fanout::edge(&mut tx, t, fk, opts.k_min, &opts.sample)?;
+            let parent = format!("{}.{}", fk.ref_schema, fk.ref_table);
+            let parent_unit = units.get(&parent).map_or(UnitSql::rows(), |u| u.sql());
+            let (mut edge, people) =
+                crate::fanout::edge(&mut tx, t, fk, &parent_unit, opts.k_min, &opts.sample)?;
+            scan.rests(people);
             // Timings where the child has a time column (and offsets where the parent does).
             if let Some((child_time, parent_time)) =
                 crate::timing::columns(&opts.policy, &schema, t, fk)
@@ -114,11 +137,12 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
                     child_time,
                     fk,
                     parent_time,
+                    &unit.sql(),
                     opts.k_min,
                     &opts.sample,
                 )?;
                 let exported = |n: pgshape_core::pack::Numbers| {
-                    // Fewer than k values in all: nothing to say.
+                    // Fewer than k people in all: nothing to say.
                     (!n.histogram.is_empty()).then_some(n)
                 };
                 edge.child_column = Some(child_time.name.clone());
@@ -128,8 +152,9 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
             }
             edges.push(edge);
         }
-        tracing::info!(table = %t.qualified(), rows = metrics.total_rows, "measured");
-        tables.insert(t.qualified(), metrics);
+        metrics.min_people = scan.rests_on.get();
+        tracing::info!(table = %q, rows = metrics.total_rows, unit = %unit, "measured");
+        tables.insert(q, metrics);
     }
     tx.commit()
         .map_err(Error::db("ending the read-only transaction"))?;

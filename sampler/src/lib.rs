@@ -8,6 +8,7 @@
 //! - [`numbers`]: numeric quantiles and histograms; [`profile`]: hourly, weekday and daily
 //!   profiles; [`fanout`]: children per parent of each foreign key; [`timing`]: each edge's
 //!   child-minus-parent offsets and inter-arrival times.
+//! - [`unit`]: the privacy unit of each table (the person k counts).
 //! - [`cells`]: the small-cell rules every metric shares; [`sample`]: `--sample-percent`.
 //! - [`detect`]: PII detection from a small in-memory sample of a column's values.
 //! - [`policy`]: the policy file's per-table and per-column overrides (roles, window
@@ -26,12 +27,15 @@ pub mod fanout;
 pub mod handover;
 pub mod metrics;
 pub mod numbers;
+pub mod people;
 pub mod policy;
 pub mod profile;
 pub mod report;
 pub mod roles;
 pub mod sample;
 pub mod session;
+pub mod shape;
 pub mod structure;
 pub mod timing;
+pub mod unit;
 pub mod validate;

@@ -213,12 +213,28 @@ fn run_inspect(a: DbArgs) -> Result<()> {
     let schema = catalog::read(&mut tx, &a.schemas)?;
     policy.check(&schema)?;
     let mut out = std::io::stdout().lock();
+    let mut all_roles = std::collections::BTreeMap::new();
+    let mut all_detected = std::collections::BTreeMap::new();
+    for t in &schema.tables {
+        let mut roles = policy.roles(t);
+        let detected = pgshape_sampler::detect::reclassify(&mut tx, t, &mut roles, &policy)?;
+        all_roles.insert(t.qualified(), roles);
+        all_detected.insert(t.qualified(), detected);
+    }
+    let units = pgshape_sampler::unit::units(&schema, &all_roles, &policy)?;
+    writeln!(out, "| table | privacy unit (k counts these) |")?;
+    writeln!(out, "|---|---|")?;
+    for t in &schema.tables {
+        let unit = &units[&t.qualified()];
+        writeln!(out, "| {} | {unit} |", t.qualified())?;
+    }
+    writeln!(out)?;
     writeln!(out, "| table | column | type | role | exported |")?;
     writeln!(out, "|---|---|---|---|---|")?;
     for t in &schema.tables {
         let window = policy.window_column(t);
-        let mut roles = policy.roles(t);
-        let detected = pgshape_sampler::detect::reclassify(&mut tx, t, &mut roles, &policy)?;
+        let roles = all_roles[&t.qualified()].clone();
+        let detected = &all_detected[&t.qualified()];
         for (c, r) in t.columns.iter().zip(roles) {
             let mut role = r.to_string();
             if let Some((_, d)) = detected.iter().find(|(name, _)| name == &c.name) {

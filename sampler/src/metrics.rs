@@ -8,14 +8,15 @@ use chrono::{DateTime, Utc};
 use pgshape_core::catalog::{Table, TypeKind};
 use pgshape_core::ident::{qualified, quote};
 use pgshape_core::pack::{
-    Categories, ColumnMetrics, Namespace, Shape, TableMetrics, DISTINCT_RATIO_DECIMALS,
+    Categories, ColumnMetrics, Namespace, TableMetrics, DISTINCT_RATIO_DECIMALS,
     LENGTH_QUANTILES,
 };
 use pgshape_core::token::Salt;
 use pgshape_core::{Error, Result};
 use postgres::GenericClient;
 
-use crate::cells::{histogram, quantiles, round6, round_decimals};
+use crate::cells::{round6, round_decimals};
+use crate::unit::UnitSql;
 use crate::policy::Policy;
 use crate::roles::Role;
 use crate::sample::Sample;
@@ -28,6 +29,24 @@ pub struct Scan<'a> {
     pub end: DateTime<Utc>,
     pub salt: &'a Salt,
     pub policy: &'a Policy,
+    /// The fewest units an exported figure of the current table rests on.
+    pub rests_on: std::cell::Cell<Option<u64>>,
+}
+
+impl Scan<'_> {
+    /// Records that an exported figure rests on `units` people.
+    pub fn rests(&self, units: Option<u64>) {
+        if let Some(u) = units {
+            self.rests_on
+                .set(Some(self.rests_on.get().map_or(u, |m| m.min(u))));
+        }
+    }
+}
+
+/// A row count as a band: one significant digit (a table of few people is not counted
+/// exactly).
+pub fn band(n: u64) -> u64 {
+    crate::cells::significant(n as f64, 1) as u64
 }
 
 /// The metrics of table `t` and of every column (`roles[i]` is the role of `t.columns[i]`;
@@ -39,13 +58,22 @@ pub fn table(
     t: &Table,
     roles: &[Role],
     window: Option<&str>,
+    unit: &UnitSql,
     scan: &Scan<'_>,
 ) -> Result<(TableMetrics, Vec<Namespace>)> {
-    let from = scan.sample.from(&qualified(&t.schema, &t.name), "t");
+    let from = format!(
+        "{} {}",
+        scan.sample.from(&qualified(&t.schema, &t.name), "t"),
+        unit.joins
+    );
     let read: Vec<usize> = (0..t.columns.len())
         .filter(|&i| roles[i] != Role::Skip)
         .collect();
-    let mut select = vec!["count(*)".to_string()];
+    let mut select = vec!["count(*)".to_string(), unit.count(None)];
+    // Without a window column the window count's place is taken by a constant.
+    if window.is_none() {
+        select.push("0::bigint".into());
+    }
     if let Some(w) = window {
         let w = quote(w);
         select.push(format!(
@@ -55,7 +83,11 @@ pub fn table(
     let first_column = select.len();
     for &i in &read {
         let c = quote(&t.columns[i].name);
-        select.push(format!("count(t.{c}), count(DISTINCT t.{c}::text)"));
+        select.push(format!(
+            "count(t.{c}), count(DISTINCT t.{c}::text), {}, {}",
+            unit.count(Some(&format!("t.{c} IS NOT NULL"))),
+            unit.count(Some(&format!("t.{c} IS NULL")))
+        ));
     }
     let sql = format!("SELECT {} FROM {from}", select.join(", "));
     let row = match window {
@@ -67,6 +99,23 @@ pub fn table(
         t.qualified()
     )))?;
     let total = row.get::<_, i64>(0) as u64;
+    let people = row.get::<_, i64>(1) as u64;
+    if people < scan.k {
+        // The rows of fewer than k people: the schema and a row-count band, nothing else.
+        return Ok((
+            TableMetrics {
+                total_rows: band(scan.sample.scale(total)),
+                count_method: "band".into(),
+                window_column: None,
+                window_rows: None,
+                columns: BTreeMap::new(),
+                privacy_unit: None,
+                min_people: None,
+            },
+            Vec::new(),
+        ));
+    }
+    scan.rests(Some(people));
     let mut metrics = TableMetrics {
         total_rows: scan.sample.scale(total),
         count_method: if scan.sample.is_sampled() {
@@ -75,27 +124,55 @@ pub fn table(
             "exact".into()
         },
         window_column: window.map(str::to_string),
-        window_rows: window.map(|_| scan.sample.scale(row.get::<_, i64>(1) as u64)),
+        window_rows: window.map(|_| scan.sample.scale(row.get::<_, i64>(2) as u64)),
         columns: BTreeMap::new(),
+        privacy_unit: None,
+        min_people: None,
     };
     let mut namespaces = Vec::new();
     let out = &mut metrics.columns;
     for (j, &i) in read.iter().enumerate() {
         let (c, r) = (&t.columns[i], roles[i]);
-        let non_null = row.get::<_, i64>(first_column + 2 * j) as u64;
-        let distinct = row.get::<_, i64>(first_column + 1 + 2 * j) as u64;
+        let at = first_column + 4 * j;
+        let non_null = row.get::<_, i64>(at) as u64;
+        let distinct = row.get::<_, i64>(at + 1) as u64;
+        let (set_people, null_people) = (
+            row.get::<_, i64>(at + 2) as u64,
+            row.get::<_, i64>(at + 3) as u64,
+        );
         let what = format!("{}.{}", t.qualified(), c.name);
         let col = quote(&c.name);
+        // An identifier (by name or near-unique): only its null fraction and a banded
+        // distinct ratio, like a key.
+        let ratio = (non_null > 0).then(|| distinct as f64 / non_null as f64);
+        let identifier = crate::roles::identifier_like(t, c, r, ratio);
+        let r = if identifier { Role::Other } else { r };
+        // The null fraction rests on the people with values and those without: where either
+        // side has fewer than k, it is said as all or nothing.
+        let null_fraction = if total == 0 || set_people < scan.k {
+            if total == 0 { 0.0 } else { 1.0 }
+        } else if null_people < scan.k {
+            0.0
+        } else {
+            round6((total - non_null) as f64 / total as f64)
+        };
+        if set_people < scan.k {
+            out.insert(
+                c.name.clone(),
+                ColumnMetrics::bare(r.to_string(), null_fraction),
+            );
+            continue;
+        }
+        scan.rests(Some(set_people));
+        if null_people >= scan.k {
+            scan.rests(Some(null_people));
+        }
+        let decimals = if identifier { 1 } else { DISTINCT_RATIO_DECIMALS };
         let mut m = ColumnMetrics {
             role: r.to_string(),
-            null_fraction: if total == 0 {
-                0.0
-            } else {
-                round6((total - non_null) as f64 / total as f64)
-            },
-            distinct_ratio: (non_null >= scan.k).then(|| {
-                round_decimals(distinct as f64 / non_null as f64, DISTINCT_RATIO_DECIMALS)
-            }),
+            null_fraction,
+            distinct_ratio: ratio.map(|x| round_decimals(x, decimals)),
+            daily_days: None,
             hourly: None,
             weekday: None,
             daily: None,
@@ -109,26 +186,27 @@ pub fn table(
         match r {
             _ if text_key || matches!(r, Role::Text | Role::Pii) => {
                 // Lengths are computed by the server: content never crosses the wire.
-                let dist: Vec<(u64, u64)> = client
-                    .query(
-                        &format!("SELECT {}::bigint, count(*) FROM {from} WHERE t.{col} IS NOT NULL GROUP BY 1 ORDER BY 1", crate::roles::length_sql(c, &col)),
-                        &[],
-                    )
-                    .map_err(Error::db(format!("lengths of {what}")))?
-                    .iter()
-                    .map(|r| (r.get::<_, i64>(0) as u64, r.get::<_, i64>(1) as u64))
-                    .collect();
-                let mut histogram = histogram(&dist, scan.k);
-                for b in &mut histogram {
-                    b.count = scan.sample.scale(b.count);
-                }
-                m.length = Some(Shape {
-                    quantiles: quantiles(&dist, LENGTH_QUANTILES, scan.k),
-                    histogram,
-                });
+                let with = format!(
+                    "v AS MATERIALIZED (SELECT {}::bigint AS x, {} AS u FROM {from} WHERE t.{col} IS NOT NULL)",
+                    crate::roles::length_sql(c, &col),
+                    unit.column()
+                );
+                let measured = crate::shape::measure(
+                    client,
+                    &with,
+                    "v",
+                    "v",
+                    unit.expr.is_some(),
+                    LENGTH_QUANTILES,
+                    scan.k,
+                    &scan.sample,
+                    &format!("the lengths of {what}"),
+                )?;
+                scan.rests(measured.min_units);
+                m.length = Some(measured.shape);
             }
             Role::Category => {
-                let (cats, ns) = categories(client, t, i, &from, scan)?;
+                let (cats, ns) = categories(client, t, i, &from, unit, scan)?;
                 namespaces.extend(ns);
                 m.categories = Some(cats);
             }
@@ -138,6 +216,7 @@ pub fn table(
                     &from,
                     &col,
                     &crate::roles::number_sql(c, &col),
+                    unit,
                     &what,
                     scan.k,
                     &scan.sample,
@@ -148,15 +227,18 @@ pub fn table(
                     client,
                     &from,
                     c,
+                    unit,
                     &what,
                     scan.start,
                     scan.end,
                     scan.k,
                     &scan.sample,
                 )?;
+                scan.rests(p.min_units);
                 m.hourly = p.hourly;
                 m.weekday = Some(p.weekday);
-                m.daily = Some(p.daily);
+                m.daily = p.daily;
+                m.daily_days = (p.bucket_days > 1).then_some(p.bucket_days);
             }
             Role::Text | Role::Pii | Role::Key | Role::Other | Role::Skip => {}
         }
@@ -173,6 +255,7 @@ fn categories(
     t: &Table,
     i: usize,
     from: &str,
+    unit: &UnitSql,
     scan: &Scan<'_>,
 ) -> Result<(Categories, Option<Namespace>)> {
     let c = &t.columns[i];
@@ -180,7 +263,8 @@ fn categories(
     let rows = client
         .query(
             &format!(
-                "SELECT t.{col}::text, count(*) FROM {from} WHERE t.{col} IS NOT NULL GROUP BY 1"
+                "SELECT t.{col}::text, count(*), {} FROM {from} WHERE t.{col} IS NOT NULL GROUP BY 1",
+                unit.count(None)
             ),
             &[],
         )
@@ -200,15 +284,24 @@ fn categories(
         suppressed_rows: 0,
         suppressed_categories: 0,
     };
-    for row in rows {
-        let (label, n): (String, i64) = (row.get(0), row.get(1));
-        let n = n as u64;
-        if n < scan.k {
-            cats.suppressed_rows += scan.sample.scale(n);
-            cats.suppressed_categories += 1;
+    let cells: Vec<(String, u64, u64)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get::<_, i64>(1) as u64, r.get::<_, i64>(2) as u64))
+        .collect();
+    let counts: Vec<(u64, u64)> = cells.iter().map(|c| (c.1, c.2)).collect();
+    let kept = crate::profile::suppress_with_complement(&counts, scan.k);
+    let (mut hidden_rows, mut hidden) = (0u64, 0u64);
+    for ((label, n, u), keep) in cells.into_iter().zip(kept) {
+        if keep.is_none() {
+            hidden_rows += n;
+            hidden += 1;
             continue;
         }
-        let key = if enum_labels || allowed.contains(&label) {
+        scan.rests(Some(u));
+        // An enum label that looks like PII is tokenized like any other label.
+        let plain = (enum_labels && pgshape_core::pii::scan(&label).is_empty())
+            || allowed.contains(&label);
+        let key = if plain {
             label
         } else {
             tokens += 1;
@@ -216,6 +309,9 @@ fn categories(
         };
         cats.counts.insert(key, scan.sample.scale(n));
     }
+    // Banded: rows to two significant digits, categories up to a multiple of k.
+    cats.suppressed_rows = crate::cells::significant(scan.sample.scale(hidden_rows) as f64, 2) as u64;
+    cats.suppressed_categories = hidden.div_ceil(scan.k) * scan.k;
     // Every key a label (enum, or all allow-listed): consumers may use them as such.
     cats.labels = enum_labels || (tokens == 0 && !allowed.is_empty());
     let ns = (!enum_labels).then(|| Namespace {

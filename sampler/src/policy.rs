@@ -1,7 +1,9 @@
 //! The policy file (`--policy FILE`): the privacy engineer's overrides of what the catalog and
 //! name detection decide, per table and column. Read strictly: unknown keys are rejected and
 //! every error names the file and the JSON path; then checked against the catalog (every
-//! table and column it names must exist, roles must fit the column's type).
+//! table and column it names must exist, roles must fit the column's type). Per table it can
+//! also name the privacy unit (`"privacy_unit": "public.customers"` or `"rows"`, see
+//! [`crate::unit`]) and catalog names a detector flags that may leave (`allow_names`).
 //!
 //! ```json
 //! {"policy_version": 1,
@@ -43,6 +45,14 @@ pub struct TablePolicy {
     /// The timestamp column the window applies to (instead of the detected one).
     #[serde(default)]
     pub window_column: Option<String>,
+    /// The table whose rows are this table's people (`schema.table`, reached by a
+    /// foreign-key path), or `rows`; instead of the nearest table with PII columns.
+    #[serde(default)]
+    pub privacy_unit: Option<String>,
+    /// Catalog names (of the table, its columns, constraints, indexes, enum labels) a PII
+    /// detector flags but the privacy engineer has checked: they may leave as they are.
+    #[serde(default)]
+    pub allow_names: Vec<String>,
     /// Per column.
     #[serde(default)]
     pub columns: BTreeMap<String, ColumnPolicy>,
@@ -159,6 +169,15 @@ impl Policy {
                     ));
                 }
             }
+            if let Some(u) = &tp.privacy_unit {
+                if u != "rows" && !schema.tables.iter().any(|t| &t.qualified() == u) {
+                    return Err(self.error(
+                        format!("{at}.privacy_unit"),
+                        "no such table in the schemas read (name it schema.table, or \"rows\")"
+                            .into(),
+                    ));
+                }
+            }
             if let Some(w) = &tp.window_column {
                 let at = format!("{at}.window_column");
                 if t.column(w).is_none() {
@@ -217,6 +236,19 @@ impl Policy {
             })
             .or_else(|| ts.iter().find(|c| c.not_null))
             .map(|c| c.name.as_str())
+    }
+
+    /// The privacy unit the policy names for `t`, if it names one.
+    pub fn privacy_unit(&self, t: &Table) -> Option<&str> {
+        self.tables.get(&t.qualified())?.privacy_unit.as_deref()
+    }
+
+    /// Whether the policy allows catalog name `name` (flagged by a detector) in table `t`'s
+    /// metadata.
+    pub fn allows_name(&self, table: &str, name: &str) -> bool {
+        self.tables
+            .get(table)
+            .is_some_and(|tp| tp.allow_names.iter().any(|n| n == name))
     }
 
     /// The allow-listed labels of column `name` of `t` (empty: every label is tokenized).

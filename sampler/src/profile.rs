@@ -1,30 +1,43 @@
 //! Timestamp columns: rows per UTC hour (24), per ISO weekday (7, Monday first) and per UTC
-//! calendar day of the window, in one pass, small cells `null`.
+//! calendar day of the window, in one pass (grouping sets), each cell with the distinct
+//! privacy units behind it. A cell resting on fewer than `k` units is `null`; where some are,
+//! the smallest exported cell is suppressed too unless the suppressed ones already hold `k`
+//! units (so subtracting the others from a total reveals no fewer than `k` people). The daily
+//! profile is coarsened to weeks, then to 30-day periods, until every non-empty cell rests
+//! on `k` units, or dropped.
 
 use chrono::{DateTime, Utc};
 use pgshape_core::catalog::Column;
 use pgshape_core::{Error, Result};
 use postgres::GenericClient;
 
-use crate::cells::suppress;
 use crate::sample::Sample;
+use crate::unit::UnitSql;
+
+/// The daily profile's periods, finest first: days, weeks, 30 days.
+pub const DAILY_BUCKETS: &[u32] = &[1, 7, 30];
 
 /// The three profiles of a timestamp column.
 pub struct Profiles {
     /// `None` for dates (a date has no hour).
     pub hourly: Option<Vec<Option<u64>>>,
     pub weekday: Vec<Option<u64>>,
-    /// `days + 1` cells from the window's start date.
-    pub daily: Vec<Option<u64>>,
+    /// Cells of `bucket_days` days from the window's start date; `None` when even 30-day
+    /// periods hold fewer than `k` units.
+    pub daily: Option<Vec<Option<u64>>>,
+    pub bucket_days: u32,
+    /// The fewest units an exported cell rests on.
+    pub min_units: Option<u64>,
 }
 
-/// Profiles of column `c` of the `FROM` item `from` (alias `t`) over the window
-/// `[start, end)`; timestamps without a time zone are read as UTC.
+/// Profiles of column `c` of the `FROM` item `from` (alias `t`, with the unit's joins) over
+/// the window `[start, end)`; timestamps without a time zone are read as UTC.
 #[allow(clippy::too_many_arguments)]
 pub fn profiles(
     client: &mut impl GenericClient,
     from: &str,
     c: &Column,
+    unit: &UnitSql,
     what: &str,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
@@ -45,38 +58,101 @@ pub fn profiles(
         "($1::timestamptz AT TIME ZONE 'UTC')",
         "($2::timestamptz AT TIME ZONE 'UTC')",
     );
+    let units = crate::people::units_agg(unit.expr.is_some());
     let rows = client
         .query(
             &format!(
-                "SELECT extract(hour FROM {utc})::int, extract(isodow FROM {utc})::int,
-                        CASE WHEN {utc} >= {w0} AND {utc} < {w1} THEN ({utc}::date - {w0}::date) END,
-                        count(*)
-                   FROM {from} WHERE {col} IS NOT NULL AND {col} > '-infinity' AND {col} < 'infinity'
-                  GROUP BY 1, 2, 3"
+                "SELECT grouping(h, d, day, wk, mo), h, d, day, wk, mo, count(*), {units}
+                   FROM (SELECT extract(hour FROM {utc})::int AS h, extract(isodow FROM {utc})::int AS d,
+                                CASE WHEN {utc} >= {w0} AND {utc} < {w1} THEN ({utc}::date - {w0}::date) END AS day,
+                                {u} AS u
+                           FROM {from} WHERE {col} IS NOT NULL AND {col} > '-infinity' AND {col} < 'infinity') s,
+                        LATERAL (SELECT day / 7 AS wk, day / 30 AS mo) p
+                  GROUP BY GROUPING SETS ((h), (d), (day), (wk), (mo))",
+                u = unit.column(),
             ),
             &[&start, &end],
         )
         .map_err(Error::db(format!("arrival profile of {what}")))?;
     let days = (end.date_naive() - start.date_naive()).num_days().max(0) as usize;
-    let (mut hourly, mut weekday, mut daily) = ([0u64; 24], [0u64; 7], vec![0u64; days + 1]);
+    let cells_of = |b: u32| vec![(0u64, 0u64); days / b as usize + 1];
+    let (mut hourly, mut weekday) = (vec![(0, 0); 24], vec![(0, 0); 7]);
+    let mut periods: Vec<Vec<(u64, u64)>> = DAILY_BUCKETS.iter().map(|&b| cells_of(b)).collect();
     for r in rows {
-        let (h, d, day, n): (i32, i32, Option<i32>, i64) = (r.get(0), r.get(1), r.get(2), r.get(3));
-        hourly[h as usize] += n as u64;
-        weekday[(d - 1) as usize] += n as u64;
-        if let Some(cell) = day.and_then(|i| daily.get_mut(i as usize)) {
-            *cell += n as u64;
+        let set: i32 = r.get(0);
+        let cell = (r.get::<_, i64>(6) as u64, r.get::<_, i64>(7) as u64);
+        // grouping(): a bit set for each column *not* grouped, h the highest.
+        let (slot, at): (Option<&mut Vec<(u64, u64)>>, Option<i32>) = match set {
+            0b01111 => (Some(&mut hourly), r.get(1)),
+            0b10111 => (Some(&mut weekday), r.get::<_, Option<i32>>(2).map(|d| d - 1)),
+            0b11011 => (periods.get_mut(0), r.get(3)),
+            0b11101 => (periods.get_mut(1), r.get(4)),
+            0b11110 => (periods.get_mut(2), r.get(5)),
+            _ => (None, None),
+        };
+        if let Some(c) = slot.zip(at).and_then(|(v, i)| v.get_mut(i as usize)) {
+            *c = cell;
         }
     }
-    // Suppress on what was observed (at least k real rows), then scale back.
-    let cells = |v: &[u64]| -> Vec<Option<u64>> {
-        suppress(v, k)
-            .into_iter()
-            .map(|c| c.map(|n| sample.scale(n)))
-            .collect()
+    let mut min_units = None;
+    let mut export = |v: &[(u64, u64)]| -> Vec<Option<u64>> {
+        let out = suppress_with_complement(v, k);
+        for (c, (_, u)) in out.iter().zip(v) {
+            if c.is_some() {
+                min_units = Some(min_units.map_or(*u, |m: u64| m.min(*u)));
+            }
+        }
+        out.into_iter().map(|c| c.map(|n| sample.scale(n))).collect()
+    };
+    let hourly = (!is_date).then(|| export(&hourly));
+    let weekday = export(&weekday);
+    // The finest period whose every non-empty cell rests on k units.
+    let fine = periods
+        .iter()
+        .position(|cells| cells.iter().all(|&(n, u)| n == 0 || u >= k));
+    let (daily, bucket_days) = match fine {
+        Some(i) => (Some(export(&periods[i])), DAILY_BUCKETS[i]),
+        None => (None, 1),
     };
     Ok(Profiles {
-        hourly: (!is_date).then(|| cells(&hourly)),
-        weekday: cells(&weekday),
-        daily: cells(&daily),
+        hourly,
+        weekday,
+        daily,
+        bucket_days,
+        min_units,
     })
+}
+
+/// Cells `(rows, units)` → exported rows: `None` under `k` units, and when any is, also the
+/// smallest exported cell unless a suppressed cell already holds `k` units (a lower bound of
+/// the suppressed cells' people), so the cells' total minus the exported ones rests on `k`.
+pub fn suppress_with_complement(cells: &[(u64, u64)], k: u64) -> Vec<Option<u64>> {
+    let mut out: Vec<Option<u64>> = cells.iter().map(|&(n, u)| (u >= k).then_some(n)).collect();
+    let hidden = cells.iter().zip(&out).filter(|(_, o)| o.is_none());
+    let (any_rows, most_units) = hidden.fold((false, 0), |(r, m), ((n, u), _)| (r || *n > 0, m.max(*u)));
+    if any_rows && most_units < k {
+        if let Some(i) = (0..cells.len())
+            .filter(|&i| out[i].is_some())
+            .min_by_key(|&i| cells[i].0)
+        {
+            out[i] = None;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_suppressed_cell_takes_the_smallest_exported_one_with_it() {
+        // (rows, units): hour 2 is one person's 40 rows.
+        let cells = [(100, 30), (50, 12), (40, 1), (0, 0), (70, 20)];
+        let out = suppress_with_complement(&cells, 10);
+        assert_eq!(out, vec![Some(100), None, None, None, Some(70)]);
+        // Nothing suppressed but empty cells: nothing more is.
+        let out = suppress_with_complement(&[(100, 30), (0, 0)], 10);
+        assert_eq!(out, vec![Some(100), None]);
+    }
 }

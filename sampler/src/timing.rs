@@ -15,6 +15,7 @@ use postgres::GenericClient;
 
 use crate::policy::Policy;
 use crate::sample::Sample;
+use crate::unit::UnitSql;
 
 /// The time columns of an edge: the child's window column (none: the edge has no timings)
 /// and, when the child has one, the parent's (none: no offsets). A parent outside the
@@ -56,7 +57,8 @@ fn epoch(alias: &str, c: &Column) -> String {
 
 /// The timings of `fk` of table `child` on the child's time column `child_time`, and the
 /// offsets after the parent's time column `parent_time` when there is one. One statement: the
-/// sampled parents' children once, then both distributions. Gaps are ordered by the column
+/// sampled parents' children once (with each child's privacy unit, `unit`), then both
+/// distributions. Gaps are ordered by the column
 /// itself, so an index on (foreign key, time) can serve the window.
 pub fn timings(
     client: &mut impl GenericClient,
@@ -64,6 +66,7 @@ pub fn timings(
     child_time: &Column,
     fk: &ForeignKey,
     parent_time: Option<&Column>,
+    unit: &UnitSql,
     k: u64,
     sample: &Sample,
 ) -> Result<Timings> {
@@ -72,31 +75,34 @@ pub fn timings(
         .columns
         .iter()
         .enumerate()
-        .map(|(i, c)| format!("c.{} AS k{i}", quote(c)))
+        .map(|(i, c)| format!("t.{} AS k{i}", quote(c)))
         .collect();
     let partition: Vec<String> = (0..fk.columns.len()).map(|i| format!("k{i}")).collect();
     let parent_epoch = parent_time.map_or("NULL::float8".to_string(), |p| epoch("p", p));
     let with = format!(
-        "e AS (SELECT c.{t} AS ts, {child_epoch} AS t, {parent_epoch} AS pt, {keys}
-                 FROM {parent} JOIN {child_rel} c ON {join}
-                WHERE c.{t} IS NOT NULL AND c.{t} > '-infinity' AND c.{t} < 'infinity'),
-         j AS MATERIALIZED (SELECT t - pt AS o, t - lag(t) OVER (PARTITION BY {partition} ORDER BY ts) AS g FROM e)",
-        child_epoch = epoch("c", child_time),
+        "e AS (SELECT t.{t} AS ts, {child_epoch} AS t, {parent_epoch} AS pt, {keys}, {u} AS u
+                 FROM {parent} JOIN {child_rel} t ON {join} {joins}
+                WHERE t.{t} IS NOT NULL AND t.{t} > '-infinity' AND t.{t} < 'infinity'),
+         j AS MATERIALIZED (SELECT t - pt AS o, t - lag(t) OVER (PARTITION BY {partition} ORDER BY ts) AS g, u FROM e)",
+        child_epoch = epoch("t", child_time),
+        u = unit.column(),
+        joins = unit.joins,
         keys = keys.join(", "),
         parent = sample.from(&qualified(&fk.ref_schema, &fk.ref_table), "p"),
         child_rel = qualified(&child.schema, &child.name),
-        join = fk.join_sql("c", "p"),
+        join = fk.join_sql("t", "p"),
         partition = partition.join(", "),
     );
-    let mut sources = vec!["SELECT g AS x FROM j".to_string()];
+    let mut sources = vec!["SELECT g AS x, u FROM j".to_string()];
     if parent_time.is_some() {
-        sources.push("SELECT o AS x FROM j".to_string());
+        sources.push("SELECT o AS x, u FROM j".to_string());
     }
     let what = format!("the timings of {}", fk.name);
     let mut d = crate::numbers::distributions(
         client,
         Some(&with),
         &sources,
+        unit.expr.is_some(),
         TIMING_QUANTILES,
         &what,
         k,

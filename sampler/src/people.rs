@@ -1,0 +1,53 @@
+//! k by people in SQL: the pieces every metric's statement shares to count distinct privacy
+//! units (see [`crate::unit`]) per cell, and to test a quantile against the units on each side
+//! of it, in the statement that computes the cell or the quantile.
+//!
+//! A derived relation of the metric carries `x` (the value, float8) and `u` (the row's unit).
+//! Per unit its smallest and largest value (`lo`, `hi`) are taken once: the units at or below
+//! a quantile `q` are those with `lo <= q`, at or above it those with `hi >= q`, exactly.
+
+/// The aggregate of the units in a group of a relation with a unit column `u` (rows as
+/// units: `count(*)`).
+pub fn units_agg(by_unit: bool) -> &'static str {
+    if by_unit {
+        "count(DISTINCT u)"
+    } else {
+        "count(*)"
+    }
+}
+
+/// Common table expressions over relation `v` (columns `x`, `u`) named with suffix `i`:
+/// `pu{i}` (per unit `lo`, `hi`) and `q{i}` (the nearest-rank quantiles at the float8[]
+/// parameter `param`).
+pub fn quantile_ctes(v: &str, i: usize, param: &str, by_unit: bool) -> String {
+    let pu = if by_unit {
+        format!("SELECT min(x) AS lo, max(x) AS hi FROM {v} WHERE u IS NOT NULL GROUP BY u")
+    } else {
+        format!("SELECT x AS lo, x AS hi FROM {v}")
+    };
+    format!(
+        "pu{i} AS MATERIALIZED ({pu}),
+         q{i} AS (SELECT percentile_disc({param}) WITHIN GROUP (ORDER BY x) AS qs FROM {v})"
+    )
+}
+
+/// Three select items over [`quantile_ctes`] `i`: the quantiles (float8[]), and per quantile
+/// the units at or below it and at or above it (bigint[]).
+pub fn quantile_selects(i: usize) -> String {
+    let side = |cond: &str| {
+        format!(
+            "(SELECT array_agg((SELECT count(*) FROM pu{i} WHERE {cond}) ORDER BY o)
+                FROM q{i}, unnest(q{i}.qs) WITH ORDINALITY a(q, o))"
+        )
+    };
+    format!(
+        "(SELECT qs FROM q{i}), {}, {}",
+        side("lo <= a.q"),
+        side("hi >= a.q")
+    )
+}
+
+/// Whether a quantile with `below` units at or below it and `above` at or above may leave.
+pub fn bracketed(below: Option<i64>, above: Option<i64>, k: u64) -> bool {
+    below.zip(above).is_some_and(|(b, a)| b.min(a) >= k as i64)
+}

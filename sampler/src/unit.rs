@@ -1,0 +1,206 @@
+//! The privacy unit of each table: the person its rows describe, so that k counts people, not
+//! rows.
+//!
+//! By default a table's unit is the nearest table its foreign keys lead to (itself included)
+//! that holds PII-classified columns — the users, customers or accounts table — and a row's
+//! unit is that table's key reached along the path. The policy can name another table on a
+//! path (`privacy_unit`), or `rows`. A table with no such path counts its rows as units.
+//! In SQL the unit is an expression over the table's alias `t` and the joins the path needs
+//! (each a join on the parent's referenced key, so no row is duplicated); a row whose path
+//! ends in a NULL belongs to no unit and counts towards none.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fmt;
+
+use pgshape_core::catalog::{ForeignKey, Schema, Table};
+use pgshape_core::ident::{qualified, quote};
+use pgshape_core::{Error, Result};
+
+use crate::policy::Policy;
+use crate::roles::Role;
+
+/// What a table's rows count as.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Unit {
+    /// Each row is its own unit (no path to a person).
+    Rows,
+    /// The rows of table `table` reached along `path` (empty: the table itself, by its key).
+    Table {
+        table: String,
+        path: Vec<ForeignKey>,
+        /// The unit table's key, when the path is empty.
+        key: Vec<String>,
+    },
+}
+
+impl fmt::Display for Unit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unit::Rows => f.write_str("rows (no path to a table with PII)"),
+            Unit::Table { table, path, .. } if path.is_empty() => write!(f, "{table} (itself)"),
+            Unit::Table { table, path, .. } => {
+                let fks: Vec<&str> = path.iter().map(|fk| fk.name.as_str()).collect();
+                write!(f, "{table} via {}", fks.join(" → "))
+            }
+        }
+    }
+}
+
+/// The SQL of a unit over alias `t`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitSql {
+    /// Joins to append after the table's `FROM` item (empty for a path of one hop).
+    pub joins: String,
+    /// The unit's expression, `None` when rows are units.
+    pub expr: Option<String>,
+}
+
+impl UnitSql {
+    /// Rows as units.
+    pub fn rows() -> UnitSql {
+        UnitSql {
+            joins: String::new(),
+            expr: None,
+        }
+    }
+
+    /// Units among the rows of an aggregate (with an optional `FILTER` condition).
+    pub fn count(&self, filter: Option<&str>) -> String {
+        let f = filter.map_or(String::new(), |c| format!(" FILTER (WHERE {c})"));
+        match &self.expr {
+            Some(u) => format!("count(DISTINCT {u}){f}"),
+            None => format!("count(*){f}"),
+        }
+    }
+
+    /// The unit as a column of a derived table (rows: the row's own identity).
+    pub fn column(&self) -> String {
+        self.expr
+            .clone()
+            .unwrap_or_else(|| "(t.tableoid, t.ctid)".into())
+    }
+}
+
+impl Unit {
+    /// The unit's SQL for a table under alias `t`.
+    pub fn sql(&self) -> UnitSql {
+        let cols = |alias: &str, cs: &[String]| -> String {
+            let q: Vec<String> = cs.iter().map(|c| format!("{alias}.{}", quote(c))).collect();
+            if q.len() == 1 {
+                q[0].clone()
+            } else {
+                format!("ROW({})", q.join(", "))
+            }
+        };
+        match self {
+            Unit::Rows => UnitSql {
+                joins: String::new(),
+                expr: None,
+            },
+            Unit::Table { path, key, .. } if path.is_empty() => UnitSql {
+                joins: String::new(),
+                expr: Some(cols("t", key)),
+            },
+            Unit::Table { path, .. } => {
+                let mut joins = Vec::new();
+                let mut alias = "t".to_string();
+                for (i, fk) in path[..path.len() - 1].iter().enumerate() {
+                    let next = format!("u{i}");
+                    joins.push(format!(
+                        "LEFT JOIN {} {next} ON {}",
+                        qualified(&fk.ref_schema, &fk.ref_table),
+                        fk.join_sql(&alias, &next)
+                    ));
+                    alias = next;
+                }
+                let last = path.last().expect("a non-empty path");
+                UnitSql {
+                    joins: joins.join(" "),
+                    expr: Some(cols(&alias, &last.columns)),
+                }
+            }
+        }
+    }
+}
+
+/// The unit of every table of `schema` (`roles` per qualified table name, after detection).
+pub fn units(
+    schema: &Schema,
+    roles: &BTreeMap<String, Vec<Role>>,
+    policy: &Policy,
+) -> Result<BTreeMap<String, Unit>> {
+    let by_name: BTreeMap<String, &Table> =
+        schema.tables.iter().map(|t| (t.qualified(), t)).collect();
+    let has_pii = |q: &str| roles.get(q).is_some_and(|r| r.contains(&Role::Pii));
+    let mut out = BTreeMap::new();
+    for t in &schema.tables {
+        let q = t.qualified();
+        let unit = match policy.privacy_unit(t) {
+            Some("rows") => Unit::Rows,
+            Some(target) => path_to(t, &by_name, |n| n == target)
+                .ok_or_else(|| policy_error(policy, &q, target))?,
+            None => path_to(t, &by_name, |n| has_pii(n)).unwrap_or(Unit::Rows),
+        };
+        out.insert(q, unit);
+    }
+    Ok(out)
+}
+
+fn policy_error(policy: &Policy, table: &str, target: &str) -> Error {
+    Error::Format {
+        path: policy.source.clone().unwrap_or_else(|| "policy".into()),
+        json_path: format!("$.tables.{table}.privacy_unit"),
+        message: format!("no foreign-key path leads from {table} to {target} (or name it \"rows\")"),
+    }
+}
+
+/// The shortest foreign-key path from `t` to a table `goal` accepts (itself first; NOT NULL
+/// foreign keys before nullable ones, then by name).
+fn path_to(
+    t: &Table,
+    by_name: &BTreeMap<String, &Table>,
+    goal: impl Fn(&str) -> bool,
+) -> Option<Unit> {
+    let mut queue: VecDeque<(&Table, Vec<ForeignKey>)> = VecDeque::from([(t, Vec::new())]);
+    let mut seen = BTreeSet::from([t.qualified()]);
+    while let Some((table, path)) = queue.pop_front() {
+        let q = table.qualified();
+        if goal(&q) {
+            if path.is_empty() {
+                // The table itself: by its key (rows when it has none).
+                return Some(match &table.primary_key {
+                    Some(pk) => Unit::Table {
+                        table: q,
+                        path,
+                        key: pk.clone(),
+                    },
+                    None => Unit::Rows,
+                });
+            }
+            return Some(Unit::Table {
+                table: q,
+                path,
+                key: Vec::new(),
+            });
+        }
+        let mut fks: Vec<&ForeignKey> = table.foreign_keys.iter().collect();
+        let nullable = |fk: &ForeignKey| {
+            fk.columns
+                .iter()
+                .any(|c| table.column(c).is_none_or(|c| !c.not_null))
+        };
+        fks.sort_by_key(|fk| (nullable(fk), fk.name.clone()));
+        for fk in fks {
+            let parent = format!("{}.{}", fk.ref_schema, fk.ref_table);
+            let Some(p) = by_name.get(&parent) else {
+                continue;
+            };
+            if seen.insert(parent) {
+                let mut next = path.clone();
+                next.push(fk.clone());
+                queue.push_back((p, next));
+            }
+        }
+    }
+    None
+}
