@@ -8,18 +8,17 @@ use chrono::{DateTime, Utc};
 use pgshape_core::catalog::{Table, TypeKind};
 use pgshape_core::ident::{qualified, quote};
 use pgshape_core::pack::{
-    Categories, ColumnMetrics, Namespace, TableMetrics, DISTINCT_RATIO_DECIMALS,
-    LENGTH_QUANTILES,
+    Categories, ColumnMetrics, Namespace, TableMetrics, DISTINCT_RATIO_DECIMALS, LENGTH_QUANTILES,
 };
 use pgshape_core::token::Salt;
 use pgshape_core::{Error, Result};
 use postgres::GenericClient;
 
 use crate::cells::{round6, round_decimals};
-use crate::unit::UnitSql;
 use crate::policy::Policy;
 use crate::roles::Role;
 use crate::sample::Sample;
+use crate::unit::UnitSql;
 
 /// What every metric of one extraction shares.
 pub struct Scan<'a> {
@@ -145,12 +144,16 @@ pub fn table(
         // An identifier (by name or near-unique): only its null fraction and a banded
         // distinct ratio, like a key.
         let ratio = (non_null > 0).then(|| distinct as f64 / non_null as f64);
-        let identifier = crate::roles::identifier_like(t, c, r, ratio);
+        let identifier = crate::roles::identifier_like(c, r);
         let r = if identifier { Role::Other } else { r };
         // The null fraction rests on the people with values and those without: where either
         // side has fewer than k, it is said as all or nothing.
         let null_fraction = if total == 0 || set_people < scan.k {
-            if total == 0 { 0.0 } else { 1.0 }
+            if total == 0 {
+                0.0
+            } else {
+                1.0
+            }
         } else if null_people < scan.k {
             0.0
         } else {
@@ -167,7 +170,11 @@ pub fn table(
         if null_people >= scan.k {
             scan.rests(Some(null_people));
         }
-        let decimals = if identifier { 1 } else { DISTINCT_RATIO_DECIMALS };
+        let decimals = if identifier {
+            1
+        } else {
+            DISTINCT_RATIO_DECIMALS
+        };
         let mut m = ColumnMetrics {
             role: r.to_string(),
             null_fraction,
@@ -284,10 +291,18 @@ fn categories(
         suppressed_rows: 0,
         suppressed_categories: 0,
     };
-    let cells: Vec<(String, u64, u64)> = rows
+    let mut cells: Vec<(String, u64, u64)> = rows
         .iter()
-        .map(|r| (r.get(0), r.get::<_, i64>(1) as u64, r.get::<_, i64>(2) as u64))
+        .map(|r| {
+            (
+                r.get(0),
+                r.get::<_, i64>(1) as u64,
+                r.get::<_, i64>(2) as u64,
+            )
+        })
         .collect();
+    // In label order: which cell complements a suppressed one never depends on the plan.
+    cells.sort();
     let counts: Vec<(u64, u64)> = cells.iter().map(|c| (c.1, c.2)).collect();
     let kept = crate::profile::suppress_with_complement(&counts, scan.k);
     let (mut hidden_rows, mut hidden) = (0u64, 0u64);
@@ -299,8 +314,8 @@ fn categories(
         }
         scan.rests(Some(u));
         // An enum label that looks like PII is tokenized like any other label.
-        let plain = (enum_labels && pgshape_core::pii::scan(&label).is_empty())
-            || allowed.contains(&label);
+        let plain =
+            (enum_labels && pgshape_core::pii::scan(&label).is_empty()) || allowed.contains(&label);
         let key = if plain {
             label
         } else {
@@ -310,7 +325,8 @@ fn categories(
         cats.counts.insert(key, scan.sample.scale(n));
     }
     // Banded: rows to two significant digits, categories up to a multiple of k.
-    cats.suppressed_rows = crate::cells::significant(scan.sample.scale(hidden_rows) as f64, 2) as u64;
+    cats.suppressed_rows =
+        crate::cells::significant(scan.sample.scale(hidden_rows) as f64, 2) as u64;
     cats.suppressed_categories = hidden.div_ceil(scan.k) * scan.k;
     // Every key a label (enum, or all allow-listed): consumers may use them as such.
     cats.labels = enum_labels || (tokens == 0 && !allowed.is_empty());

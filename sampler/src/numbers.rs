@@ -8,11 +8,12 @@ use postgres::GenericClient;
 
 use crate::cells::significant;
 use crate::people::bracketed;
-use crate::unit::UnitSql;
 use crate::sample::Sample;
+use crate::unit::UnitSql;
 
 /// The distribution of column `col` (quoted) of the `FROM` item `from` (alias `t`, with the
 /// unit's joins), read as the float8 expression `x`, by the units of `unit`.
+#[allow(clippy::too_many_arguments)]
 pub fn numbers(
     client: &mut impl GenericClient,
     from: &str,
@@ -97,13 +98,21 @@ pub fn distributions(
             let values: Vec<Option<f64>> = row
                 .get::<_, Option<Vec<Option<f64>>>>(at)
                 .unwrap_or_default();
-            let below: Vec<Option<i64>> = row.get::<_, Option<Vec<Option<i64>>>>(at + 1).unwrap_or_default();
-            let above: Vec<Option<i64>> = row.get::<_, Option<Vec<Option<i64>>>>(at + 2).unwrap_or_default();
+            let below: Vec<Option<i64>> = row
+                .get::<_, Option<Vec<Option<i64>>>>(at + 1)
+                .unwrap_or_default();
+            let above: Vec<Option<i64>> = row
+                .get::<_, Option<Vec<Option<i64>>>>(at + 2)
+                .unwrap_or_default();
             let quantiles = points
                 .iter()
                 .enumerate()
                 .map(|(j, (name, _))| {
-                    let safe = bracketed(below.get(j).copied().flatten(), above.get(j).copied().flatten(), k);
+                    let safe = bracketed(
+                        below.get(j).copied().flatten(),
+                        above.get(j).copied().flatten(),
+                        k,
+                    );
                     let v = values
                         .get(j)
                         .copied()

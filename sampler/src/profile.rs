@@ -82,9 +82,13 @@ pub fn profiles(
         let set: i32 = r.get(0);
         let cell = (r.get::<_, i64>(6) as u64, r.get::<_, i64>(7) as u64);
         // grouping(): a bit set for each column *not* grouped, h the highest.
-        let (slot, at): (Option<&mut Vec<(u64, u64)>>, Option<i32>) = match set {
+        type Slot<'a> = Option<&'a mut Vec<(u64, u64)>>;
+        let (slot, at): (Slot<'_>, Option<i32>) = match set {
             0b01111 => (Some(&mut hourly), r.get(1)),
-            0b10111 => (Some(&mut weekday), r.get::<_, Option<i32>>(2).map(|d| d - 1)),
+            0b10111 => (
+                Some(&mut weekday),
+                r.get::<_, Option<i32>>(2).map(|d| d - 1),
+            ),
             0b11011 => (periods.get_mut(0), r.get(3)),
             0b11101 => (periods.get_mut(1), r.get(4)),
             0b11110 => (periods.get_mut(2), r.get(5)),
@@ -102,7 +106,9 @@ pub fn profiles(
                 min_units = Some(min_units.map_or(*u, |m: u64| m.min(*u)));
             }
         }
-        out.into_iter().map(|c| c.map(|n| sample.scale(n))).collect()
+        out.into_iter()
+            .map(|c| c.map(|n| sample.scale(n)))
+            .collect()
     };
     let hourly = (!is_date).then(|| export(&hourly));
     let weekday = export(&weekday);
@@ -129,7 +135,8 @@ pub fn profiles(
 pub fn suppress_with_complement(cells: &[(u64, u64)], k: u64) -> Vec<Option<u64>> {
     let mut out: Vec<Option<u64>> = cells.iter().map(|&(n, u)| (u >= k).then_some(n)).collect();
     let hidden = cells.iter().zip(&out).filter(|(_, o)| o.is_none());
-    let (any_rows, most_units) = hidden.fold((false, 0), |(r, m), ((n, u), _)| (r || *n > 0, m.max(*u)));
+    let (any_rows, most_units) =
+        hidden.fold((false, 0), |(r, m), ((n, u), _)| (r || *n > 0, m.max(*u)));
     if any_rows && most_units < k {
         if let Some(i) = (0..cells.len())
             .filter(|&i| out[i].is_some())

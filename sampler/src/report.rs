@@ -171,6 +171,30 @@ pub fn render(path: &Path, operator: &str) -> pgshape_core::Result<String> {
             m.count_method
         ));
     }
+    line(String::new());
+    line("## People behind the figures".into());
+    line(String::new());
+    line(format!(
+        "Each table's privacy unit (the person its rows describe) and the fewest units any of its exported figures rests on (k = {}).",
+        pack.privacy.k_min
+    ));
+    line(String::new());
+    line("| table | privacy unit | fewest people behind a figure |".into());
+    line("|---|---|---:|".into());
+    for (t, m) in &pack.tables {
+        let fewest = match (m.count_method.as_str(), m.min_people) {
+            ("band", _) => format!(
+                "band: fewer than {} people, schema and row-count band only",
+                pack.privacy.k_min
+            ),
+            (_, Some(n)) => n.to_string(),
+            (_, None) => "–".into(),
+        };
+        line(format!(
+            "| {t} | {} | {fewest} |",
+            m.privacy_unit.as_deref().unwrap_or("not recorded")
+        ));
+    }
     if pack
         .edges
         .iter()

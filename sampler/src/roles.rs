@@ -159,16 +159,12 @@ pub fn role(table: &Table, column: &Column) -> Role {
     Role::Other
 }
 
-/// The distinct ratio at or above which an integer column without a foreign key is taken for
-/// an identifier (near-unique: a number per person or per thing, not a measurement).
-pub const NEAR_UNIQUE: f64 = 0.999;
-
-/// Whether column `c` of `t` (of role `r`, with distinct ratio `ratio` among its non-null
-/// values) behaves as an identifier: an integer, text or uuid column named `id`, `…_id` or
-/// `…Id`, or an integer column without a foreign key whose values are near-unique. Such a
-/// column exports only its null fraction and a banded distinct ratio, as a key does; keys
-/// themselves are keys already.
-pub fn identifier_like(t: &Table, c: &Column, r: Role, ratio: Option<f64>) -> bool {
+/// Whether column `c` (of role `r`) behaves as an identifier: an integer, text or uuid column named `id`, `…_id` or
+/// `…Id` that is not a key. Such a column exports only its null fraction and a banded
+/// distinct ratio, as a key does; keys themselves are keys already. (Near-uniqueness alone is
+/// not taken for an identifier: sizes and amounts are near-unique too, and their quantiles
+/// rest on k people on each side anyway.)
+pub fn identifier_like(c: &Column, r: Role) -> bool {
     if !matches!(r, Role::Number | Role::Text | Role::Category | Role::Other) {
         return false;
     }
@@ -177,9 +173,7 @@ pub fn identifier_like(t: &Table, c: &Column, r: Role, ratio: Option<f64>) -> bo
     let textual = ty == "text" || ty.starts_with("character") || ty == "uuid";
     let lower = c.name.to_ascii_lowercase();
     let named = lower == "id" || lower.ends_with("_id") || c.name.ends_with("Id");
-    let references = t.foreign_keys.iter().any(|fk| fk.columns.contains(&c.name));
-    (named && (integer || textual))
-        || (integer && !references && ratio.is_some_and(|x| x >= NEAR_UNIQUE))
+    named && (integer || textual)
 }
 
 /// Whether `format_type()` text `t` names a numeric type (cast to float8 for quantiles; an

@@ -60,17 +60,30 @@ pub fn measure(
         get(1),
         get(2),
     );
-    let values: Vec<Option<f64>> = row.get::<_, Option<Vec<Option<f64>>>>(3).unwrap_or_default();
-    let below: Vec<Option<i64>> = row.get::<_, Option<Vec<Option<i64>>>>(4).unwrap_or_default();
-    let above: Vec<Option<i64>> = row.get::<_, Option<Vec<Option<i64>>>>(5).unwrap_or_default();
+    let values: Vec<Option<f64>> = row
+        .get::<_, Option<Vec<Option<f64>>>>(3)
+        .unwrap_or_default();
+    let below: Vec<Option<i64>> = row
+        .get::<_, Option<Vec<Option<i64>>>>(4)
+        .unwrap_or_default();
+    let above: Vec<Option<i64>> = row
+        .get::<_, Option<Vec<Option<i64>>>>(5)
+        .unwrap_or_default();
     let mut min_units: Option<u64> = None;
     let mut rests = |n: u64| min_units = Some(min_units.map_or(n, |m| m.min(n)));
     let quantiles = points
         .iter()
         .enumerate()
         .map(|(j, (name, _))| {
-            let (b, a) = (below.get(j).copied().flatten(), above.get(j).copied().flatten());
-            let v = values.get(j).copied().flatten().filter(|_| bracketed(b, a, k));
+            let (b, a) = (
+                below.get(j).copied().flatten(),
+                above.get(j).copied().flatten(),
+            );
+            let v = values
+                .get(j)
+                .copied()
+                .flatten()
+                .filter(|_| bracketed(b, a, k));
             if v.is_some() {
                 rests(b.unwrap_or(0).min(a.unwrap_or(0)) as u64);
             }
@@ -81,12 +94,19 @@ pub fn measure(
         .iter()
         .zip(ns.iter().zip(&us))
         .map(|(&e, (&n, &u))| {
-            let (lo, hi) = if e == 0 { (0, 0) } else { (1u64 << (e - 1), (1u64 << e) - 1) };
+            let (lo, hi) = if e == 0 {
+                (0, 0)
+            } else {
+                (1u64 << (e - 1), (1u64 << e) - 1)
+            };
             (lo, hi, n as u64, u as u64)
         })
         .collect();
     let total = cells.iter().map(|c| c.2).sum();
-    let zeros = cells.iter().find(|c| c.0 == 0 && c.1 == 0).map_or(0, |c| c.2);
+    let zeros = cells
+        .iter()
+        .find(|c| c.0 == 0 && c.1 == 0)
+        .map_or(0, |c| c.2);
     let merged = merge(cells, k);
     for b in &merged {
         rests(b.3);
@@ -149,7 +169,13 @@ mod tests {
     #[test]
     fn sparse_bins_merge_by_units_and_none_is_dropped() {
         // (lo, hi, rows, units): 59 rows of 5 people in the second bin.
-        let bins = vec![(0, 0, 50, 40), (1, 1, 59, 5), (2, 3, 30, 12), (4, 7, 12, 3), (8, 15, 1, 1)];
+        let bins = vec![
+            (0, 0, 50, 40),
+            (1, 1, 59, 5),
+            (2, 3, 30, 12),
+            (4, 7, 12, 3),
+            (8, 15, 1, 1),
+        ];
         let m = merge(bins, 10);
         assert!(m.iter().all(|b| b.3 >= 10), "{m:?}");
         assert_eq!(m.iter().map(|b| b.2).sum::<u64>(), 152, "no row dropped");

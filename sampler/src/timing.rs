@@ -60,6 +60,7 @@ fn epoch(alias: &str, c: &Column) -> String {
 /// sampled parents' children once (with each child's privacy unit, `unit`), then both
 /// distributions. Gaps are ordered by the column
 /// itself, so an index on (foreign key, time) can serve the window.
+#[allow(clippy::too_many_arguments)]
 pub fn timings(
     client: &mut impl GenericClient,
     child: &Table,

@@ -7,7 +7,8 @@
 //! path (`privacy_unit`), or `rows`. A table with no such path counts its rows as units.
 //! In SQL the unit is an expression over the table's alias `t` and the joins the path needs
 //! (each a join on the parent's referenced key, so no row is duplicated); a row whose path
-//! ends in a NULL belongs to no unit and counts towards none.
+//! ends in a NULL (a nullable foreign key on the way) describes no one of the unit table and
+//! is its own unit.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
@@ -30,6 +31,9 @@ pub enum Unit {
         path: Vec<ForeignKey>,
         /// The unit table's key, when the path is empty.
         key: Vec<String>,
+        /// Whether a foreign key on the path is nullable: a row whose path ends in NULL is
+        /// then its own unit (it describes no one of the unit table).
+        nullable: bool,
     },
 }
 
@@ -101,7 +105,7 @@ impl Unit {
                 joins: String::new(),
                 expr: Some(cols("t", key)),
             },
-            Unit::Table { path, .. } => {
+            Unit::Table { path, nullable, .. } => {
                 let mut joins = Vec::new();
                 let mut alias = "t".to_string();
                 for (i, fk) in path[..path.len() - 1].iter().enumerate() {
@@ -114,9 +118,15 @@ impl Unit {
                     alias = next;
                 }
                 let last = path.last().expect("a non-empty path");
+                let unit = cols(&alias, &last.columns);
+                let expr = if *nullable {
+                    format!("coalesce(({unit})::text, 'row ' || t.tableoid::text || ' ' || t.ctid::text)")
+                } else {
+                    unit
+                };
                 UnitSql {
                     joins: joins.join(" "),
-                    expr: Some(cols(&alias, &last.columns)),
+                    expr: Some(expr),
                 }
             }
         }
@@ -150,7 +160,9 @@ fn policy_error(policy: &Policy, table: &str, target: &str) -> Error {
     Error::Format {
         path: policy.source.clone().unwrap_or_else(|| "policy".into()),
         json_path: format!("$.tables.{table}.privacy_unit"),
-        message: format!("no foreign-key path leads from {table} to {target} (or name it \"rows\")"),
+        message: format!(
+            "no foreign-key path leads from {table} to {target} (or name it \"rows\")"
+        ),
     }
 }
 
@@ -161,9 +173,10 @@ fn path_to(
     by_name: &BTreeMap<String, &Table>,
     goal: impl Fn(&str) -> bool,
 ) -> Option<Unit> {
-    let mut queue: VecDeque<(&Table, Vec<ForeignKey>)> = VecDeque::from([(t, Vec::new())]);
+    let mut queue: VecDeque<(&Table, Vec<ForeignKey>, bool)> =
+        VecDeque::from([(t, Vec::new(), false)]);
     let mut seen = BTreeSet::from([t.qualified()]);
-    while let Some((table, path)) = queue.pop_front() {
+    while let Some((table, path, nullable_path)) = queue.pop_front() {
         let q = table.qualified();
         if goal(&q) {
             if path.is_empty() {
@@ -173,6 +186,7 @@ fn path_to(
                         table: q,
                         path,
                         key: pk.clone(),
+                        nullable: false,
                     },
                     None => Unit::Rows,
                 });
@@ -181,6 +195,7 @@ fn path_to(
                 table: q,
                 path,
                 key: Vec::new(),
+                nullable: nullable_path,
             });
         }
         let mut fks: Vec<&ForeignKey> = table.foreign_keys.iter().collect();
@@ -198,7 +213,7 @@ fn path_to(
             if seen.insert(parent) {
                 let mut next = path.clone();
                 next.push(fk.clone());
-                queue.push_back((p, next));
+                queue.push_back((p, next, nullable_path || nullable(fk)));
             }
         }
     }

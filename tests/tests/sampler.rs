@@ -13,6 +13,8 @@ mod detect;
 mod handover;
 #[path = "sampler/metrics.rs"]
 mod metrics;
+#[path = "sampler/people.rs"]
+mod people;
 #[path = "sampler/policy.rs"]
 mod policy;
 #[path = "sampler/sampling.rs"]

@@ -20,18 +20,19 @@ pub(super) fn window(pack: &Pack) -> Window {
     };
     let (mut seen, mut last) = (false, 0usize);
     for t in pack.tables.values() {
-        let Some(daily) = t
+        let Some((daily, per_cell)) = t
             .window_column
             .as_ref()
             .and_then(|w| t.columns.get(w))
-            .and_then(|c| c.daily.as_ref())
+            .and_then(|c| Some((c.daily.as_ref()?, c.daily_days.unwrap_or(1) as usize)))
         else {
             continue;
         };
         for (i, n) in daily.iter().enumerate() {
             if n.is_some_and(|n| n > 0) {
                 seen = true;
-                last = last.max(i);
+                // A coarsened profile's cell ends per_cell days after its start.
+                last = last.max(i * per_cell + per_cell - 1);
             }
         }
     }
