@@ -176,6 +176,7 @@ fn exit_code(err: &anyhow::Error) -> u8 {
                 | Error::Config(_)
                 | Error::Unsupported(_) => code::BAD_INPUT,
                 Error::Db { .. } => code::DATABASE,
+                Error::Refused(_) => code::REFUSED,
             };
         }
         if e.downcast_ref::<postgres::Error>().is_some() {

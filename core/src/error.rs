@@ -35,6 +35,9 @@ pub enum Error {
     /// A spec asks for something the generator cannot do; names the table and column.
     #[error("{0}")]
     Unsupported(String),
+    /// Refused for safety (e.g. catalog metadata that looks like PII); exit code 4.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// Shorthand for results in this crate.

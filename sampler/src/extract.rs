@@ -75,8 +75,9 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
             .get(0),
     };
     let start = now - Duration::days(opts.window_days as i64);
-    let schema = catalog::read(&mut tx, &opts.schemas)?;
+    let mut schema = catalog::read(&mut tx, &opts.schemas)?;
     opts.policy.check(&schema)?;
+    crate::metadata::check(&mut tx, &mut schema, &opts.schemas, &opts.policy, salt)?;
     if schema.tables.is_empty() {
         return Err(Error::Invalid {
             path: opts.output.clone(),

@@ -8,6 +8,7 @@
 //! - [`numbers`]: numeric quantiles and histograms; [`profile`]: hourly, weekday and daily
 //!   profiles; [`fanout`]: children per parent of each foreign key; [`timing`]: each edge's
 //!   child-minus-parent offsets and inter-arrival times.
+//! - [`metadata`]: catalog names, labels and expressions through the PII detectors.
 //! - [`unit`]: the privacy unit of each table (the person k counts).
 //! - [`cells`]: the small-cell rules every metric shares; [`sample`]: `--sample-percent`.
 //! - [`detect`]: PII detection from a small in-memory sample of a column's values.
@@ -25,6 +26,7 @@ pub mod detect;
 pub mod extract;
 pub mod fanout;
 pub mod handover;
+pub mod metadata;
 pub mod metrics;
 pub mod numbers;
 pub mod people;

@@ -313,10 +313,12 @@ fn categories(
             continue;
         }
         scan.rests(Some(u));
-        // An enum label that looks like PII is tokenized like any other label.
-        let plain =
-            (enum_labels && pgshape_core::pii::scan(&label).is_empty()) || allowed.contains(&label);
-        let key = if plain {
+        // An enum label that looks like PII (allowed through by the policy, see
+        // crate::metadata) leaves as the token the schema block carries.
+        let flagged = enum_labels && !pgshape_core::pii::scan(&label).is_empty();
+        let key = if flagged {
+            crate::metadata::enum_token(scan.salt, &label)
+        } else if enum_labels || allowed.contains(&label) {
             label
         } else {
             tokens += 1;

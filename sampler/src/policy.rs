@@ -3,7 +3,8 @@
 //! every error names the file and the JSON path; then checked against the catalog (every
 //! table and column it names must exist, roles must fit the column's type). Per table it can
 //! also name the privacy unit (`"privacy_unit": "public.customers"` or `"rows"`, see
-//! [`crate::unit`]) and catalog names a detector flags that may leave (`allow_names`).
+//! [`crate::unit`]); at the top, catalog names a detector flags that may leave
+//! (`allow_names`, see [`crate::metadata`]).
 //!
 //! ```json
 //! {"policy_version": 1,
@@ -33,6 +34,12 @@ pub struct Policy {
     /// Per table, by qualified name `schema.table`.
     #[serde(default)]
     pub tables: BTreeMap<String, TablePolicy>,
+    /// Catalog names and expressions (of tables, columns, constraints, indexes, enum labels,
+    /// partition keys, defaults) a PII detector flags but the privacy engineer has checked:
+    /// they no longer stop `extract`. An enum label listed here leaves as an HMAC token; any
+    /// other name as it is.
+    #[serde(default)]
+    pub allow_names: Vec<String>,
     /// The file it was read from (for messages).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -49,10 +56,6 @@ pub struct TablePolicy {
     /// foreign-key path), or `rows`; instead of the nearest table with PII columns.
     #[serde(default)]
     pub privacy_unit: Option<String>,
-    /// Catalog names (of the table, its columns, constraints, indexes, enum labels) a PII
-    /// detector flags but the privacy engineer has checked: they may leave as they are.
-    #[serde(default)]
-    pub allow_names: Vec<String>,
     /// Per column.
     #[serde(default)]
     pub columns: BTreeMap<String, ColumnPolicy>,
@@ -243,12 +246,9 @@ impl Policy {
         self.tables.get(&t.qualified())?.privacy_unit.as_deref()
     }
 
-    /// Whether the policy allows catalog name `name` (flagged by a detector) in table `t`'s
-    /// metadata.
-    pub fn allows_name(&self, table: &str, name: &str) -> bool {
-        self.tables
-            .get(table)
-            .is_some_and(|tp| tp.allow_names.iter().any(|n| n == name))
+    /// Whether the policy allows catalog name or expression `name` (flagged by a detector).
+    pub fn allows_name(&self, name: &str) -> bool {
+        self.allow_names.iter().any(|n| n == name)
     }
 
     /// The allow-listed labels of column `name` of `t` (empty: every label is tokenized).

@@ -13,7 +13,11 @@ fn calibrated_fanouts_are_generated() {
     let db = TestDb::new("calibrate");
     db.load_fixture("0.1");
     let dir = tempfile::tempdir().unwrap();
-    let pack = extract_pack(&db, dir.path(), "calibrate-test-salt-0123456789abcdef0123");
+    let pack = extract_pack(
+        &db,
+        dir.path(),
+        "470d9ccc853f14c9b82bba16120624bd3fa041d098c33a48280a96c20a00c81d",
+    );
     let out = dir.path().join("spec-calibrated.json");
     run_ok(
         "pgshape-generator",

@@ -11,6 +11,8 @@ use pgshape_sampler::session::{self, Limits};
 mod detect;
 #[path = "sampler/handover.rs"]
 mod handover;
+#[path = "sampler/metadata.rs"]
+mod metadata;
 #[path = "sampler/metrics.rs"]
 mod metrics;
 #[path = "sampler/people.rs"]
