@@ -151,6 +151,7 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
                     // Fewer than k people in all: nothing to say.
                     (!n.histogram.is_empty()).then_some(n)
                 };
+                scan.rests(timings.people);
                 edge.child_column = Some(child_time.name.clone());
                 edge.parent_column = parent_time.map(|c| c.name.clone());
                 edge.offset_seconds = timings.offset_seconds.and_then(exported);

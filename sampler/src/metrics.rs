@@ -139,10 +139,8 @@ pub fn table(
             row.get::<_, i64>(at + 2) as u64,
             row.get::<_, i64>(at + 3) as u64,
         );
-        let what = format!("{}.{}", t.qualified(), c.name);
-        let col = quote(&c.name);
-        // An identifier (by name or near-unique): only its null fraction and a banded
-        // distinct ratio, like a key.
+        // An identifier (by its name): only its null fraction and a banded distinct ratio,
+        // like a key.
         let ratio = (non_null > 0).then(|| distinct as f64 / non_null as f64);
         let identifier = crate::roles::identifier_like(c, r);
         let r = if identifier { Role::Other } else { r };
@@ -187,71 +185,93 @@ pub fn table(
             categories: None,
             number: None,
         };
-        // A text key's lengths are exported too (never its values): a generator writes
-        // synthetic keys of the same lengths.
-        let text_key = r == Role::Key && is_text_type(c);
-        match r {
-            _ if text_key || matches!(r, Role::Text | Role::Pii) => {
-                // Lengths are computed by the server: content never crosses the wire.
-                let with = format!(
-                    "v AS MATERIALIZED (SELECT {}::bigint AS x, {} AS u FROM {from} WHERE t.{col} IS NOT NULL)",
-                    crate::roles::length_sql(c, &col),
-                    unit.column()
-                );
-                let measured = crate::shape::measure(
-                    client,
-                    &with,
-                    "v",
-                    "v",
-                    unit.expr.is_some(),
-                    LENGTH_QUANTILES,
-                    scan.k,
-                    &scan.sample,
-                    &format!("the lengths of {what}"),
-                )?;
-                scan.rests(measured.min_units);
-                m.length = Some(measured.shape);
-            }
-            Role::Category => {
-                let (cats, ns) = categories(client, t, i, &from, unit, scan)?;
-                namespaces.extend(ns);
-                m.categories = Some(cats);
-            }
-            Role::Number => {
-                m.number = Some(crate::numbers::numbers(
-                    client,
-                    &from,
-                    &col,
-                    &crate::roles::number_sql(c, &col),
-                    unit,
-                    &what,
-                    scan.k,
-                    &scan.sample,
-                )?);
-            }
-            Role::Timestamp => {
-                let p = crate::profile::profiles(
-                    client,
-                    &from,
-                    c,
-                    unit,
-                    &what,
-                    scan.start,
-                    scan.end,
-                    scan.k,
-                    &scan.sample,
-                )?;
-                scan.rests(p.min_units);
-                m.hourly = p.hourly;
-                m.weekday = Some(p.weekday);
-                m.daily = p.daily;
-                m.daily_days = (p.bucket_days > 1).then_some(p.bucket_days);
-            }
-            Role::Text | Role::Pii | Role::Key | Role::Other | Role::Skip => {}
-        }
+        namespaces.extend(by_role(client, t, i, r, &from, unit, scan, &mut m)?);
         out.insert(c.name.clone(), m);
     }
     Ok((metrics, namespaces))
+}
+
+/// What column `i` of `t` exports by its role `r` (into `m`), from the `FROM` item `from`
+/// with the unit's joins; the token namespace a category column used.
+#[allow(clippy::too_many_arguments)]
+fn by_role(
+    client: &mut impl GenericClient,
+    t: &Table,
+    i: usize,
+    r: Role,
+    from: &str,
+    unit: &UnitSql,
+    scan: &Scan<'_>,
+    m: &mut ColumnMetrics,
+) -> Result<Option<Namespace>> {
+    let c = &t.columns[i];
+    let what = format!("{}.{}", t.qualified(), c.name);
+    let col = quote(&c.name);
+    // A text key's lengths are exported too (never its values): a generator writes
+    // synthetic keys of the same lengths.
+    let text_key = r == Role::Key && is_text_type(c);
+    match r {
+        _ if text_key || matches!(r, Role::Text | Role::Pii) => {
+            // Lengths are computed by the server: content never crosses the wire.
+            let with = format!(
+                "v AS MATERIALIZED (SELECT {}::bigint AS x, {} AS u FROM {from} WHERE t.{col} IS NOT NULL)",
+                crate::roles::length_sql(c, &col),
+                unit.column()
+            );
+            let measured = crate::shape::measure(
+                client,
+                &with,
+                "v",
+                "v",
+                unit.expr.is_some(),
+                LENGTH_QUANTILES,
+                scan.k,
+                &scan.sample,
+                &format!("the lengths of {what}"),
+            )?;
+            scan.rests(measured.min_units);
+            m.length = Some(measured.shape);
+        }
+        Role::Category => {
+            let (cats, ns) = categories(client, t, i, from, unit, scan)?;
+            m.categories = Some(cats);
+            return Ok(ns);
+        }
+        Role::Number => {
+            let (number, people) = crate::numbers::numbers(
+                client,
+                from,
+                &col,
+                &crate::roles::number_sql(c, &col),
+                unit,
+                &what,
+                scan.k,
+                &scan.sample,
+            )?;
+            scan.rests(people);
+            m.number = Some(number);
+        }
+        Role::Timestamp => {
+            let p = crate::profile::profiles(
+                client,
+                from,
+                c,
+                unit,
+                &what,
+                scan.start,
+                scan.end,
+                scan.k,
+                &scan.sample,
+            )?;
+            scan.rests(p.min_units);
+            m.hourly = p.hourly;
+            m.weekday = Some(p.weekday);
+            m.daily = p.daily;
+            m.daily_days = (p.bucket_days > 1).then_some(p.bucket_days);
+        }
+        Role::Text | Role::Pii | Role::Key | Role::Other | Role::Skip => {}
+    }
+    Ok(None)
 }
 
 /// Rows per category: enum labels and labels the policy allow-lists plain, other labels as

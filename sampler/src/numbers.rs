@@ -12,7 +12,8 @@ use crate::sample::Sample;
 use crate::unit::UnitSql;
 
 /// The distribution of column `col` (quoted) of the `FROM` item `from` (alias `t`, with the
-/// unit's joins), read as the float8 expression `x`, by the units of `unit`.
+/// unit's joins), read as the float8 expression `x`, by the units of `unit`; with the fewest
+/// units an exported bin or quantile rests on.
 #[allow(clippy::too_many_arguments)]
 pub fn numbers(
     client: &mut impl GenericClient,
@@ -23,7 +24,7 @@ pub fn numbers(
     what: &str,
     k: u64,
     sample: &Sample,
-) -> Result<Numbers> {
+) -> Result<(Numbers, Option<u64>)> {
     let source = format!(
         "SELECT {x} AS x, {} AS u FROM {from} WHERE t.{col} IS NOT NULL",
         unit.column()
@@ -57,7 +58,7 @@ pub fn distributions(
     what: &str,
     k: u64,
     sample: &Sample,
-) -> Result<Vec<Numbers>> {
+) -> Result<Vec<(Numbers, Option<u64>)>> {
     let probabilities: Vec<f64> = points.iter().map(|(_, p)| *p).collect();
     // Per source one scan: the finite values once (materialized), then their quantiles and
     // their bins — the sign and the power of two below |x| (corrected where ln(2) rounds
@@ -104,15 +105,20 @@ pub fn distributions(
             let above: Vec<Option<i64>> = row
                 .get::<_, Option<Vec<Option<i64>>>>(at + 2)
                 .unwrap_or_default();
+            let mut least: Option<u64> = None;
             let quantiles = points
                 .iter()
                 .enumerate()
                 .map(|(j, (name, _))| {
-                    let safe = bracketed(
+                    let (b, a) = (
                         below.get(j).copied().flatten(),
                         above.get(j).copied().flatten(),
-                        k,
                     );
+                    let safe = bracketed(b, a, k);
+                    if safe && values.get(j).copied().flatten().is_some() {
+                        let n = b.unwrap_or(0).min(a.unwrap_or(0)) as u64;
+                        least = Some(least.map_or(n, |m| m.min(n)));
+                    }
                     let v = values
                         .get(j)
                         .copied()
@@ -134,10 +140,18 @@ pub fn distributions(
                 .zip(counts.into_iter().zip(units))
                 .map(|((s, e), (c, u))| (s, e, c as u64, u as u64))
                 .collect();
-            Numbers {
-                quantiles,
-                histogram: histogram(cells, k, sample),
-            }
+            let (histogram, bins_least) = histogram(cells, k, sample);
+            let least = match (least, bins_least) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            (
+                Numbers {
+                    quantiles,
+                    histogram,
+                },
+                least,
+            )
         })
         .collect())
 }
@@ -146,7 +160,11 @@ pub fn distributions(
 /// rests on at least `k` units (a merged bin's units counted as its largest part's, a lower
 /// bound), the last bin open, the first widened to 0 or open, counts scaled back from the
 /// sample.
-fn histogram(cells: Vec<(i32, i32, u64, u64)>, k: u64, sample: &Sample) -> Vec<NumberBin> {
+fn histogram(
+    cells: Vec<(i32, i32, u64, u64)>,
+    k: u64,
+    sample: &Sample,
+) -> (Vec<NumberBin>, Option<u64>) {
     let bound = |s: i32, e: i32| -> (f64, f64) {
         let (a, b) = (2f64.powi(e), 2f64.powi(e + 1));
         match s {
@@ -183,10 +201,12 @@ fn histogram(cells: Vec<(i32, i32, u64, u64)>, k: u64, sample: &Sample) -> Vec<N
         i = keep.saturating_sub(1);
     }
     if bins.iter().map(|b| b.3).max().unwrap_or(0) < k {
-        return Vec::new();
+        return (Vec::new(), None);
     }
+    let least = bins.iter().map(|b| b.3).min();
     let last = bins.len().saturating_sub(1);
-    bins.iter()
+    let out = bins
+        .iter()
         .enumerate()
         .map(|(i, &(lo, hi, c, _))| NumberBin {
             // The first bin: widened down to 0 when no value is negative (still true, and says
@@ -200,7 +220,8 @@ fn histogram(cells: Vec<(i32, i32, u64, u64)>, k: u64, sample: &Sample) -> Vec<N
             count: sample.scale(c),
         })
         .filter(|b| b.count > 0)
-        .collect()
+        .collect();
+    (out, least)
 }
 
 #[cfg(test)]
@@ -218,21 +239,27 @@ mod tests {
             (1, 2, 15, 15),
             (1, 10, 1, 1),
         ];
-        let h = histogram(cells, 10, &Sample::full());
+        let (h, _) = histogram(cells, 10, &Sample::full());
         assert!(h.iter().all(|b| b.count >= 10), "{h:?}");
         assert_eq!(h.iter().map(|b| b.count).sum::<u64>(), 70);
         assert_eq!(h[0].lo, None, "a negative minimum is not shown: {h:?}");
         assert_eq!(h.last().unwrap().hi, None, "nor the maximum: {h:?}");
         assert!(h.iter().all(|b| b.lo != Some(1024.0)));
         // Non-negative values keep their lower edge 0 (a property of the column, not a row).
-        let h = histogram(vec![(0, 0, 12, 12), (1, 3, 40, 40)], 10, &Sample::full());
+        let (h, _) = histogram(vec![(0, 0, 12, 12), (1, 3, 40, 40)], 10, &Sample::full());
         assert_eq!(h[0].lo, Some(0.0));
         // A positive first bin is widened down to 0: its own lower edge would bound the minimum.
-        let h = histogram(vec![(1, 10, 20, 20), (1, 11, 30, 30)], 10, &Sample::full());
+        let (h, _) = histogram(vec![(1, 10, 20, 20), (1, 11, 30, 30)], 10, &Sample::full());
         assert_eq!((h[0].lo, h[0].hi), (Some(0.0), Some(2048.0)), "{h:?}");
         // Fewer than k values in all: no histogram at all.
-        assert!(histogram(vec![(1, 3, 9, 9)], 10, &Sample::full()).is_empty());
+        assert!(histogram(vec![(1, 3, 9, 9)], 10, &Sample::full())
+            .0
+            .is_empty());
         // 500 rows of 3 people: no bin, however many rows.
-        assert!(histogram(vec![(1, 3, 300, 2), (1, 4, 200, 3)], 10, &Sample::full()).is_empty());
+        assert!(
+            histogram(vec![(1, 3, 300, 2), (1, 4, 200, 3)], 10, &Sample::full())
+                .0
+                .is_empty()
+        );
     }
 }

@@ -41,6 +41,8 @@ pub struct Timings {
     /// Child minus parent, when the parent has a time column.
     pub offset_seconds: Option<Numbers>,
     pub inter_arrival_seconds: Numbers,
+    /// The fewest units an exported bin or quantile of either rests on.
+    pub people: Option<u64>,
 }
 
 /// Seconds since the epoch of column `c` under alias `alias` as float8 (a timestamp without
@@ -109,9 +111,15 @@ pub fn timings(
         k,
         sample,
     )?;
-    let offset_seconds = (d.len() == 2).then(|| d.remove(1));
+    let offset = (d.len() == 2).then(|| d.remove(1));
+    let (inter_arrival_seconds, gaps_people) = d.remove(0);
+    let people = [gaps_people, offset.as_ref().and_then(|o| o.1)]
+        .into_iter()
+        .flatten()
+        .min();
     Ok(Timings {
-        offset_seconds,
-        inter_arrival_seconds: d.remove(0),
+        offset_seconds: offset.map(|o| o.0),
+        inter_arrival_seconds,
+        people,
     })
 }

@@ -219,3 +219,88 @@ fn path_to(
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pgshape_core::catalog::{Column, TypeKind};
+
+    fn table(name: &str, cols: &[(&str, bool)], fks: &[(&str, &str, &str)]) -> Table {
+        Table {
+            schema: "s".into(),
+            name: name.into(),
+            partitioned: false,
+            partition_key: None,
+            columns: cols
+                .iter()
+                .map(|(c, not_null)| Column {
+                    name: c.to_string(),
+                    data_type: "bigint".into(),
+                    type_kind: TypeKind::Base,
+                    not_null: *not_null,
+                    identity: None,
+                    generated: false,
+                    base_type: None,
+                    serial: false,
+                })
+                .collect(),
+            primary_key: Some(vec!["id".into()]),
+            unique_keys: vec![],
+            foreign_keys: fks
+                .iter()
+                .map(|(fk, col, parent)| ForeignKey {
+                    name: fk.to_string(),
+                    columns: vec![col.to_string()],
+                    ref_schema: "s".into(),
+                    ref_table: parent.to_string(),
+                    ref_columns: vec!["id".into()],
+                    deferrable: false,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_nearest_table_with_pii_along_foreign_keys() {
+        let schema = Schema {
+            tables: vec![
+                table("people", &[("id", true)], &[]),
+                table(
+                    "threads",
+                    &[("id", true), ("owner", false)],
+                    &[("t_owner", "owner", "people")],
+                ),
+                table(
+                    "posts",
+                    &[("id", true), ("thread", true)],
+                    &[("p_thread", "thread", "threads")],
+                ),
+                table("stations", &[("id", true)], &[]),
+            ],
+            enums: vec![],
+        };
+        let roles: BTreeMap<String, Vec<Role>> = [
+            ("s.people".to_string(), vec![Role::Key, Role::Pii]),
+            ("s.threads".to_string(), vec![Role::Key, Role::Key]),
+            ("s.posts".to_string(), vec![Role::Key, Role::Key]),
+            ("s.stations".to_string(), vec![Role::Key]),
+        ]
+        .into();
+        let u = units(&schema, &roles, &Policy::default()).unwrap();
+        assert_eq!(u["s.people"].to_string(), "s.people (itself)");
+        assert_eq!(u["s.stations"], Unit::Rows);
+        assert_eq!(u["s.posts"].to_string(), "s.people via p_thread → t_owner");
+        // Two hops: the thread joined, its owner the unit; the owner is nullable, so a post of
+        // an ownerless thread is its own unit.
+        let sql = u["s.posts"].sql();
+        assert_eq!(
+            sql.joins,
+            "LEFT JOIN \"s\".\"threads\" u0 ON t.\"thread\" = u0.\"id\""
+        );
+        assert!(sql
+            .expr
+            .unwrap()
+            .starts_with("coalesce((u0.\"owner\")::text, 'row '"));
+        assert_eq!(u["s.people"].sql().expr.as_deref(), Some("t.\"id\""));
+    }
+}
