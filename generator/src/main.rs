@@ -303,10 +303,17 @@ fn generate(a: GenerateArgs, quiet: bool) -> Result<()> {
                 .parent()
                 .unwrap_or(std::path::Path::new("."))
                 .join(ddl);
-            Some(
-                std::fs::read(&src)
-                    .with_context(|| format!("reading the spec's DDL {}", src.display()))?,
-            )
+            let read = std::fs::read(&src).map_err(|source| pgshape_core::Error::Io {
+                path: src.clone(),
+                source,
+            });
+            Some(read.with_context(|| {
+                format!(
+                    "{}: at $.ddl: the spec's DDL {} cannot be read",
+                    a.common.spec.display(),
+                    ddl.display()
+                )
+            })?)
         }
         None => None,
     };
