@@ -13,6 +13,7 @@ use pgshape_core::pack::K_FLOOR;
 use pgshape_core::token::Salt;
 use pgshape_sampler::extract::{self, Options};
 use pgshape_sampler::policy::Policy;
+use pgshape_sampler::roles::Role;
 use pgshape_sampler::sample::{Method, Sample};
 use pgshape_sampler::session::{self, Limits};
 use pgshape_sampler::{report, validate};
@@ -239,7 +240,12 @@ fn run_inspect(a: DbArgs) -> Result<()> {
         let roles = all_roles[&t.qualified()].clone();
         let detected = &all_detected[&t.qualified()];
         for (c, r) in t.columns.iter().zip(roles) {
+            let identifier = pgshape_sampler::roles::identifier_like(c, r);
+            let r = if identifier { Role::Other } else { r };
             let mut role = r.to_string();
+            if identifier {
+                role.push_str(" (identifier-like name)");
+            }
             if let Some((_, d)) = detected.iter().find(|(name, _)| name == &c.name) {
                 role.push_str(&format!(" (values look like {})", d.name()));
             }

@@ -273,6 +273,10 @@ fn no_exported_figure_rests_on_fewer_than_k_people() {
         inspect.contains("| public.stations | rows (no path to a table with PII) |"),
         "{inspect}"
     );
+    assert!(
+        inspect.contains("| in_reply_to_user_id | bigint | other (identifier-like name) |"),
+        "{inspect}"
+    );
     let report = run_ok("pgshape-sampler", &["report", out.to_str().unwrap()], &[]);
     assert!(
         report.contains(
