@@ -413,7 +413,7 @@ fn pct(y: f64, step: f64) -> String {
 
 /// 1, 2 or 5 times a power of ten, at least `x`.
 fn nice_step(x: f64) -> f64 {
-    let e = 10f64.powf(x.log10().floor());
+    let e = libm::pow(10.0, libm::log10(x).floor());
     [1.0, 2.0, 5.0, 10.0]
         .iter()
         .map(|m| m * e)
@@ -469,12 +469,15 @@ fn ccdf_svg(p: &EdgeMetrics, s: &EdgeMetrics) -> String {
         .filter(|y| *y > 0.0);
     let xmax = xs.fold(1.0f64, f64::max);
     let ymin = ys.fold(1.0f64, f64::min);
-    let (x_hi, y_lo) = (xmax.log10().ceil().max(1.0), ymin.log10().floor().min(-1.0));
-    let px = |x: f64| left + x.max(1.0).log10() / x_hi * pw;
-    let py = |y: f64| top + (y.max(10f64.powf(y_lo)).log10() / y_lo) * ph;
+    let (x_hi, y_lo) = (
+        libm::log10(xmax).ceil().max(1.0),
+        libm::log10(ymin).floor().min(-1.0),
+    );
+    let px = |x: f64| left + libm::log10(x.max(1.0)) / x_hi * pw;
+    let py = |y: f64| top + (libm::log10(y.max(libm::pow(10.0, y_lo))) / y_lo) * ph;
     let mut out = svg_open(w, h);
     for d in 0..=(x_hi as i32) {
-        let x = px(10f64.powi(d));
+        let x = px(libm::pow(10.0, d as f64));
         let _ = write!(
             out,
             "<line class=\"grid\" x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{top}\" y2=\"{:.1}\"/><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
@@ -484,7 +487,7 @@ fn ccdf_svg(p: &EdgeMetrics, s: &EdgeMetrics) -> String {
         );
     }
     for d in (y_lo as i32)..=0 {
-        let y = py(10f64.powi(d));
+        let y = py(libm::pow(10.0, d as f64));
         let _ = write!(
             out,
             "<line class=\"grid\" x1=\"{left}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",

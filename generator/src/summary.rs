@@ -25,7 +25,7 @@ impl SizeHist {
             }
             self.exact[n as usize] += 1;
         } else {
-            let b = ((n as f64 / EXACT as f64).log2() * SUB as f64) as usize;
+            let b = (libm::log2(n as f64 / EXACT as f64) * SUB as f64) as usize;
             if self.log.len() <= b {
                 self.log.resize(b + 1, 0);
             }
@@ -55,7 +55,7 @@ impl SizeHist {
             .log
             .iter()
             .enumerate()
-            .map(|(b, c)| (EXACT as f64 * (b as f64 / SUB as f64).exp2(), *c));
+            .map(|(b, c)| (EXACT as f64 * libm::exp2(b as f64 / SUB as f64), *c));
         exact.chain(log)
     }
 

@@ -769,7 +769,7 @@ impl TableCtx<'_> {
         // for it and one character.
         let suffix = if unique && style != TextStyle::Email {
             let rows = (self.max_rows * 1.5).max(2.0);
-            1.0 + (rows.ln() / 36f64.ln()).ceil().max(1.0)
+            1.0 + (libm::log(rows) / libm::log(36.0)).ceil().max(1.0)
         } else {
             0.0
         };
