@@ -9,9 +9,9 @@ use std::fmt::Write as _;
 
 use pgshape_core::pack::{Bin, ColumnMetrics, EdgeMetrics, Pack};
 
-use crate::compare::{Comparison, Figure, Side, Status, COMPARED_QUANTILES};
-use crate::distance;
-use crate::report::{num, PackInfo};
+use super::compare::{Comparison, Figure, Side, Status, COMPARED_QUANTILES};
+use super::distance;
+use super::report::{num, PackInfo};
 
 const PROD: &str = "#1f6fb4";
 const SYNTH: &str = "#e8750c";
@@ -602,7 +602,7 @@ mod tests {
                                                                  {"lo": 1, "hi": null, "count": 50}]}]
         }))
         .unwrap();
-        let c = crate::compare::compare(&pack, &pack, Default::default());
+        let c = crate::fidelity::compare::compare(&pack, &pack, Default::default());
         let info = PackInfo {
             file: evil.into(),
             sha256: evil.into(),

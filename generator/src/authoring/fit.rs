@@ -114,7 +114,7 @@ pub fn number_of(n: &Numbers) -> Option<Dist> {
 pub fn length_of_bins(shape: &Shape) -> Option<Dist> {
     let total: u64 = shape.histogram.iter().map(|b| b.count).sum();
     if total == 0 {
-        return crate::calibrate::length_of(shape);
+        return super::calibrate::length_of(shape);
     }
     let known: Vec<[f64; 2]> = LENGTH_QUANTILES
         .iter()
@@ -163,7 +163,7 @@ pub fn length_of_bins(shape: &Shape) -> Option<Dist> {
     let d = Dist::Quantiles(out);
     match d.validate() {
         Ok(()) => Some(d),
-        Err(_) => crate::calibrate::length_of(shape),
+        Err(_) => super::calibrate::length_of(shape),
     }
 }
 
@@ -238,11 +238,6 @@ pub fn clamp(d: &mut Dist, lo: f64, hi: f64) {
         }
         _ => {}
     }
-}
-
-/// Rounds a fraction to 6 decimals (readable specs).
-pub fn round6(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
 }
 
 #[cfg(test)]

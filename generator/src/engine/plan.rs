@@ -16,7 +16,8 @@ use pgshape_core::rng::{Permutation, Seed, StreamKey};
 use pgshape_core::spec::{Band, Rows};
 use pgshape_core::{Error, Result};
 
-use crate::model::{Model, ROOT_BLOCK};
+/// Rows per group of a root table: the unit of random access. Part of the data's identity.
+pub const ROOT_BLOCK: u64 = 1024;
 
 /// Fixed-point scale of the fan-out sum (2^16).
 const FP: f64 = 65_536.0;
@@ -70,12 +71,17 @@ impl Plan {
         }
     }
 
-    /// Plans table `ti` of `model`; its parent must be planned already.
-    pub fn build(model: &Model, ti: usize, band: &Band, seed: &Seed) -> Result<Plan> {
-        let t = &model.tables[ti];
-        let spec = &model.spec.tables[&t.name];
-        let target = band.rows.get(&t.name).copied();
-        match &spec.rows {
+    /// Plans table `name` whose spec says `rows`; `parent_rows` is its parent's planned row
+    /// count (the parent is planned first).
+    pub fn build(
+        name: &str,
+        rows: &Rows,
+        parent_rows: Option<u64>,
+        band: &Band,
+        seed: &Seed,
+    ) -> Result<Plan> {
+        let target = band.rows.get(name).copied();
+        match rows {
             Rows::Band => {
                 let rows = target.expect("checked by Spec::check");
                 let groups = rows.div_ceil(ROOT_BLOCK);
@@ -101,9 +107,8 @@ impl Plan {
                 })
             }
             Rows::PerParent(pp) => {
-                let parent = t.parent.expect("per_parent table has a parent");
-                let groups = model.tables[parent].plan.rows;
-                let key = seed.key(&t.name, "#fanout");
+                let groups = parent_rows.expect("per_parent table has a parent");
+                let key = seed.key(name, "#fanout");
                 let mut fanout = Fanout {
                     perm: Permutation::new(&key, groups.max(1)),
                     groups,
@@ -118,7 +123,7 @@ impl Plan {
                     if sum == 0 && target > 0 {
                         return Err(Error::Unsupported(format!(
                             "table {}: the fan-out gives no rows at all, so the band target {target} cannot be met",
-                            t.name
+                            name
                         )));
                     }
                     fanout.scale = if sum == 0 {

@@ -8,12 +8,19 @@ use pgshape_core::rng::Stream;
 use pgshape_core::spec::{SqlType, TextStyle};
 use pgshape_core::{Error, Result};
 
-use crate::ascending::Ascending;
-use crate::engine::Ctx;
-use crate::model::{ColumnModel, Gen, Model, TableModel, ValueRef};
-use crate::text;
-use crate::value::{self, GroupBuf, RowCopy, Value};
+use super::ascending::Ascending;
+use super::model::{ColumnModel, Gen, Model, TableModel, ValueRef};
+use super::text;
+use super::value::{self, GroupBuf, RowCopy, Value};
 use pgshape_core::dist::Compiled;
+
+/// The groups of other tables a pick reads, regenerated on demand: implemented by the
+/// engine's per-thread context (`group::Ctx`), which generates groups with this module, so
+/// the arrow stays one way.
+pub(crate) trait Groups {
+    /// Group `g` of table `table`, generated whole.
+    fn group(&mut self, model: &Model, table: usize, g: u64) -> Result<&GroupBuf>;
+}
 
 fn read_ref(r: ValueRef, row: usize, out: &GroupBuf, parent: Option<&RowCopy>) -> Value {
     match r {
@@ -172,7 +179,7 @@ pub(crate) fn gen_column(
     t: &TableModel,
     ci: usize,
     parent: Option<&RowCopy>,
-    ctx: &mut Ctx,
+    ctx: &mut dyn Groups,
     out: &mut GroupBuf,
     st: &mut ColState,
 ) -> Result<()> {
@@ -270,7 +277,7 @@ pub(crate) fn gen_column(
                 distinct,
             } => {
                 let rows = model.tables[*table].plan.rows;
-                let by_rank = |p: &crate::popularity::Popularity, u: f64| {
+                let by_rank = |p: &super::popularity::Popularity, u: f64| {
                     let rank = ((p.rank(u) * rows as f64) as u64).min(rows.max(1) - 1);
                     start + step * spread(rank, rows) as i64
                 };
@@ -319,8 +326,7 @@ pub(crate) fn gen_column(
                     _ => continue,
                 };
                 let g = ((key - via_start) / via_step) as u64;
-                ctx.ensure_group(model, *table, g)?;
-                let src = ctx.slot(*table);
+                let src = ctx.group(model, *table, g)?;
                 let excluded: Vec<Value> = exclude
                     .iter()
                     .map(|e| read_ref(*e, r, out, parent))
@@ -478,7 +484,7 @@ pub(crate) fn gen_column(
 }
 
 /// A value of a generator that reads nothing but its own stream (see
-/// [`crate::model::element_gen`]): a column's value, or one element of an array column.
+/// [`super::model::element_gen`]): a column's value, or one element of an array column.
 /// `row` is the table row a unique text's suffix is made from.
 fn own_value(
     col: &ColumnModel,
