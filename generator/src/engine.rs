@@ -13,6 +13,7 @@
 //! Inside, arrows point down only: `dataset` → `chunk` → `group` → `column` → (`ascending`,
 //! `text`, `value`, `popularity`) → `model` → (`plan`, `key`).
 
+mod alignment;
 mod ascending;
 mod chunk;
 mod column;

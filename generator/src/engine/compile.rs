@@ -31,7 +31,7 @@ impl Model {
             .map_err(|e| Error::Unsupported(format!("window.end: {e}")))?
             .timestamp_micros();
         let start = end - spec.window.days as i64 * 86_400_000_000;
-        let mut tables = resolve_tables(&spec, &seed_key)?;
+        let mut tables = resolve_tables(&spec, &seed_key, (start, end))?;
         checks::resolve_renders(&mut tables, &spec);
         for t in &tables {
             for c in &t.columns {
@@ -85,7 +85,7 @@ impl Model {
 }
 
 /// Every table of the spec with its columns resolved, in the spec's order.
-fn resolve_tables(spec: &Spec, seed: &Seed) -> Result<Vec<TableModel>> {
+fn resolve_tables(spec: &Spec, seed: &Seed, window: (i64, i64)) -> Result<Vec<TableModel>> {
     let names: IndexMap<&str, usize> = spec
         .tables
         .keys()
@@ -105,6 +105,7 @@ fn resolve_tables(spec: &Spec, seed: &Seed) -> Result<Vec<TableModel>> {
             name: tname,
             table: t,
             parent: parent.map(|p| &spec.tables[p]),
+            window,
         };
         let columns = cx.columns()?;
         let eval_order = order::eval_order(tname, &columns)?;

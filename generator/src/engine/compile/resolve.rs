@@ -13,6 +13,7 @@ use pgshape_core::spec::{
 };
 use pgshape_core::{Error, Result};
 
+use crate::engine::alignment::rake;
 use crate::engine::key::KeyRender;
 use crate::engine::model::{element_gen, ColumnModel, Gen, ValueRef};
 use crate::engine::popularity::Popularity;
@@ -28,6 +29,8 @@ pub(super) struct TableCx<'a> {
     pub table: &'a TableSpec,
     /// The spec of the table's parent (per-parent tables).
     pub parent: Option<&'a TableSpec>,
+    /// The window, microseconds since the Unix epoch.
+    pub window: (i64, i64),
 }
 
 impl TableCx<'_> {
@@ -225,6 +228,13 @@ impl TableCx<'_> {
     }
 
     fn timestamp(&self, cname: &str, ts: &Timestamp) -> Result<Gen> {
+        let mut hourly = ts.hourly.as_ref().map(|h| normalise::<24>(h));
+        let mut weekly = ts.weekly.as_ref().map(|w| normalise::<7>(w));
+        if ts.after.is_none() {
+            // In the window: weights fitted to the window's calendar.
+            let (start, end) = self.window;
+            (hourly, weekly) = rake(start, end, hourly.as_ref(), weekly.as_ref());
+        }
         Ok(Gen::Timestamp {
             after: ts
                 .after
@@ -232,8 +242,8 @@ impl TableCx<'_> {
                 .map(|a| self.value_ref(cname, a))
                 .transpose()?,
             offset: ts.offset_seconds.as_ref().map(Compiled::new),
-            hourly: ts.hourly.as_ref().map(|h| Box::new(normalise::<24>(h))),
-            weekly: ts.weekly.as_ref().map(|w| normalise::<7>(w)),
+            hourly: hourly.map(Box::new),
+            weekly,
             ascending: ts.ascending,
         })
     }
