@@ -103,9 +103,9 @@ impl TableModel {
     }
 }
 
-/// Generates group `g` of table `ti` into `out`, whole. `parent` is the parent row for child
-/// tables.
-pub fn generate_group(
+/// Generates group `g` of table `ti` into `out`, whole (random access: a pick's source).
+/// `parent` is the parent row for child tables.
+fn generate_group(
     model: &Model,
     ti: usize,
     g: u64,
@@ -114,23 +114,7 @@ pub fn generate_group(
     ctx: &mut Ctx,
     out: &mut GroupBuf,
 ) -> Result<()> {
-    generate_group_masked(model, ti, g, first_row, parent, ctx, out, None)
-}
-
-/// [`generate_group`] for the columns in `mask` only (the others stay NULL). Columns have
-/// their own streams, so skipping one never changes another.
-#[allow(clippy::too_many_arguments)]
-pub fn generate_group_masked(
-    model: &Model,
-    ti: usize,
-    g: u64,
-    first_row: u64,
-    parent: Option<&RowCopy>,
-    ctx: &mut Ctx,
-    out: &mut GroupBuf,
-    mask: Option<&[bool]>,
-) -> Result<()> {
-    let mut gen = GroupGen::start(model, ti, g, first_row, parent, ctx, mask, false)?;
+    let mut gen = GroupGen::start(model, ti, g, first_row, parent, ctx, None, false)?;
     gen.next(model, parent, ctx, out)?;
     Ok(())
 }

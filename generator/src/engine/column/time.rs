@@ -5,7 +5,9 @@ use pgshape_core::rng::Stream;
 
 use super::{is_null, read_ref, Cell, Col, ColState};
 use crate::engine::ascending::Ascending;
-use crate::engine::model::{Gen, Model};
+use pgshape_core::dist::Compiled;
+
+use crate::engine::model::{Gen, Model, ValueRef};
 use crate::engine::value::{GroupBuf, Value};
 
 const US_PER_SEC: f64 = 1_000_000.0;
@@ -92,19 +94,44 @@ fn pick_weighted(w: &[f64], u: f64) -> usize {
     w.len() - 1
 }
 
+/// A timestamp generator's parameters.
+struct Profile<'a> {
+    after: Option<ValueRef>,
+    offset: Option<&'a Compiled>,
+    hourly: Option<&'a [f64; 24]>,
+    weekly: Option<&'a [f64; 7]>,
+}
+
+impl Profile<'_> {
+    fn of(gen: &Gen) -> Profile<'_> {
+        let Gen::Timestamp {
+            after,
+            offset,
+            hourly,
+            weekly,
+            ..
+        } = gen
+        else {
+            unreachable!("called for timestamps")
+        };
+        Profile {
+            after: *after,
+            offset: offset.as_ref(),
+            hourly: hourly.as_deref(),
+            weekly: weekly.as_ref(),
+        }
+    }
+}
+
 /// An ascending timestamp column drawn in order (see `ascending`): every row draws its value,
 /// NULL or not, so the group's values are its size's order statistics whatever the NULLs.
 pub(super) fn ascending_in_order(c: &Col<'_>, out: &mut GroupBuf, st: &mut ColState) {
-    let Gen::Timestamp {
+    let Profile {
         after,
         offset,
         hourly,
         weekly,
-        ..
-    } = &c.col.gen
-    else {
-        unreachable!("called for timestamps")
-    };
+    } = Profile::of(&c.col.gen);
     for r in 0..out.rows {
         let null = c.nulls && is_null(c.col, out.first_row + r as u64);
         let asc = st.ascending.get_or_insert_with(|| {
@@ -116,9 +143,9 @@ pub(super) fn ascending_in_order(c: &Col<'_>, out: &mut GroupBuf, st: &mut ColSt
                 out.group_rows as u64,
                 base.flatten(),
                 (c.model.window_start, c.model.window_end),
-                offset.as_ref(),
-                hourly.as_deref(),
-                weekly.as_ref(),
+                offset,
+                hourly,
+                weekly,
             )
         });
         let v = asc.next(&mut st.s);
@@ -132,18 +159,14 @@ pub(super) fn ascending_in_order(c: &Col<'_>, out: &mut GroupBuf, st: &mut ColSt
 
 /// Row `r`'s timestamp: after the time it reads (NULL when that is NULL) or in the window.
 pub(super) fn timestamp_cell(c: &Col<'_>, r: usize, out: &GroupBuf, st: &mut ColState) -> Cell {
-    let Gen::Timestamp {
+    let Profile {
         after,
         offset,
         hourly,
         weekly,
-        ..
-    } = &c.col.gen
-    else {
-        unreachable!("called for timestamps")
-    };
+    } = Profile::of(&c.col.gen);
     let base = match after {
-        Some(a) => match read_ref(*a, r, out, c.parent) {
+        Some(a) => match read_ref(a, r, out, c.parent) {
             Value::Ts(us) => Some(us),
             _ => return Cell::Null,
         },
@@ -153,9 +176,9 @@ pub(super) fn timestamp_cell(c: &Col<'_>, r: usize, out: &GroupBuf, st: &mut Col
         &mut st.s,
         c.model,
         base,
-        offset.as_ref(),
-        hourly.as_deref(),
-        weekly.as_ref(),
+        offset,
+        hourly,
+        weekly,
         &mut st.room,
     )))
 }
