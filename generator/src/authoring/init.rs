@@ -10,7 +10,7 @@
 //!   is a root (`rows: "band"`).
 //! - **Columns** by role: integer single-column keys are sequences, and so are text and uuid
 //!   single-column keys that a foreign key references (written as base-36 text of the pack's
-//!   key lengths, or as UUIDs: see [`crate::key`]); the grouping key reads the
+//!   key lengths, or as UUIDs: see `engine::key`); the grouping key reads the
 //!   parent; other foreign keys are references with their edge's popularity (distinct
 //!   when they complete a composite key with the grouping key); a nullable self-reference
 //!   points at an earlier row of a forest shaped by its edge; a foreign key that closes a

@@ -1,5 +1,5 @@
 //! Group generation, the per-thread caches picks read from, and cursors. What each generator
-//! does for one column lives in [`super::column`](mod@super::column).
+//! does for one column lives in `column`.
 //!
 //! A group (a root block, or the children of one parent row) is generated column by column;
 //! each column draws from its own stream `(seed, table, column)` at stream number = group, so a

@@ -21,7 +21,7 @@ pub struct Model {
     pub window_start: i64,
     pub window_end: i64,
     /// Groups larger than this are generated in segments of this many rows (see
-    /// [`super::group::GroupGen`]); the data is the same whatever the value.
+    /// `group::GroupGen`); the data is the same whatever the value.
     pub segment_rows: usize,
 }
 

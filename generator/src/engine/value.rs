@@ -45,7 +45,7 @@ pub enum Value {
 }
 
 /// The rows of one group, or of one segment of a large group (see
-/// [`super::group::GroupGen`]): rows `base..base + rows` of the group's `group_rows`.
+/// `group::GroupGen`): rows `base..base + rows` of the group's `group_rows`.
 #[derive(Default, Clone)]
 pub struct GroupBuf {
     pub group: u64,

@@ -28,19 +28,7 @@ pub(super) fn own_value(
     row: Option<u64>,
 ) -> Value {
     match &col.gen {
-        Gen::Number { dist, decimals } => {
-            let q = dist.quantile(s.unit());
-            if col.sql_type.is_integer() {
-                Value::Int(libm::round(q) as i64)
-            } else if col.sql_type == SqlType::Interval {
-                Value::Int(libm::round(q * US_PER_SEC) as i64)
-            } else if let Some(d) = decimals {
-                let f = libm::pow(10.0, *d as f64);
-                Value::Float(libm::round(q * f) / f)
-            } else {
-                Value::Float(q)
-            }
-        }
+        Gen::Number { dist, decimals } => number(dist.quantile(s.unit()), col.sql_type, *decimals),
         Gen::Category { labels, cumulative } => {
             let u = s.unit();
             let i = cumulative
@@ -82,46 +70,12 @@ pub(super) fn own_value(
             out.push_text(text_buf.as_bytes())
         }
         Gen::Boolean { p } => Value::Bool(s.unit() < *p),
-        Gen::Uuid => {
-            let mut b = [0u8; 16];
-            b[..8].copy_from_slice(&s.next_u64().to_le_bytes());
-            b[8..].copy_from_slice(&s.next_u64().to_le_bytes());
-            b[6] = (b[6] & 0x0f) | 0x40;
-            b[8] = (b[8] & 0x3f) | 0x80;
-            out.push_uuid(&b)
-        }
+        Gen::Uuid => uuid(s, out),
         Gen::Bytes { length } => {
             let len = libm::round(length.quantile(s.unit())).max(0.0) as usize;
-            let arena = out.arena_mut();
-            let start = arena.len() as u32;
-            while arena.len() < start as usize + len {
-                let w = s.next_u64().to_le_bytes();
-                let take = (start as usize + len - arena.len()).min(8);
-                arena.extend_from_slice(&w[..take]);
-            }
-            Value::Text {
-                start,
-                len: len as u32,
-            }
+            bytes(s, out, len)
         }
-        Gen::Inet { ipv6 } => {
-            let v6 = s.unit() < *ipv6;
-            let bits = s.next_u64();
-            if v6 {
-                // 2001:db8::/32, the documentation prefix (RFC 3849).
-                let mut a = [0u8; 16];
-                a[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
-                a[4..12].copy_from_slice(&bits.to_le_bytes());
-                a[12..].copy_from_slice(&(s.next_u64() as u32).to_le_bytes());
-                out.push_text(&a)
-            } else {
-                // TEST-NET-1, -2 and -3 (RFC 5737), hosts 1 to 254.
-                const NETS: [[u8; 3]; 3] = [[192, 0, 2], [198, 51, 100], [203, 0, 113]];
-                let net = NETS[(bits % 3) as usize];
-                let host = 1 + ((bits >> 8) % 254) as u8;
-                out.push_text(&[net[0], net[1], net[2], host])
-            }
-        }
+        Gen::Inet { ipv6 } => inet(s, out, *ipv6),
         Gen::Json { length } => {
             let len = libm::round(length.quantile(s.unit())).max(0.0) as usize;
             text_buf.clear();
@@ -143,6 +97,66 @@ pub(super) fn own_value(
             room,
         )),
         _ => unreachable!("own_value of a generator that reads other values"),
+    }
+}
+
+/// A number drawn at `q`, as its column type holds it: integers rounded, intervals in
+/// microseconds, decimals rounded to `decimals` places.
+fn number(q: f64, sql_type: SqlType, decimals: Option<u32>) -> Value {
+    if sql_type.is_integer() {
+        Value::Int(libm::round(q) as i64)
+    } else if sql_type == SqlType::Interval {
+        Value::Int(libm::round(q * US_PER_SEC) as i64)
+    } else if let Some(d) = decimals {
+        let f = libm::pow(10.0, d as f64);
+        Value::Float(libm::round(q * f) / f)
+    } else {
+        Value::Float(q)
+    }
+}
+
+/// A version-4 UUID from two draws.
+fn uuid(s: &mut Stream, out: &mut GroupBuf) -> Value {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&s.next_u64().to_le_bytes());
+    b[8..].copy_from_slice(&s.next_u64().to_le_bytes());
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    out.push_uuid(&b)
+}
+
+/// `len` random bytes in the arena.
+fn bytes(s: &mut Stream, out: &mut GroupBuf, len: usize) -> Value {
+    let arena = out.arena_mut();
+    let start = arena.len() as u32;
+    while arena.len() < start as usize + len {
+        let w = s.next_u64().to_le_bytes();
+        let take = (start as usize + len - arena.len()).min(8);
+        arena.extend_from_slice(&w[..take]);
+    }
+    Value::Text {
+        start,
+        len: len as u32,
+    }
+}
+
+/// A documentation address: IPv6 with probability `ipv6`.
+fn inet(s: &mut Stream, out: &mut GroupBuf, ipv6: f64) -> Value {
+    let v6 = s.unit() < ipv6;
+    let bits = s.next_u64();
+    if v6 {
+        // 2001:db8::/32, the documentation prefix (RFC 3849).
+        let mut a = [0u8; 16];
+        a[..4].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+        a[4..12].copy_from_slice(&bits.to_le_bytes());
+        a[12..].copy_from_slice(&(s.next_u64() as u32).to_le_bytes());
+        out.push_text(&a)
+    } else {
+        // TEST-NET-1, -2 and -3 (RFC 5737), hosts 1 to 254.
+        const NETS: [[u8; 3]; 3] = [[192, 0, 2], [198, 51, 100], [203, 0, 113]];
+        let net = NETS[(bits % 3) as usize];
+        let host = 1 + ((bits >> 8) % 254) as u8;
+        out.push_text(&[net[0], net[1], net[2], host])
     }
 }
 

@@ -126,12 +126,8 @@ impl Profile<'_> {
 /// An ascending timestamp column drawn in order (see `ascending`): every row draws its value,
 /// NULL or not, so the group's values are its size's order statistics whatever the NULLs.
 pub(super) fn ascending_in_order(c: &Col<'_>, out: &mut GroupBuf, st: &mut ColState) {
-    let Profile {
-        after,
-        offset,
-        hourly,
-        weekly,
-    } = Profile::of(&c.col.gen);
+    let p = Profile::of(&c.col.gen);
+    let after = p.after;
     for r in 0..out.rows {
         let null = c.nulls && is_null(c.col, out.first_row + r as u64);
         let asc = st.ascending.get_or_insert_with(|| {
@@ -143,9 +139,9 @@ pub(super) fn ascending_in_order(c: &Col<'_>, out: &mut GroupBuf, st: &mut ColSt
                 out.group_rows as u64,
                 base.flatten(),
                 (c.model.window_start, c.model.window_end),
-                offset,
-                hourly,
-                weekly,
+                p.offset,
+                p.hourly,
+                p.weekly,
             )
         });
         let v = asc.next(&mut st.s);
@@ -159,13 +155,8 @@ pub(super) fn ascending_in_order(c: &Col<'_>, out: &mut GroupBuf, st: &mut ColSt
 
 /// Row `r`'s timestamp: after the time it reads (NULL when that is NULL) or in the window.
 pub(super) fn timestamp_cell(c: &Col<'_>, r: usize, out: &GroupBuf, st: &mut ColState) -> Cell {
-    let Profile {
-        after,
-        offset,
-        hourly,
-        weekly,
-    } = Profile::of(&c.col.gen);
-    let base = match after {
+    let p = Profile::of(&c.col.gen);
+    let base = match p.after {
         Some(a) => match read_ref(a, r, out, c.parent) {
             Value::Ts(us) => Some(us),
             _ => return Cell::Null,
@@ -176,9 +167,9 @@ pub(super) fn timestamp_cell(c: &Col<'_>, r: usize, out: &GroupBuf, st: &mut Col
         &mut st.s,
         c.model,
         base,
-        offset,
-        hourly,
-        weekly,
+        p.offset,
+        p.hourly,
+        p.weekly,
         &mut st.room,
     )))
 }
