@@ -27,7 +27,7 @@ pub enum Value {
         start: u32,
         len: u32,
     },
-    /// A sentence cut from the column's corpus (see [`Corpus::append`]).
+    /// A sentence cut from the column's corpus (see `text::Corpus::append`).
     Corpus {
         start: u32,
         len: u32,
