@@ -166,7 +166,7 @@ fn histogram(
     sample: &Sample,
 ) -> (Vec<NumberBin>, Option<u64>) {
     let bound = |s: i32, e: i32| -> (f64, f64) {
-        let (a, b) = (2f64.powi(e), 2f64.powi(e + 1));
+        let (a, b) = (libm::pow(2.0, e as f64), libm::pow(2.0, (e + 1) as f64));
         match s {
             0 => (0.0, 0.0),
             1 => (a, b),
