@@ -79,7 +79,7 @@ fn alphabet_bits(s: &[u8], hex: bool) -> f64 {
     if s.iter().any(|b| !b.is_ascii_alphanumeric()) {
         size += 33.0;
     }
-    f64::log2(size)
+    libm::log2(size)
 }
 
 /// Per character: whether it continues a run or sequence of three, or lies in a repeat.
