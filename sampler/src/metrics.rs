@@ -324,7 +324,30 @@ fn categories(
     // In label order: which cell complements a suppressed one never depends on the plan.
     cells.sort();
     let counts: Vec<(u64, u64)> = cells.iter().map(|c| (c.1, c.2)).collect();
-    let kept = crate::profile::suppress_with_complement(&counts, scan.k);
+    let hidden_labels: Vec<&str> = cells
+        .iter()
+        .filter(|c| c.2 < scan.k && c.1 > 0)
+        .map(|c| c.0.as_str())
+        .collect();
+    // The suppressed cells' people together (a label may hold a person another also holds):
+    // counted by the server, the labels never leave it.
+    let hidden_units = if hidden_labels.len() > 1 {
+        let sql = format!(
+            "SELECT {} FROM {from} WHERE t.{col}::text = ANY($1)",
+            unit.count(None)
+        );
+        let row = client
+            .query_one(&sql, &[&hidden_labels])
+            .map_err(Error::db(format!(
+                "people of the suppressed categories of {}.{}",
+                t.qualified(),
+                c.name
+            )))?;
+        Some(row.get::<_, i64>(0) as u64)
+    } else {
+        None
+    };
+    let kept = crate::profile::suppress_with_complement_given(&counts, scan.k, hidden_units);
     let (mut hidden_rows, mut hidden) = (0u64, 0u64);
     for ((label, n, u), keep) in cells.into_iter().zip(kept) {
         if keep.is_none() {

@@ -133,11 +133,22 @@ pub fn profiles(
 /// smallest exported cell unless a suppressed cell already holds `k` units (a lower bound of
 /// the suppressed cells' people), so the cells' total minus the exported ones rests on `k`.
 pub fn suppress_with_complement(cells: &[(u64, u64)], k: u64) -> Vec<Option<u64>> {
+    suppress_with_complement_given(cells, k, None)
+}
+
+/// [`suppress_with_complement`] where the caller may know `hidden_units`, the distinct units
+/// of all the suppressed cells together (counted by the server): when they are `k` or more,
+/// the cells' total minus the exported ones rests on `k` units and no complement is needed.
+pub fn suppress_with_complement_given(
+    cells: &[(u64, u64)],
+    k: u64,
+    hidden_units: Option<u64>,
+) -> Vec<Option<u64>> {
     let mut out: Vec<Option<u64>> = cells.iter().map(|&(n, u)| (u >= k).then_some(n)).collect();
     let hidden = cells.iter().zip(&out).filter(|(_, o)| o.is_none());
     let (any_rows, most_units) =
         hidden.fold((false, 0), |(r, m), ((n, u), _)| (r || *n > 0, m.max(*u)));
-    if any_rows && most_units < k {
+    if any_rows && most_units.max(hidden_units.unwrap_or(0)) < k {
         if let Some(i) = (0..cells.len())
             .filter(|&i| out[i].is_some())
             .min_by_key(|&i| cells[i].0)
@@ -161,5 +172,11 @@ mod tests {
         // Nothing suppressed but empty cells: nothing more is.
         let out = suppress_with_complement(&[(100, 30), (0, 0)], 10);
         assert_eq!(out, vec![Some(100), None]);
+        // Suppressed cells that hold k units together need no complement; fewer still do.
+        let cells = [(900, 300), (4, 4), (4, 4), (3, 3)];
+        let out = suppress_with_complement_given(&cells, 10, Some(11));
+        assert_eq!(out, vec![Some(900), None, None, None]);
+        let out = suppress_with_complement_given(&cells, 10, Some(9));
+        assert_eq!(out, vec![None, None, None, None]);
     }
 }
