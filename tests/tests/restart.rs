@@ -59,7 +59,7 @@ fn create_db(cluster: &OwnCluster, name: &str) -> String {
 fn hashes(url: &str) -> serde_json::Value {
     connect(url)
         .query_one(
-            "SELECT jsonb_build_object('server', record->'hashes', 'content', record->'content_hashes')
+            "SELECT jsonb_build_object('server', record->'result'->'hashes', 'content', record->'result'->'content_hashes')
                FROM _pgshape.runs ORDER BY started_at DESC LIMIT 1",
             &[],
         )
