@@ -41,6 +41,31 @@ impl Exit {
     }
 }
 
+/// "Now" for the commands that need it (a pack's expiry, the extraction window): the clock,
+/// unless `--now` (or `PGSHAPE_NOW`) names the instant. Tests pass it, so that what they
+/// produce does not depend on the day they run; data never reads the clock at all.
+#[derive(clap::Args, Debug, Clone, Copy, Default)]
+pub struct Clock {
+    /// Take this instant as "now" instead of the clock (RFC 3339, e.g. 2026-12-02T12:00:00Z):
+    /// for tests and reproducible runs.
+    #[arg(long, global = true, env = "PGSHAPE_NOW", value_name = "RFC3339", value_parser = parse_instant)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Clock {
+    /// The instant given, or the clock's.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.now.unwrap_or_else(chrono::Utc::now)
+    }
+}
+
+/// An RFC 3339 instant, e.g. `2026-12-02T12:00:00Z` or `2026-12-02T13:00:00+01:00`.
+pub fn parse_instant(s: &str) -> std::result::Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.to_utc())
+        .map_err(|e| format!("{e}: expected an RFC 3339 instant such as 2026-12-02T12:00:00Z"))
+}
+
 /// The logging flags every binary takes (flatten it into the top-level parser).
 #[derive(clap::Args, Debug, Clone, Copy)]
 pub struct Verbosity {

@@ -505,6 +505,16 @@ impl ColumnSpec {
     }
 }
 
+/// The most rows a band may ask of one table (the perf band is 3·10^8): sizes read from a
+/// file are bounded before anything is planned or allocated from them.
+pub const MAX_TABLE_ROWS: u64 = 1_000_000_000_000;
+
+/// The most rows of one chunk (a chunk's rows are generated, encoded and hashed in memory).
+pub const MAX_CHUNK_ROWS: u64 = 1 << 24;
+
+/// The most chunks of one table (the plan keeps one small entry per chunk).
+pub const MAX_CHUNKS: u64 = 1 << 20;
+
 impl Spec {
     /// The JSON Schema of the spec format (published as `docs/schemas/spec.schema.json`).
     pub fn json_schema() -> serde_json::Value {
@@ -677,19 +687,35 @@ impl Spec {
             }
         }
         for (bname, band) in &self.bands {
-            for tname in band.rows.keys() {
-                if !self.tables.contains_key(tname) {
-                    return Err(bad(
-                        format!("$.bands.{bname}.rows.{tname}"),
-                        format!("no table {tname}"),
-                    ));
-                }
-            }
-            if band.chunk_rows == 0 {
+            if band.chunk_rows == 0 || band.chunk_rows > MAX_CHUNK_ROWS {
                 return Err(bad(
                     format!("$.bands.{bname}.chunk_rows"),
-                    "must be > 0".into(),
+                    format!(
+                        "{} is not between 1 and {MAX_CHUNK_ROWS} (a chunk is generated in memory)",
+                        band.chunk_rows
+                    ),
                 ));
+            }
+            for (tname, rows) in &band.rows {
+                let at = format!("$.bands.{bname}.rows.{tname}");
+                if !self.tables.contains_key(tname) {
+                    return Err(bad(at, format!("no table {tname}")));
+                }
+                if *rows > MAX_TABLE_ROWS {
+                    return Err(bad(
+                        at,
+                        format!("{rows} rows is more than the {MAX_TABLE_ROWS} a band may ask of one table"),
+                    ));
+                }
+                if rows.div_ceil(band.chunk_rows) > MAX_CHUNKS {
+                    return Err(bad(
+                        at,
+                        format!(
+                            "{rows} rows in chunks of {} is more than {MAX_CHUNKS} chunks: raise chunk_rows",
+                            band.chunk_rows
+                        ),
+                    ));
+                }
             }
         }
         Ok(())

@@ -743,6 +743,7 @@ fn timestamp(
             candidate =
                 day * DAY_US + hour as i64 * 3_600_000_000 + (s.unit() * 3_600_000_000.0) as i64;
             if base.is_some_and(|b| candidate < b)
+                || (base.is_none() && candidate < start)
                 || (candidate > end && base.is_none_or(|b| b <= end))
             {
                 continue;

@@ -12,6 +12,8 @@
 //! - [`plan`]: row counts per parent (fan-out) and chunk boundaries, from integer prefix sums.
 //! - [`engine`]: group generation and the cursors that walk a table from any row.
 //! - [`column`](mod@column): what each generator does for one column of a group.
+//! - `alignment`: hour and weekday weights fitted to the window's calendar, so the profiles are
+//!   met whatever day the window ends.
 //! - `ascending`: a group's ascending timestamps drawn in order, in constant memory.
 //! - [`value`]: the in-memory value of a cell and its COPY encodings.
 //! - [`text`]: gibberish text.
@@ -20,6 +22,7 @@
 //!
 //! Row r of table T is a pure function of (seed, spec, band, T, r): see `docs/architecture.md`.
 
+mod alignment;
 mod ascending;
 pub mod calibrate;
 pub mod column;

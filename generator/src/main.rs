@@ -25,6 +25,8 @@ use pgshape_generator::Model;
 struct Cli {
     #[command(flatten)]
     log: cli::Verbosity,
+    #[command(flatten)]
+    clock: cli::Clock,
     #[command(subcommand)]
     command: Command,
 }
@@ -216,11 +218,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     cli.log.init();
     cli::finish(match cli.command {
-        Command::Calibrate(a) => calibrate(a),
-        Command::Init(a) => init(a),
+        Command::Calibrate(a) => calibrate(a, cli.clock.now()),
+        Command::Init(a) => init(a, cli.clock.now()),
         Command::Generate(a) => generate(a, cli.log.quiet),
         Command::Hash(a) => hash(a),
-        Command::Compare(a) => compare(a),
+        Command::Compare(a) => compare(a, cli.clock.now()),
     })
 }
 
@@ -301,10 +303,17 @@ fn generate(a: GenerateArgs, quiet: bool) -> Result<()> {
                 .parent()
                 .unwrap_or(std::path::Path::new("."))
                 .join(ddl);
-            Some(
-                std::fs::read(&src)
-                    .with_context(|| format!("reading the spec's DDL {}", src.display()))?,
-            )
+            let read = std::fs::read(&src).map_err(|source| pgshape_core::Error::Io {
+                path: src.clone(),
+                source,
+            });
+            Some(read.with_context(|| {
+                format!(
+                    "{}: at $.ddl: the spec's DDL {} cannot be read",
+                    a.common.spec.display(),
+                    ddl.display()
+                )
+            })?)
         }
         None => None,
     };
@@ -346,7 +355,7 @@ fn generate(a: GenerateArgs, quiet: bool) -> Result<()> {
 }
 
 /// Reads a pack, refusing an unknown format version and, unless allowed, an expired pack.
-fn read_pack(path: &Path, allow_expired: bool) -> Result<Pack> {
+fn read_pack(path: &Path, allow_expired: bool, now: chrono::DateTime<chrono::Utc>) -> Result<Pack> {
     let pack: Pack = artifact::read_json(path)?;
     if pack.pack_version != PACK_VERSION {
         return Err(Exit::new(
@@ -360,15 +369,15 @@ fn read_pack(path: &Path, allow_expired: bool) -> Result<Pack> {
         .into());
     }
     if !allow_expired {
-        pgshape_generator::calibrate::check_expiry(&pack, chrono::Utc::now())
+        pgshape_generator::calibrate::check_expiry(&pack, now)
             .map_err(|m| Exit::new(code::REFUSED, format!("{}: {m}", path.display())))?;
     }
     Ok(pack)
 }
 
-fn calibrate(a: CalibrateArgs) -> Result<()> {
+fn calibrate(a: CalibrateArgs, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
     let spec = Spec::read(&a.spec)?;
-    let pack = read_pack(&a.pack, a.allow_expired)?;
+    let pack = read_pack(&a.pack, a.allow_expired, now)?;
     let pack_sha256 = artifact::sha256_file(&a.pack)?;
     let (mut calibrated, notes) =
         pgshape_generator::calibrate::calibrate(&spec, &pack, &pack_sha256)?;
@@ -393,13 +402,13 @@ fn calibrate(a: CalibrateArgs) -> Result<()> {
     Ok(())
 }
 
-fn init(a: InitArgs) -> Result<()> {
+fn init(a: InitArgs, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
     if let Some(s) = a.scale {
         if !(s.is_finite() && s > 0.0) {
             return Err(Exit::new(code::BAD_INPUT, format!("--scale {s}: a fraction > 0")).into());
         }
     }
-    let pack = read_pack(&a.pack, a.allow_expired)?;
+    let pack = read_pack(&a.pack, a.allow_expired, now)?;
     let pack_sha256 = artifact::sha256_file(&a.pack)?;
     let stem = a
         .output
@@ -463,7 +472,7 @@ fn hash(a: HashArgs) -> Result<()> {
     Ok(())
 }
 
-fn compare(a: CompareArgs) -> Result<()> {
+fn compare(a: CompareArgs, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
     let limits = [
         ("--max-error", a.max_error),
         ("--max-tvd", a.max_tvd),
@@ -479,8 +488,8 @@ fn compare(a: CompareArgs) -> Result<()> {
             .into());
         }
     }
-    let production = read_pack(&a.production, a.allow_expired)?;
-    let synthetic = read_pack(&a.synthetic, a.allow_expired)?;
+    let production = read_pack(&a.production, a.allow_expired, now)?;
+    let synthetic = read_pack(&a.synthetic, a.allow_expired, now)?;
     let info = |path: &Path, pack: &Pack| -> Result<PackInfo> {
         Ok(PackInfo {
             file: path.display().to_string(),

@@ -374,6 +374,17 @@ impl Model {
                     }
                     "timestamp" => {
                         let ts = c.timestamp.as_ref().unwrap();
+                        let mut hourly = ts.hourly.as_ref().map(|h| normalise::<24>(h));
+                        let mut weekly = ts.weekly.as_ref().map(|w| normalise::<7>(w));
+                        if ts.after.is_none() {
+                            // In the window: weights fitted to the window's calendar.
+                            (hourly, weekly) = crate::alignment::rake(
+                                start,
+                                end,
+                                hourly.as_ref(),
+                                weekly.as_ref(),
+                            );
+                        }
                         Gen::Timestamp {
                             after: ts
                                 .after
@@ -381,8 +392,8 @@ impl Model {
                                 .map(|a| resolve_ref(cname, a))
                                 .transpose()?,
                             offset: ts.offset_seconds.as_ref().map(Compiled::new),
-                            hourly: ts.hourly.as_ref().map(|h| Box::new(normalise::<24>(h))),
-                            weekly: ts.weekly.as_ref().map(|w| normalise::<7>(w)),
+                            hourly: hourly.map(Box::new),
+                            weekly,
                             ascending: ts.ascending,
                         }
                     }

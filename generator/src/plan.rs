@@ -149,7 +149,14 @@ impl Plan {
                         first_row: row,
                         end_row: row + n,
                     });
-                    row += n;
+                    row = row.saturating_add(n);
+                }
+                if row > pgshape_core::spec::MAX_TABLE_ROWS {
+                    return Err(Error::Unsupported(format!(
+                        "table {}: its fan-out gives {row} rows, more than the {} a band may have",
+                        t.name,
+                        pgshape_core::spec::MAX_TABLE_ROWS
+                    )));
                 }
                 Ok(Plan {
                     rows: row,

@@ -39,3 +39,56 @@ fn every_bad_spec_fails_with_its_expected_message() {
     }
     assert!(checked >= 15, "{checked} cases");
 }
+
+/// The binary's exit code and message for two cases a hostile tester found (issue 18): a band
+/// of u64::MAX rows aborted with a failed allocation (exit 134), a missing DDL file exited 5.
+/// Both are bad input: exit 2, the message naming the spec and the value.
+#[test]
+fn a_huge_band_and_a_missing_ddl_exit_2_naming_the_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let base: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad_specs/band_unknown_table.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut huge = base.clone();
+    huge["bands"]["ci"]["rows"] = serde_json::json!({"a": u64::MAX});
+    let mut no_ddl = base;
+    no_ddl["bands"]["ci"]["rows"] = serde_json::json!({"a": 10});
+    no_ddl["ddl"] = "missing.sql".into();
+    let out = dir.path().join("out");
+    let to = ["--output", out.to_str().unwrap()];
+    for (name, spec, command, extra, value) in [
+        (
+            "huge.json",
+            huge.clone(),
+            "hash",
+            &[][..],
+            u64::MAX.to_string(),
+        ),
+        ("huge.json", huge, "generate", &to[..], u64::MAX.to_string()),
+        (
+            "no_ddl.json",
+            no_ddl,
+            "generate",
+            &to[..],
+            "missing.sql".into(),
+        ),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, serde_json::to_vec(&spec).unwrap()).unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_pgshape-generator"))
+            .args([command, "--spec", path.to_str().unwrap(), "--band", "ci"])
+            .args(["--seed", "s"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(path.to_str().unwrap()), "{name}: {stderr}");
+        assert!(stderr.contains(&value), "{name}: {stderr}");
+        assert!(!out.exists(), "{name}: nothing written");
+    }
+}

@@ -31,6 +31,8 @@ pub const RETENTION_DAYS: i64 = 90;
 pub struct Options {
     pub output: PathBuf,
     pub window_days: u32,
+    /// The window's end and the pack's creation time; the server's clock when `None`.
+    pub now: Option<DateTime<Utc>>,
     pub schemas: Vec<String>,
     pub k_min: u64,
     pub limits: Limits,
@@ -64,10 +66,13 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
     if session::role_can_write(&mut tx, &opts.schemas)? {
         tracing::warn!("the role {} can write to these tables; the sampler never writes, but a production extraction role should be read-only", target.describe());
     }
-    let now: DateTime<Utc> = tx
-        .query_one("SELECT transaction_timestamp()", &[])
-        .map_err(Error::db("reading the server's clock"))?
-        .get(0);
+    let now: DateTime<Utc> = match opts.now {
+        Some(now) => now,
+        None => tx
+            .query_one("SELECT transaction_timestamp()", &[])
+            .map_err(Error::db("reading the server's clock"))?
+            .get(0),
+    };
     let start = now - Duration::days(opts.window_days as i64);
     let schema = catalog::read(&mut tx, &opts.schemas)?;
     opts.policy.check(&schema)?;
@@ -135,7 +140,7 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
         .map_err(Error::db("ending the read-only transaction"))?;
 
     let rfc = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
-    let created = Utc::now();
+    let created = opts.now.unwrap_or_else(Utc::now);
     let pack = Pack {
         pack_version: PACK_VERSION,
         created_at: rfc(created),

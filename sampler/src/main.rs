@@ -26,6 +26,8 @@ use pgshape_sampler::{report, validate};
 struct Cli {
     #[command(flatten)]
     log: cli::Verbosity,
+    #[command(flatten)]
+    clock: cli::Clock,
     #[command(subcommand)]
     command: Command,
 }
@@ -112,7 +114,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     cli.log.init();
     cli::finish(match cli.command {
-        Command::Extract(a) => run_extract(a),
+        Command::Extract(a) => run_extract(a, cli.clock.now),
         Command::Validate { files } => run_validate(&files),
         Command::Report { file } => run_report(&file),
         Command::Inspect(a) => run_inspect(a),
@@ -126,13 +128,14 @@ fn limits(db: &DbArgs) -> Limits {
     }
 }
 
-fn run_extract(a: ExtractArgs) -> Result<()> {
+fn run_extract(a: ExtractArgs, now: Option<chrono::DateTime<chrono::Utc>>) -> Result<()> {
     // The salt first: without it nothing is read and nothing is written.
     let salt = Salt::from_env().map_err(|e| Exit::new(code::BAD_INPUT, e.to_string()))?;
     let target = Target::resolve(a.db.database_url.as_deref())?;
     let opts = Options {
         output: a.output.clone(),
         window_days: a.window_days,
+        now,
         schemas: a.db.schemas.clone(),
         k_min: a.k_min,
         limits: limits(&a.db),

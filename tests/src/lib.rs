@@ -134,9 +134,22 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
-/// Runs a workspace binary with args and env; returns its output.
-pub fn run(name: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+/// "Now" for every binary the tests run (`PGSHAPE_NOW`): what a test produces must not depend
+/// on the day it runs. Fixtures that place rows relative to "now" use the same instant
+/// (`timestamptz '2026-12-02 12:00:00+00'`), never the server's `now()`.
+pub const TEST_NOW: &str = "2026-12-02T12:00:00Z";
+
+/// A workspace binary as a command, with the tests' fixed "now" ([`TEST_NOW`]).
+pub fn command(name: &str) -> Command {
     let mut cmd = Command::new(bin(name));
+    cmd.env("PGSHAPE_NOW", TEST_NOW);
+    cmd
+}
+
+/// Runs a workspace binary with args and env (which may override `PGSHAPE_NOW`); returns its
+/// output.
+pub fn run(name: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = command(name);
     cmd.args(args).current_dir(repo_root());
     for (k, v) in env {
         cmd.env(k, v);

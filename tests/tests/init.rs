@@ -323,7 +323,7 @@ INSERT INTO store SELECT g, g % 30 + 1, date '2025-01-01' + g, md5(g::text)::uui
 UPDATE region SET capital_store = 1 WHERE id = 1;
 INSERT INTO product SELECT g, 'product ' || g, 'SKU-' || g, (ARRAY['A', 'B', 'C'])[g % 3 + 1] FROM generate_series(1, 50) g;
 INSERT INTO stock SELECT s, k, k FROM generate_series(1, 300) s, generate_series(1, 1 + s % 7) k;
-INSERT INTO movement SELECT row_number() OVER (), s, now() - (s * k * interval '3 minutes'), k % 5 - 2
+INSERT INTO movement SELECT row_number() OVER (), s, timestamptz '2026-12-02 12:00:00+00' - (s * k * interval '3 minutes'), k % 5 - 2
                      FROM generate_series(1, 300) s, generate_series(1, 1 + s % 11) k;
 CREATE TABLE account (id bigint PRIMARY KEY, owner_id bigint NOT NULL, label text NOT NULL);
 CREATE TABLE member (id bigint PRIMARY KEY, account_id bigint NOT NULL REFERENCES account (id), name text);

@@ -243,7 +243,7 @@ fn a_missing_or_short_salt_exits_non_zero_and_writes_nothing() {
         if let Some(s) = salt {
             env.push(("ANONYMIZATION_SALT", s));
         }
-        let mut cmd = std::process::Command::new(pgshape_e2e::bin("pgshape-sampler"));
+        let mut cmd = pgshape_e2e::command("pgshape-sampler");
         cmd.args(["extract", "--output", out_path.to_str().unwrap()])
             .env_remove("ANONYMIZATION_SALT");
         for (k, v) in &env {

@@ -24,7 +24,7 @@ INSERT INTO customer SELECT md5('c' || g)::uuid, 'R' || lpad((g % 200 + 1)::text
   FROM generate_series(1, 3000) g;
 INSERT INTO purchase (customer_id, region_code, at, amount)
   SELECT md5('c' || (1 + (g * 7919) % 3000))::uuid, CASE WHEN g % 5 = 0 THEN NULL ELSE 'R' || lpad((g % 37 + 1)::text, 4, '0') END,
-         now() - make_interval(secs => g * 97), (g % 1000) / 10.0
+         timestamptz '2026-12-02 12:00:00+00' - make_interval(secs => g * 97), (g % 1000) / 10.0
   FROM generate_series(1, 20000) g;
 ";
 

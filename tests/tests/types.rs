@@ -222,12 +222,12 @@ SELECT 'S' || g, 1000000 + g * 7, md5(g::text)::uuid, (ARRAY['free','pro','enter
   FROM generate_series(1, 2000) g;
 INSERT INTO stock SELECT s, k, k % 10, 1 + (s * k % 500) / 4.0 FROM generate_series(1, 2000) s, generate_series(1, 1 + s % 7) k;
 INSERT INTO movement (store_id, sku, at, delta, ratio, weight)
-SELECT st.store_id, st.sku, now() - ((st.store_id * 13 + st.sku * m) % 50000) * interval '1 minute', m % 9 - 4,
+SELECT st.store_id, st.sku, timestamptz '2026-12-02 12:00:00+00' - ((st.store_id * 13 + st.sku * m) % 50000) * interval '1 minute', m % 9 - 4,
        CASE WHEN m % 6 <> 0 THEN m / 7.0 END, (m % 20) / 4.0
   FROM stock st, generate_series(1, 1 + (st.store_id + st.sku) % 6) m;
-INSERT INTO audit SELECT g, 1 + g % 2000, CASE WHEN g % 5 <> 0 THEN 1 END, now() - g * interval '7 minutes'
+INSERT INTO audit SELECT g, 1 + g % 2000, CASE WHEN g % 5 <> 0 THEN 1 END, timestamptz '2026-12-02 12:00:00+00' - g * interval '7 minutes'
   FROM generate_series(1, 3000) g;
-INSERT INTO event SELECT g, 1 + g % 2000, now() - (g % 80000) * interval '1 minute', (ARRAY['open', 'sale', 'close'])[1 + g % 3]
+INSERT INTO event SELECT g, 1 + g % 2000, timestamptz '2026-12-02 12:00:00+00' - (g % 80000) * interval '1 minute', (ARRAY['open', 'sale', 'close'])[1 + g % 3]
   FROM generate_series(1, 6000) g;
 ";
 
@@ -536,7 +536,7 @@ CREATE TABLE movement (id bigserial PRIMARY KEY, store_id bigint NOT NULL, sku t
                        FOREIGN KEY (store_id, sku) REFERENCES stock (store_id, sku));
 INSERT INTO region SELECT 'R' || g, CASE WHEN g > 3 THEN 'R' || (g % 3 + 1) END, NULL FROM generate_series(1, 30) g;
 INSERT INTO store SELECT g, 'R' || (g % 30 + 1), date '2025-01-01' + g, md5(g::text)::uuid, jsonb_build_object('k', g),
-                         g * 10.5, ARRAY['a', 'b'], '10.0.0.1', tstzrange(now(), now() + interval '1 day'),
+                         g * 10.5, ARRAY['a', 'b'], '10.0.0.1', tstzrange(timestamptz '2026-12-02 12:00:00+00', timestamptz '2026-12-02 12:00:00+00' + interval '1 day'),
                          ARRAY['free']::tier[], '<a/>', (ARRAY['free','pro','enterprise']::tier[])[g % 3 + 1]
                   FROM generate_series(1, 300) g;
 INSERT INTO stock SELECT s, 'SKU' || k, k FROM generate_series(1, 300) s, generate_series(1, 1 + s % 7) k;

@@ -19,7 +19,7 @@ SELECT g,
        CASE WHEN g = 777 THEN 'write to planted.once@crm-canary.test' ELSE 'the meeting moved to friday' END,
        jsonb_build_object('contact', 'planted.json' || g || '@crm-canary.test'),
        'planted.kept' || g || '@crm-canary.test',
-       now() - g * interval '1 minute'
+       timestamptz '2026-12-02 12:00:00+00' - g * interval '1 minute'
   FROM generate_series(1, 20000) g;
 ANALYZE crm_notes;
 ";

@@ -11,8 +11,8 @@ CREATE TABLE tickets (id bigint PRIMARY KEY, note text, kind text NOT NULL, secr
                       opened timestamptz NOT NULL, closed timestamptz, created_at timestamptz NOT NULL);
 INSERT INTO tickets
 SELECT g, 'see ticket ' || g, (ARRAY['alpha', 'beta', 'gamma', 'delta'])[1 + g % 4] || CASE WHEN g % 97 = 0 THEN '-rare' ELSE '' END,
-       md5(g::text), now() - g * interval '1 hour', CASE WHEN g % 3 = 0 THEN now() - g * interval '10 minutes' END,
-       now() - interval '400 days'
+       md5(g::text), timestamptz '2026-12-02 12:00:00+00' - g * interval '1 hour', CASE WHEN g % 3 = 0 THEN timestamptz '2026-12-02 12:00:00+00' - g * interval '10 minutes' END,
+       timestamptz '2026-12-02 12:00:00+00' - interval '400 days'
   FROM generate_series(1, 600) g;
 ";
 
