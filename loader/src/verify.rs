@@ -12,7 +12,7 @@
 //!   the generator's.
 
 use pgshape_core::conn::Target;
-use pgshape_core::run_record::{DatasetKind, RunRecord, RunResult};
+use pgshape_core::run_record::{DatasetKind, ForeignKeyCheck, RunRecord, RunResult, TableHash};
 use pgshape_core::{Error, Result};
 
 use crate::{content, integrity, ledger, parallel, session};
@@ -74,62 +74,70 @@ pub fn verify(
             || format!("rows of {t}"),
         );
         content_line(&mut v, rec, result, t, &in_ledger);
-        let then = result.hashes.get(t);
-        let fmt = |h: &pgshape_core::run_record::TableHash| {
-            format!("rows {}, row hash {}", h.rows, h.rows_hash)
-        };
-        match then {
-            Some(then) if then == now => v.say(
-                true,
-                format!("{t}: server hashes as at load time ({})", fmt(now)),
-                String::new,
-            ),
-            _ => v.say(
-                false,
-                format!(
-                    "{t}: server hashes changed since the load: now {}; at load {}",
-                    fmt(now),
-                    then.map_or("not recorded".into(), fmt)
-                ),
-                || format!("server hashes of {t}"),
-            ),
-        }
+        hash_line(&mut v, result, t, now);
     }
     let fks = parallel::on_target(target, jobs, &result.foreign_keys, |c, fk| {
         integrity::check_foreign_key(c, schema, fk, deep)
     })?;
     for f in &fks {
-        if !f.present {
-            v.say(
-                false,
-                format!("{}: foreign key {} is missing", f.table, f.foreign_key),
-                || format!("foreign key {} of {}", f.foreign_key, f.table),
-            );
-        }
-        if f.orphans != 0 {
-            v.say(
-                false,
-                format!("{}: {} orphan rows ({})", f.table, f.orphans, f.foreign_key),
-                || format!("orphans in {} ({})", f.table, f.foreign_key),
-            );
-        } else if f.present {
-            let how = if f.validated && !deep {
-                "validated by PostgreSQL"
-            } else {
-                "no orphans (counted)"
-            };
-            v.say(
-                true,
-                format!("{}: foreign key {} {how}", f.table, f.foreign_key),
-                String::new,
-            );
-        }
+        foreign_key_line(&mut v, f, deep);
     }
     v.foreign_keys = fks.len();
     if deep {
         fanout_lines(&mut v, target, jobs, schema, rec)?;
     }
     Ok(Some(v))
+}
+
+/// The row hash now against the one the load computed.
+fn hash_line(v: &mut Verdict, result: &RunResult, t: &str, now: &TableHash) {
+    let then = result.hashes.get(t);
+    let fmt = |h: &TableHash| format!("rows {}, row hash {}", h.rows, h.rows_hash);
+    match then {
+        Some(then) if then == now => v.say(
+            true,
+            format!("{t}: server hashes as at load time ({})", fmt(now)),
+            String::new,
+        ),
+        _ => v.say(
+            false,
+            format!(
+                "{t}: server hashes changed since the load: now {}; at load {}",
+                fmt(now),
+                then.map_or("not recorded".into(), fmt)
+            ),
+            || format!("server hashes of {t}"),
+        ),
+    }
+}
+
+/// A foreign key the run recorded: present, guaranteed or counted.
+fn foreign_key_line(v: &mut Verdict, f: &ForeignKeyCheck, deep: bool) {
+    if !f.present {
+        v.say(
+            false,
+            format!("{}: foreign key {} is missing", f.table, f.foreign_key),
+            || format!("foreign key {} of {}", f.foreign_key, f.table),
+        );
+    }
+    if f.orphans != 0 {
+        v.say(
+            false,
+            format!("{}: {} orphan rows ({})", f.table, f.orphans, f.foreign_key),
+            || format!("orphans in {} ({})", f.table, f.foreign_key),
+        );
+    } else if f.present {
+        let how = if f.validated && !deep {
+            "validated by PostgreSQL"
+        } else {
+            "no orphans (counted)"
+        };
+        v.say(
+            true,
+            format!("{}: foreign key {} {how}", f.table, f.foreign_key),
+            String::new,
+        );
+    }
 }
 
 /// The content hash recomputed from the ledger against the one the run expected.
