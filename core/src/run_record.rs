@@ -289,11 +289,6 @@ impl RunRecord {
         *obj = out;
         s
     }
-
-    /// Whether the load finished (with or without findings).
-    pub fn finished(&self) -> bool {
-        self.status != RunStatus::Loading
-    }
 }
 
 #[cfg(test)]

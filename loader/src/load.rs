@@ -113,7 +113,7 @@ fn find_or_start(
         .into_iter()
         .find(|r| r.report_sha256 == source.identity() && r.target_schema == opts.schema);
     match existing {
-        Some(r) if r.record.finished() => Err(Refused(format!(
+        Some(r) if r.record.status == RunStatus::Done => Err(Refused(format!(
             "run {} already loaded this dataset into schema {}; tear it down first (pgshape-loader teardown --run {})",
             r.run_id, opts.schema, r.run_id
         ))
