@@ -149,19 +149,22 @@ fn add_constraint(
     c: &SavedConstraint,
     not_valid: bool,
 ) -> Result<()> {
-    let exists: bool = client
+    let r = client
         .query_one(
             "SELECT EXISTS (SELECT 1 FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid
                              JOIN pg_namespace n ON n.oid = r.relnamespace
-                            WHERE n.nspname = $1 AND r.relname = $2 AND c.conname = $3)",
-            &[&schema, &c.table, &c.name],
+                            WHERE n.nspname = $1 AND r.relname = $2 AND c.conname = $3),
+                    coalesce((SELECT relkind = 'p' FROM pg_class WHERE oid = to_regclass($4)), false)",
+            &[&schema, &c.table, &c.name, &qualified(schema, &c.table)],
         )
-        .map_err(Error::db("looking up a constraint"))?
-        .get(0);
-    if exists {
+        .map_err(Error::db("looking up a constraint"))?;
+    if r.get(0) {
         return Ok(());
     }
-    let suffix = if not_valid && !declared_not_valid(c) {
+    // PostgreSQL before 18 cannot add a NOT VALID foreign key to a partitioned table: there
+    // it is validated as it is added.
+    let partitioned: bool = r.get(1);
+    let suffix = if not_valid && !partitioned && !declared_not_valid(c) {
         " NOT VALID"
     } else {
         ""
