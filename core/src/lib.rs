@@ -12,6 +12,7 @@
 //! - [`spec`]: the distribution spec format.
 //! - [`pack`]: the metrics pack format.
 //! - [`run_record`]: the load run record (`_pgshape.runs`, `docs/perf-data/run_<id>.json`).
+//! - [`dataset_report`]: the generation report a dataset carries.
 //! - [`token`]: HMAC tokens under per-namespace keys derived from the salt; the salt fingerprint.
 //! - [`pii`]: PII detectors (email, phone, SSN, card with Luhn, IP, IBAN with mod-97, names).
 //! - [`ident`]: SQL identifier quoting.
@@ -22,6 +23,7 @@ pub mod catalog;
 pub mod cli;
 pub mod conn;
 pub mod copy;
+pub mod dataset_report;
 pub mod dist;
 pub mod error;
 pub mod ident;
