@@ -10,8 +10,8 @@
 
 use std::collections::BTreeMap;
 
-pub use pgshape_core::run_record::ContentCheck;
 use pgshape_core::dataset_report::ChunkReport;
+pub use pgshape_core::run_record::ContentCheck;
 use pgshape_core::Result;
 use pgshape_generator::engine::combine;
 
