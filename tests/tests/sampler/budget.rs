@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use pgshape_e2e::{run, TestDb, TEST_NOW};
+use pgshape_e2e::{run, run_ok, TestDb, TEST_NOW};
 
 use super::SALT;
 
@@ -99,6 +99,19 @@ fn the_ledger_refuses_past_its_total_and_the_audit_log_is_a_chain() {
     let pack_a = pgshape_core::artifact::sha256_file(&dir.path().join("a.json")).unwrap();
     assert_eq!(account["extractions"][0]["pack_sha256"], pack_a.as_str());
     assert_eq!(account["extractions"][0]["noise_applied"], false);
+    // The pack claims no DP, and the report says its figures are not noised.
+    let pack: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("a.json")).unwrap()).unwrap();
+    assert!(pack["privacy"].get("epsilon").is_none() && pack["privacy"].get("dp").is_none());
+    let report = run_ok(
+        "pgshape-sampler",
+        &["report", dir.path().join("a.json").to_str().unwrap()],
+        &[],
+    );
+    assert!(
+        report.contains("Differential privacy: none, the figures are not noised"),
+        "{report}"
+    );
 
     // 2.5 of 2.5 spent: a third extraction, however small, is refused before anything is
     // written; the ledger and the log are left as they were.
