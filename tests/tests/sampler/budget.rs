@@ -126,6 +126,15 @@ fn the_ledger_refuses_past_its_total_and_the_audit_log_is_a_chain() {
     assert!(!dir.path().join("c.json").exists() && !dir.path().join("c_mapping.json").exists());
     assert_eq!(std::fs::read_to_string(&ledger).unwrap(), text);
     assert_eq!(std::fs::read(&log).unwrap(), log_before);
+    // A bad epsilon is bad input (exit 2), and nothing is written either.
+    let out = extract(&db, dir.path(), "z.json", &["--epsilon", "0"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!dir.path().join("z.json").exists());
     // --no-dp cannot be charged to a ledger.
     let out = extract(&db, dir.path(), "d.json", &["--no-dp"]);
     assert_eq!(
