@@ -37,3 +37,59 @@ pub enum DpError {
     #[error("OpenDP: {0}")]
     OpenDp(String),
 }
+
+#[cfg(test)]
+mod tests {
+    use pgshape_core::pack::{ContributionBounds, DpRecord};
+
+    use super::budget::Split;
+    use super::mechanism::MECHANISM;
+
+    fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) => out.push(s.clone()),
+            serde_json::Value::Object(m) => m.iter().for_each(|(k, v)| {
+                out.push(k.clone());
+                strings(v, out)
+            }),
+            serde_json::Value::Array(a) => a.iter().for_each(|v| strings(v, out)),
+            _ => {}
+        }
+    }
+
+    /// The record the pack will carry passes the PII detectors `validate` runs on every key
+    /// and string (a mechanism named after a person must not read as a name).
+    #[test]
+    fn the_dp_record_of_a_pack_passes_the_detectors_and_reads_back() {
+        let record = DpRecord {
+            mechanism: MECHANISM.into(),
+            epsilon: 1.0,
+            delta: 0.0,
+            split: Split::default().epsilons(1.0),
+            bounds: ContributionBounds {
+                max_children_per_parent: 1000,
+                votes_per_unit_per_cell: 1,
+                max_cells_per_unit: 24,
+                max_rows_per_unit: 1,
+            },
+        };
+        assert_eq!(record.bounds.histogram_sensitivity(), 24);
+        let json = serde_json::to_value(&record).unwrap();
+        let mut all = Vec::new();
+        strings(&json, &mut all);
+        assert!(all.len() > 15, "{all:?}");
+        for s in &all {
+            assert!(
+                pgshape_core::pii::scan(s).is_empty(),
+                "{s} trips a detector"
+            );
+        }
+        let back: DpRecord = serde_json::from_value(json).unwrap();
+        assert_eq!(back, record);
+        let e = serde_json::from_str::<DpRecord>(
+            r#"{"mechanism": "x", "epsilon": 1, "delta": 0, "split": {}, "bounds": {"max_children_per_parent": 1, "votes_per_unit_per_cell": 1, "max_cells_per_unit": 1, "max_rows_per_unit": 1}, "rho": 0}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("unknown field `rho`"), "{e}");
+    }
+}
