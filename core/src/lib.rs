@@ -11,6 +11,7 @@
 //! - [`dist`]: the distributions a spec can name (quantile functions, Zipf, lognormal, ...).
 //! - [`spec`]: the distribution spec format.
 //! - [`pack`]: the metrics pack format.
+//! - [`dataset_report`]: the generation report a dataset carries.
 //! - [`token`]: HMAC tokens under per-namespace keys derived from the salt; the salt fingerprint.
 //! - [`pii`]: PII detectors (email, phone, SSN, card with Luhn, IP, IBAN with mod-97, names).
 //! - [`ident`]: SQL identifier quoting.
@@ -21,6 +22,7 @@ pub mod catalog;
 pub mod cli;
 pub mod conn;
 pub mod copy;
+pub mod dataset_report;
 pub mod dist;
 pub mod error;
 pub mod ident;

@@ -368,7 +368,7 @@ impl Manifest {
 }
 
 /// Pins a schema to one format version: an `$id` naming it and `const` on the version field.
-fn versioned(schema: &mut serde_json::Value, name: &str, field: &str, version: u32) {
+pub(crate) fn versioned(schema: &mut serde_json::Value, name: &str, field: &str, version: u32) {
     let obj = schema.as_object_mut().expect("a schema is an object");
     let mut out = serde_json::Map::new();
     for (k, v) in std::mem::take(obj) {

@@ -478,29 +478,79 @@ pub struct ArrayOf {
 impl ColumnSpec {
     /// The name of the generator in use, or an error when none or several are set.
     pub fn kind(&self) -> std::result::Result<&'static str, String> {
-        let set: Vec<&'static str> = [
-            ("sequence", self.sequence.is_some()),
-            ("parent", self.parent.is_some()),
-            ("reference", self.reference.is_some()),
-            ("pick", self.pick.is_some()),
-            ("earlier", self.earlier.is_some()),
-            ("timestamp", self.timestamp.is_some()),
-            ("number", self.number.is_some()),
-            ("category", self.category.is_some()),
-            ("text", self.text.is_some()),
-            ("boolean", self.boolean.is_some()),
-            ("uuid", self.uuid.is_some()),
-            ("bytes", self.bytes.is_some()),
-            ("inet", self.inet.is_some()),
-            ("json", self.json.is_some()),
+        self.generator().map(|g| g.name())
+    }
+
+    /// The column's one generator, typed.
+    pub fn generator(&self) -> std::result::Result<Generator<'_>, String> {
+        use Generator as G;
+        let set: Vec<Generator<'_>> = [
+            self.sequence.as_ref().map(G::Sequence),
+            self.parent.as_ref().map(G::Parent),
+            self.reference.as_ref().map(G::Reference),
+            self.pick.as_ref().map(G::Pick),
+            self.earlier.as_ref().map(G::Earlier),
+            self.timestamp.as_ref().map(G::Timestamp),
+            self.number.as_ref().map(G::Number),
+            self.category.as_ref().map(G::Category),
+            self.text.as_ref().map(G::Text),
+            self.boolean.as_ref().map(G::Boolean),
+            self.uuid.as_ref().map(G::Uuid),
+            self.bytes.as_ref().map(G::Bytes),
+            self.inet.as_ref().map(G::Inet),
+            self.json.as_ref().map(G::Json),
         ]
         .into_iter()
-        .filter_map(|(n, on)| on.then_some(n))
+        .flatten()
         .collect();
         match set.as_slice() {
-            [one] => Ok(one),
+            [one] => Ok(*one),
             [] => Err("no generator given (sequence, parent, reference, pick, earlier, timestamp, number, category, text, boolean, uuid, bytes, inet or json)".into()),
-            many => Err(format!("several generators given: {}", many.join(", "))),
+            many => Err(format!(
+                "several generators given: {}",
+                many.iter().map(|g| g.name()).collect::<Vec<_>>().join(", ")
+            )),
+        }
+    }
+}
+
+/// A column's generator: exactly one of [`ColumnSpec`]'s generator keys.
+#[derive(Debug, Clone, Copy)]
+pub enum Generator<'a> {
+    Sequence(&'a Sequence),
+    Parent(&'a ParentKey),
+    Reference(&'a Reference),
+    Pick(&'a Pick),
+    Earlier(&'a Earlier),
+    Timestamp(&'a Timestamp),
+    Number(&'a Number),
+    Category(&'a Category),
+    Text(&'a Text),
+    Boolean(&'a Boolean),
+    Uuid(&'a UuidGen),
+    Bytes(&'a BytesGen),
+    Inet(&'a InetGen),
+    Json(&'a JsonGen),
+}
+
+impl Generator<'_> {
+    /// The generator's key in the spec.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Generator::Sequence(_) => "sequence",
+            Generator::Parent(_) => "parent",
+            Generator::Reference(_) => "reference",
+            Generator::Pick(_) => "pick",
+            Generator::Earlier(_) => "earlier",
+            Generator::Timestamp(_) => "timestamp",
+            Generator::Number(_) => "number",
+            Generator::Category(_) => "category",
+            Generator::Text(_) => "text",
+            Generator::Boolean(_) => "boolean",
+            Generator::Uuid(_) => "uuid",
+            Generator::Bytes(_) => "bytes",
+            Generator::Inet(_) => "inet",
+            Generator::Json(_) => "json",
         }
     }
 }

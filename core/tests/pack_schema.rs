@@ -1,9 +1,11 @@
-//! The published JSON Schemas of the pack and the manifest are the ones the code accepts, and
-//! they are closed: every object with properties forbids any other key.
-//! After changing the format, run `PGSHAPE_BLESS=1 cargo test -p pgshape-core --test pack_schema`.
+//! The published JSON Schemas of the pack, the manifest and the generation report are the ones
+//! the code accepts, and they are closed: every object with properties forbids any other key.
+//! After changing a format, run
+//! `PGSHAPE_BLESS=1 cargo test -p pgshape-core --test pack_schema`.
 
 use std::path::Path;
 
+use pgshape_core::dataset_report::{Report, REPORT_VERSION};
 use pgshape_core::pack::{Manifest, Pack, PACK_VERSION};
 use serde_json::Value;
 
@@ -27,6 +29,21 @@ fn check_published(file: &str, current: &Value) {
 fn published_pack_and_manifest_schemas_are_current() {
     check_published("pack.schema.json", &Pack::json_schema());
     check_published("manifest.schema.json", &Manifest::json_schema());
+}
+
+#[test]
+fn published_report_schema_is_current() {
+    check_published("report.schema.json", &Report::json_schema());
+    let report = Report::json_schema();
+    assert_eq!(
+        report["properties"]["report_version"]["const"],
+        REPORT_VERSION
+    );
+    assert_eq!(
+        report["$defs"]["Format"]["enum"],
+        serde_json::json!(["binary", "csv"]),
+        "the chunk format is an enum"
+    );
 }
 
 /// Every object schema that lists properties must say `additionalProperties: false`; returns
@@ -54,7 +71,11 @@ fn open_objects(v: &Value, at: &str, out: &mut Vec<String>) {
 
 #[test]
 fn schemas_are_closed_and_versioned() {
-    for schema in [Pack::json_schema(), Manifest::json_schema()] {
+    for schema in [
+        Pack::json_schema(),
+        Manifest::json_schema(),
+        Report::json_schema(),
+    ] {
         let mut open = Vec::new();
         open_objects(&schema, "#", &mut open);
         assert!(

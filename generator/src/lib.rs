@@ -1,44 +1,15 @@
-//! `pgshape-generator` as a library: turn a distribution spec into rows, deterministically.
+//! `pgshape-generator` as a library, in three places with arrows only downward:
 //!
-//! - [`calibrate`]: a spec's parameters fitted to a metrics pack.
-//! - [`compare`](mod@compare): a synthetic database's pack against production's, figure by figure.
-//! - [`distance`]: relative error, total-variation and Kolmogorov–Smirnov distances.
-//! - [`html`]: the comparison as one self-contained page with inline SVG plots.
-//! - [`report`]: the comparison as a plain-text table and as the `--json` document.
-//! - [`init`]: a complete spec (and its DDL) derived from a metrics pack alone.
-//! - [`key`]: sequence key numbers written as text or UUIDs.
-//! - [`model`]: a spec and a band compiled into tables with resolved generators.
-//! - [`popularity`]: references whose popularity follows a fan-out.
-//! - [`plan`]: row counts per parent (fan-out) and chunk boundaries, from integer prefix sums.
-//! - [`engine`]: group generation and the cursors that walk a table from any row.
-//! - [`column`](mod@column): what each generator does for one column of a group.
-//! - `alignment`: hour and weekday weights fitted to the window's calendar, so the profiles are
-//!   met whatever day the window ends.
-//! - `ascending`: a group's ascending timestamps drawn in order, in constant memory.
-//! - [`value`]: the in-memory value of a cell and its COPY encodings.
-//! - [`text`]: gibberish text.
-//! - [`dataset`]: chunks to files or to any sink, content hashes, the generation report.
-//! - [`summary`]: the distributions a run achieved (fan-out quantiles, hourly profiles).
+//! - [`authoring`]: specs from metrics packs (`init`, `calibrate`, fits). May use the engine.
+//! - [`engine`]: a spec compiled for a band and seed into rows, chunks, COPY bytes and
+//!   content hashes. Uses `pgshape_core` only; the loader streams through its public API.
+//! - [`fidelity`]: two packs compared figure by figure (`compare`, text, JSON and HTML
+//!   reports). Uses `pgshape_core` only.
 //!
 //! Row r of table T is a pure function of (seed, spec, band, T, r): see `docs/architecture.md`.
 
-mod alignment;
-mod ascending;
-pub mod calibrate;
-pub mod column;
-pub mod compare;
-pub mod dataset;
-pub mod distance;
+pub mod authoring;
 pub mod engine;
-pub mod html;
-pub mod init;
-pub mod key;
-pub mod model;
-pub mod plan;
-pub mod popularity;
-pub mod report;
-pub mod summary;
-pub mod text;
-pub mod value;
+pub mod fidelity;
 
-pub use model::Model;
+pub use engine::{Engine, Model};

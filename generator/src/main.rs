@@ -12,10 +12,13 @@ use pgshape_core::artifact;
 use pgshape_core::cli::{self, code, Exit};
 use pgshape_core::pack::{Pack, PACK_VERSION};
 use pgshape_core::spec::Spec;
-use pgshape_generator::compare::Thresholds;
-use pgshape_generator::dataset::{self, Format, RunOptions, Shard};
-use pgshape_generator::report::PackInfo;
-use pgshape_generator::Model;
+use pgshape_generator::authoring::{calibrate, init};
+use pgshape_generator::engine::{self, Engine, Format, Model, RunOptions, Shard};
+use pgshape_generator::fidelity::compare::{self as fidelity, Thresholds};
+use pgshape_generator::fidelity::{
+    html,
+    report::{self as fidelity_report, PackInfo},
+};
 
 /// Build deterministic, production-shaped synthetic datasets from a distribution spec.
 ///
@@ -227,7 +230,7 @@ fn main() -> ExitCode {
 }
 
 struct Loaded {
-    model: Model,
+    engine: Engine,
     tables: Option<Vec<usize>>,
     spec_sha256: String,
     plan_ms: u64,
@@ -239,7 +242,7 @@ fn load(c: &Common) -> Result<Loaded> {
     let spec = Spec::read(&c.spec)?;
     let spec_sha256 = artifact::sha256_file(&c.spec)?;
     let only = (!c.tables.is_empty()).then_some(c.tables.as_slice());
-    let model = Model::new_for(spec, &c.band, &c.seed, only)
+    let engine = Engine::new_for(spec, &c.band, &c.seed, only)
         .with_context(|| format!("compiling {}", c.spec.display()))?;
     let threads = c
         .threads
@@ -251,7 +254,7 @@ fn load(c: &Common) -> Result<Loaded> {
             .tables
             .iter()
             .map(|t| {
-                model.table_index(t).ok_or_else(|| {
+                engine.model().table_index(t).ok_or_else(|| {
                     Exit::new(
                         code::BAD_INPUT,
                         format!("--tables: the spec has no table {t}"),
@@ -262,7 +265,7 @@ fn load(c: &Common) -> Result<Loaded> {
         Some(idx)
     };
     Ok(Loaded {
-        model,
+        engine,
         tables,
         spec_sha256,
         plan_ms: started.elapsed().as_millis() as u64,
@@ -295,7 +298,7 @@ fn generate(a: GenerateArgs, quiet: bool) -> Result<()> {
         .into());
     }
     // Read the DDL first: an unreadable file must fail before hours of generation.
-    let ddl = match &l.model.spec.ddl {
+    let ddl = match &l.engine.model().spec.ddl {
         Some(ddl) => {
             let src = a
                 .common
@@ -319,7 +322,7 @@ fn generate(a: GenerateArgs, quiet: bool) -> Result<()> {
     };
     std::fs::create_dir_all(&a.output)
         .with_context(|| format!("creating {}", a.output.display()))?;
-    let bar = progress(&l.model, quiet);
+    let bar = progress(l.engine.model(), quiet);
     let on_chunk = |_: &str, rows: u64| {
         if let Some(b) = &bar {
             b.inc(rows);
@@ -337,7 +340,7 @@ fn generate(a: GenerateArgs, quiet: bool) -> Result<()> {
         on_chunk: &on_chunk,
         tables: l.tables.as_deref(),
     };
-    let mut report = dataset::run(&l.model, &l.spec_sha256, &opts, l.plan_ms)?;
+    let mut report = l.engine.run(&l.spec_sha256, &opts, l.plan_ms)?;
     if let Some(bytes) = &ddl {
         artifact::write_atomic(&a.output.join("schema.sql"), bytes)?;
         report.ddl = Some("schema.sql".into());
@@ -345,7 +348,7 @@ fn generate(a: GenerateArgs, quiet: bool) -> Result<()> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let path = dataset::save_report(&a.output, &report)?;
+    let path = report.save(&a.output)?;
     for (name, t) in &report.tables {
         tracing::info!(table = %name, rows = t.rows, chunks = t.chunks.len(), "generated");
     }
@@ -369,7 +372,7 @@ fn read_pack(path: &Path, allow_expired: bool, now: chrono::DateTime<chrono::Utc
         .into());
     }
     if !allow_expired {
-        pgshape_generator::calibrate::check_expiry(&pack, now)
+        calibrate::check_expiry(&pack, now)
             .map_err(|m| Exit::new(code::REFUSED, format!("{}: {m}", path.display())))?;
     }
     Ok(pack)
@@ -379,8 +382,7 @@ fn calibrate(a: CalibrateArgs, now: chrono::DateTime<chrono::Utc>) -> Result<()>
     let spec = Spec::read(&a.spec)?;
     let pack = read_pack(&a.pack, a.allow_expired, now)?;
     let pack_sha256 = artifact::sha256_file(&a.pack)?;
-    let (mut calibrated, notes) =
-        pgshape_generator::calibrate::calibrate(&spec, &pack, &pack_sha256)?;
+    let (mut calibrated, notes) = calibrate::calibrate(&spec, &pack, &pack_sha256)?;
     // The DDL path stays valid from the output's directory.
     // A relative path is kept when it names the same file from there (spec and output in
     // one directory), so calibrating a calibrated spec again changes no byte.
@@ -416,14 +418,14 @@ fn init(a: InitArgs, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
         .and_then(|s| s.to_str())
         .unwrap_or("spec")
         .to_string();
-    let opts = pgshape_generator::init::Options {
+    let opts = init::Options {
         name: a.name.clone().unwrap_or_else(|| stem.clone()),
         ddl_file: format!("{stem}.schema.sql"),
         scale: a.scale,
         bands: a.bands.clone(),
         after_parent: a.after_parent,
     };
-    let derived = pgshape_generator::init::init(&pack, &pack_sha256, &opts)
+    let derived = init::init(&pack, &pack_sha256, &opts)
         .map_err(|e| Exit::new(code::BAD_INPUT, format!("{}: {e}", a.pack.display())))?;
     derived
         .spec
@@ -452,7 +454,7 @@ fn hash(a: HashArgs) -> Result<()> {
         on_chunk: &|_, _| {},
         tables: l.tables.as_deref(),
     };
-    let report = dataset::run(&l.model, &l.spec_sha256, &opts, l.plan_ms)?;
+    let report = l.engine.run(&l.spec_sha256, &opts, l.plan_ms)?;
     if a.json {
         writeln!(
             std::io::stdout().lock(),
@@ -465,7 +467,7 @@ fn hash(a: HashArgs) -> Result<()> {
             let hash = t
                 .content_hash
                 .clone()
-                .unwrap_or_else(|| dataset::combine(&t.chunks) + " (partial)");
+                .unwrap_or_else(|| engine::combine(&t.chunks) + " (partial)");
             writeln!(std::io::stdout().lock(), "{name} {} {hash}", t.rows)?;
         }
     }
@@ -508,7 +510,7 @@ fn compare(a: CompareArgs, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
         max_ks: a.max_ks,
         max_fraction_diff: a.max_fraction_diff,
     };
-    let c = pgshape_generator::compare::compare(&production, &synthetic, thresholds);
+    let c = fidelity::compare(&production, &synthetic, thresholds);
     if c.tables.is_empty() {
         // Nothing compared is not a pass: most likely two packs of different schemas.
         return Err(Exit::new(
@@ -528,20 +530,20 @@ fn compare(a: CompareArgs, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
         );
     }
     if let Some(path) = &a.json {
-        let doc = pgshape_generator::report::document(&c, &pinfo, &sinfo);
+        let doc = fidelity_report::document(&c, &pinfo, &sinfo);
         let mut bytes = serde_json::to_vec_pretty(&doc)?;
         bytes.push(b'\n');
         artifact::write_atomic_readable(path, &bytes)?;
     }
     if let Some(path) = &a.html {
-        let page = pgshape_generator::html::render(&c, &production, &synthetic, &pinfo, &sinfo);
+        let page = html::render(&c, &production, &synthetic, &pinfo, &sinfo);
         artifact::write_atomic_readable(path, page.as_bytes())?;
         tracing::info!(html = %path.display(), "report written");
     }
     write!(
         std::io::stdout().lock(),
         "{}",
-        pgshape_generator::report::text(&c, &pinfo, &sinfo)
+        fidelity_report::text(&c, &pinfo, &sinfo)
     )?;
     if c.passed() {
         Ok(())

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use pgshape_core::dataset_report::{ChunkReport, Report};
 use pgshape_core::spec::Spec;
-use pgshape_generator::dataset::{self, combine, ChunkReport, Format, Report, RunOptions, Shard};
-use pgshape_generator::Model;
+use pgshape_generator::engine::{combine, Engine, Format, Model, RunOptions, Shard};
 
 const SEED: &str = "golden-ci-v1";
 
@@ -14,7 +14,7 @@ fn chat_spec() -> Spec {
         .expect("chat spec")
 }
 
-fn run(model: &Model, threads: usize, shard: Shard, format: Format) -> Report {
+fn run(engine: &Engine, threads: usize, shard: Shard, format: Format) -> Report {
     let opts = RunOptions {
         threads,
         shard,
@@ -23,7 +23,7 @@ fn run(model: &Model, threads: usize, shard: Shard, format: Format) -> Report {
         on_chunk: &|_, _| {},
         tables: None,
     };
-    dataset::run(model, "test", &opts, 0).expect("generation")
+    engine.run("test", &opts, 0).expect("generation")
 }
 
 fn hashes(report: &Report) -> BTreeMap<String, (u64, String)> {
@@ -41,7 +41,7 @@ fn hashes(report: &Report) -> BTreeMap<String, (u64, String)> {
 
 #[test]
 fn thread_count_never_changes_a_byte() {
-    let model = Model::new(chat_spec(), "ci", SEED).unwrap();
+    let model = Engine::new(chat_spec(), "ci", SEED).unwrap();
     let one = hashes(&run(
         &model,
         1,
@@ -66,7 +66,7 @@ fn thread_count_never_changes_a_byte() {
 
 #[test]
 fn union_of_four_shards_equals_one_run() {
-    let model = Model::new(chat_spec(), "ci", SEED).unwrap();
+    let model = Engine::new(chat_spec(), "ci", SEED).unwrap();
     let whole = run(&model, 2, Shard { index: 1, count: 1 }, Format::Binary);
     let mut chunks: BTreeMap<String, Vec<ChunkReport>> = BTreeMap::new();
     for k in 1..=4 {
@@ -94,7 +94,7 @@ fn union_of_four_shards_equals_one_run() {
 
 #[test]
 fn csv_and_binary_hash_the_same_rows() {
-    let model = Model::new(chat_spec(), "ci", SEED).unwrap();
+    let model = Engine::new(chat_spec(), "ci", SEED).unwrap();
     let bin = hashes(&run(
         &model,
         2,
@@ -108,13 +108,13 @@ fn csv_and_binary_hash_the_same_rows() {
 #[test]
 fn another_seed_gives_other_data() {
     let a = hashes(&run(
-        &Model::new(chat_spec(), "ci", SEED).unwrap(),
+        &Engine::new(chat_spec(), "ci", SEED).unwrap(),
         2,
         Shard { index: 1, count: 1 },
         Format::Binary,
     ));
     let b = hashes(&run(
-        &Model::new(chat_spec(), "ci", "other").unwrap(),
+        &Engine::new(chat_spec(), "ci", "other").unwrap(),
         2,
         Shard { index: 1, count: 1 },
         Format::Binary,
@@ -131,7 +131,7 @@ fn another_seed_gives_other_data() {
 #[test]
 fn golden_hashes_of_the_ci_band() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/chat-ci.tsv");
-    let model = Model::new(chat_spec(), "ci", SEED).unwrap();
+    let model = Engine::new(chat_spec(), "ci", SEED).unwrap();
     let got = hashes(&run(
         &model,
         2,
@@ -164,8 +164,10 @@ fn segment_size_never_changes_a_byte() {
         .unwrap();
     let mut whole = whole;
     whole.segment_rows = usize::MAX;
+    let whole = Engine::from(whole);
     let mut segmented = Model::new(chat_spec(), "ci", SEED).unwrap();
     segmented.segment_rows = 97;
+    let segmented = Engine::from(segmented);
     assert!(
         largest > 97 * 3,
         "the ci band has groups of several segments"
@@ -207,15 +209,17 @@ fn popularity_and_trees_are_deterministic_too() {
     }
     assert!(popular >= 2, "{popular}");
     let model = || Model::new(spec.clone(), "ci", SEED).unwrap();
+    let engine = || Engine::from(model());
     let one = Shard { index: 1, count: 1 };
-    let base = hashes(&run(&model(), 1, one, Format::Binary));
-    assert_eq!(base, hashes(&run(&model(), 3, one, Format::Binary)));
+    let base = hashes(&run(&engine(), 1, one, Format::Binary));
+    assert_eq!(base, hashes(&run(&engine(), 3, one, Format::Binary)));
     let mut segmented = model();
     segmented.segment_rows = 97;
+    let segmented = Engine::from(segmented);
     assert_eq!(base, hashes(&run(&segmented, 2, one, Format::Binary)));
     let mut chunks: BTreeMap<String, Vec<ChunkReport>> = BTreeMap::new();
     for k in 1..=3 {
-        let part = run(&model(), 2, Shard { index: k, count: 3 }, Format::Binary);
+        let part = run(&engine(), 2, Shard { index: k, count: 3 }, Format::Binary);
         for (t, r) in part.tables {
             chunks.entry(t).or_default().extend(r.chunks);
         }
@@ -226,7 +230,7 @@ fn popularity_and_trees_are_deterministic_too() {
     }
     // And the data differs from the spec without them (the generators are in use).
     let plain = hashes(&run(
-        &Model::new(chat_spec(), "ci", SEED).unwrap(),
+        &Engine::new(chat_spec(), "ci", SEED).unwrap(),
         2,
         one,
         Format::Binary,

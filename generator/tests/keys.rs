@@ -6,9 +6,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use pgshape_core::spec::Spec;
-use pgshape_generator::dataset::{generate_chunk, jobs, Format, RunOptions, Shard};
-use pgshape_generator::engine::Ctx;
-use pgshape_generator::Model;
+use pgshape_generator::engine::{Engine, Format, RunOptions, Shard};
 
 const SPEC: &str = r#"{
   "spec_version": 1,
@@ -33,17 +31,19 @@ const SPEC: &str = r#"{
 }"#;
 
 /// Every table's rows as CSV fields, in chunk order.
-fn tables(model: &Model) -> BTreeMap<String, Vec<Vec<String>>> {
+fn tables(engine: &Engine) -> BTreeMap<String, Vec<Vec<String>>> {
     let mut out: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
-    let mut ctx = Ctx::new(model);
-    for job in jobs(model, Shard { index: 1, count: 1 }) {
+    for job in engine.jobs(Shard::ALL) {
         let mut bytes = Vec::new();
-        generate_chunk(model, job, Format::Csv, &mut ctx, &mut |b| {
-            bytes.extend_from_slice(b);
-            Ok(())
-        })
-        .unwrap();
-        let rows = out.entry(model.tables[job.table].name.clone()).or_default();
+        engine
+            .write_chunk(job, Format::Csv, &mut |b| {
+                bytes.extend_from_slice(b);
+                Ok(())
+            })
+            .unwrap();
+        let rows = out
+            .entry(engine.model().tables[job.table].name.clone())
+            .or_default();
         for line in String::from_utf8(bytes).unwrap().lines() {
             rows.push(line.split(',').map(str::to_string).collect());
         }
@@ -63,8 +63,8 @@ fn is_uuid_v4(s: &str) -> bool {
 fn text_and_uuid_keys_hold_every_foreign_key() {
     let spec: Spec = serde_json::from_str(SPEC).unwrap();
     spec.check(std::path::Path::new("keys.json")).unwrap();
-    let model = Model::new(spec, "ci", "keys").unwrap();
-    let t = tables(&model);
+    let engine = Engine::new(spec, "ci", "keys").unwrap();
+    let t = tables(&engine);
 
     let codes: Vec<&str> = t["region"].iter().map(|r| r[0].as_str()).collect();
     let set: HashSet<&str> = codes.iter().copied().collect();
@@ -118,7 +118,7 @@ fn text_and_uuid_keys_hold_every_foreign_key() {
 #[test]
 fn text_and_uuid_keys_do_not_depend_on_threads_or_format() {
     let spec: Spec = serde_json::from_str(SPEC).unwrap();
-    let model = Model::new(spec, "ci", "keys").unwrap();
+    let engine = Engine::new(spec, "ci", "keys").unwrap();
     let hashes = |threads: usize, format: Format| {
         let opts = RunOptions {
             threads,
@@ -128,7 +128,7 @@ fn text_and_uuid_keys_do_not_depend_on_threads_or_format() {
             on_chunk: &|_, _| {},
             tables: None,
         };
-        let report = pgshape_generator::dataset::run(&model, "test", &opts, 0).unwrap();
+        let report = engine.run("test", &opts, 0).unwrap();
         report
             .tables
             .iter()

@@ -3,39 +3,38 @@
 use std::path::Path;
 
 use pgshape_core::spec::{Rows, Spec};
-use pgshape_generator::dataset::{jobs, visit_chunk, Shard};
-use pgshape_generator::engine::Ctx;
-use pgshape_generator::value::Value;
-use pgshape_generator::Model;
+use pgshape_generator::engine::value::Value;
+use pgshape_generator::engine::{Engine, Shard};
 
-fn model() -> Model {
+fn engine() -> Engine {
     let spec =
         Spec::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/chat/spec.json")).unwrap();
-    Model::new(spec, "ci", "shape-test").unwrap()
+    Engine::new(spec, "ci", "shape-test").unwrap()
 }
 
 /// Live rows per group of table `ti` (a large group comes in segments), and the values of
 /// column `col` (if given).
-fn walk(model: &Model, ti: usize, col: Option<usize>) -> (Vec<u64>, Vec<Value>) {
-    let mut ctx = Ctx::new(model);
+fn walk(engine: &Engine, ti: usize, col: Option<usize>) -> (Vec<u64>, Vec<Value>) {
     let mut sizes = Vec::new();
     let mut values = Vec::new();
     let mut live = 0;
-    for job in jobs(model, Shard { index: 1, count: 1 })
+    for job in engine
+        .jobs(Shard::ALL)
         .into_iter()
         .filter(|j| j.table == ti)
     {
-        visit_chunk(model, job, &mut ctx, &mut |buf| {
-            live += buf.live_rows().count() as u64;
-            if buf.ends_group() {
-                sizes.push(std::mem::take(&mut live));
-            }
-            if let Some(c) = col {
-                values.extend(buf.live_rows().map(|r| buf.get(r, c)));
-            }
-            Ok(())
-        })
-        .unwrap();
+        engine
+            .visit_chunk(job, &mut |buf| {
+                live += buf.live_rows().count() as u64;
+                if buf.ends_group() {
+                    sizes.push(std::mem::take(&mut live));
+                }
+                if let Some(c) = col {
+                    values.extend(buf.live_rows().map(|r| buf.get(r, c)));
+                }
+                Ok(())
+            })
+            .unwrap();
     }
     (sizes, values)
 }
@@ -50,10 +49,11 @@ fn quantile(sorted: &[u64], p: f64) -> f64 {
 
 #[test]
 fn band_targets_are_met_within_half_a_percent() {
-    let m = model();
+    let e = engine();
+    let m = e.model();
     for (table, target) in &m.spec.bands["ci"].rows {
         let ti = m.table_index(table).unwrap();
-        let (sizes, _) = walk(&m, ti, None);
+        let (sizes, _) = walk(&e, ti, None);
         let rows: u64 = sizes.iter().sum();
         let err = (rows as f64 - *target as f64).abs() / *target as f64;
         assert!(
@@ -65,7 +65,8 @@ fn band_targets_are_met_within_half_a_percent() {
 
 #[test]
 fn fanout_quantiles_follow_the_spec_within_five_percent() {
-    let m = model();
+    let e = engine();
+    let m = e.model();
     for (ti, t) in m.tables.iter().enumerate() {
         let Rows::PerParent(pp) = &m.spec.tables[&t.name].rows else {
             continue;
@@ -73,7 +74,7 @@ fn fanout_quantiles_follow_the_spec_within_five_percent() {
         if t.may_drop || m.tables[t.parent.unwrap()].plan.rows < 500 {
             continue; // groups cut by distinct picks follow their pick set, not the fan-out
         }
-        let (sizes, _) = walk(&m, ti, None);
+        let (sizes, _) = walk(&e, ti, None);
         let zero = sizes.iter().filter(|&&n| n == 0).count() as f64 / sizes.len() as f64;
         assert!(
             (zero - pp.zero_fraction).abs() < 0.01,
@@ -106,7 +107,8 @@ fn fanout_quantiles_follow_the_spec_within_five_percent() {
 fn hourly_profile_total_variation_below_three_percent() {
     // Only columns with enough values: with n values, sampling noise alone gives a TVD of
     // about 0.9 * sqrt(24 / n) / 2 (0.06 at n = 800, 0.01 at n = 50,000).
-    let m = model();
+    let e = engine();
+    let m = e.model();
     let mut checked = 0;
     for (ti, t) in m.tables.iter().enumerate() {
         for (ci, c) in t.columns.iter().enumerate() {
@@ -114,7 +116,7 @@ fn hourly_profile_total_variation_below_three_percent() {
                 continue;
             };
             let Some(hourly) = &ts.hourly else { continue };
-            let (_, values) = walk(&m, ti, Some(ci));
+            let (_, values) = walk(&e, ti, Some(ci));
             let mut counts = [0f64; 24];
             for v in &values {
                 if let Value::Ts(us) = v {
@@ -154,7 +156,8 @@ fn hourly_profile_total_variation_below_three_percent() {
 fn senders_are_participants_and_replies_point_back_in_the_group() {
     // Schema-generic check of the two cross-table rules the chat spec uses: a `pick` value is
     // in its set, and an `earlier` value is a key of an earlier row of the same group.
-    let m = model();
+    let e = engine();
+    let m = e.model();
     let ti = m.table_index("messages").unwrap();
     let t = &m.tables[ti];
     let id = t.columns.iter().position(|c| c.name == "id").unwrap();
@@ -163,14 +166,10 @@ fn senders_are_participants_and_replies_point_back_in_the_group() {
         .iter()
         .position(|c| c.name == "reply_to_id")
         .unwrap();
-    let mut ctx = Ctx::new(&m);
     let mut replies = 0;
     let mut earlier = std::collections::HashSet::new();
-    for job in jobs(&m, Shard { index: 1, count: 1 })
-        .into_iter()
-        .filter(|j| j.table == ti)
-    {
-        visit_chunk(&m, job, &mut ctx, &mut |buf| {
+    for job in e.jobs(Shard::ALL).into_iter().filter(|j| j.table == ti) {
+        e.visit_chunk(job, &mut |buf| {
             if buf.base == 0 {
                 earlier.clear(); // a new group (a large one comes in segments)
             }
@@ -202,17 +201,18 @@ fn null_counts_are_the_null_fraction_of_the_table() {
         let spec =
             Spec::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/chat/spec.json"))
                 .unwrap();
-        let m = Model::new(spec, "ci", seed).unwrap();
+        let e = Engine::new(spec, "ci", seed).unwrap();
+        let m = e.model();
         let mut checked = 0;
         for (ti, t) in m.tables.iter().enumerate() {
             for (ci, c) in t.columns.iter().enumerate() {
                 // An `earlier` column is also NULL on a group's first row (nothing before it).
                 if c.null_fraction <= 0.0
-                    || matches!(c.gen, pgshape_generator::model::Gen::Earlier { .. })
+                    || matches!(c.gen, pgshape_generator::engine::model::Gen::Earlier { .. })
                 {
                     continue;
                 }
-                let (_, values) = walk(&m, ti, Some(ci));
+                let (_, values) = walk(&e, ti, Some(ci));
                 let nulls = values.iter().filter(|v| matches!(v, Value::Null)).count() as f64;
                 let want = c.null_fraction * values.len() as f64;
                 assert!(

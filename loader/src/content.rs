@@ -4,14 +4,15 @@
 //! definition: BLAKE3 over the chunk's rows in binary COPY encoding, without header and
 //! trailer) and stored in the chunk's ledger row, committed with the chunk. A table's content
 //! hash is then recomputed from the ledger alone, with the generator's own
-//! [`dataset::combine`], and compared with what the data should hash to: the dataset report's
+//! [`combine`], and compared with what the data should hash to: the dataset report's
 //! `content_hash`, or, when streaming, the hashes the generator computed for the chunks (what
 //! `pgshape-generator hash` prints for the same spec, band and seed).
 
 use std::collections::BTreeMap;
 
+use pgshape_core::dataset_report::ChunkReport;
 use pgshape_core::Result;
-use pgshape_generator::dataset::{self, ChunkReport};
+use pgshape_generator::engine::combine;
 use serde::{Deserialize, Serialize};
 
 use crate::ledger::LedgerChunk;
@@ -43,7 +44,7 @@ pub fn ledger_hash(chunks: &[LedgerChunk]) -> Option<String> {
             })
         })
         .collect();
-    reports.map(|r| dataset::combine(&r))
+    reports.map(|r| combine(&r))
 }
 
 /// The expected hashes of `tables`. From a dataset: the report's (its `content_hash`, or the
@@ -62,10 +63,7 @@ pub fn expected(
             Source::Files { report, .. } => {
                 let r = &report.tables[&t.name];
                 Expected {
-                    content_hash: r
-                        .content_hash
-                        .clone()
-                        .unwrap_or_else(|| dataset::combine(&r.chunks)),
+                    content_hash: r.content_hash.clone().unwrap_or_else(|| combine(&r.chunks)),
                     chunks: r.chunks.iter().map(|c| (c.index, c.hash.clone())).collect(),
                 }
             }
@@ -84,7 +82,7 @@ pub fn expected(
                     });
                 }
                 Expected {
-                    content_hash: dataset::combine(&chunks),
+                    content_hash: combine(&chunks),
                     chunks: chunks.into_iter().map(|c| (c.index, c.hash)).collect(),
                 }
             }
@@ -159,7 +157,7 @@ mod tests {
                 hash: c.hash.clone().unwrap(),
             })
             .collect();
-        assert_eq!(ledger_hash(&ledger), Some(dataset::combine(&reports)));
+        assert_eq!(ledger_hash(&ledger), Some(combine(&reports)));
         let old = [
             chunk(0, "aa"),
             LedgerChunk {

@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 
 use pgshape_core::catalog::{self, Table};
 use pgshape_core::conn::Target;
+use pgshape_core::dataset_report::ParentRef;
 use pgshape_core::ident::{qualified, quote};
 use pgshape_core::{Error, Result};
-use pgshape_generator::dataset::ParentRef;
 use postgres::GenericClient;
 use serde::{Deserialize, Serialize};
 

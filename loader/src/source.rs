@@ -5,12 +5,11 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use pgshape_core::dataset_report::{Fanout, Format, ParentRef, Report};
 use pgshape_core::spec::Spec;
 use pgshape_core::{artifact, copy};
 use pgshape_core::{Error, Result};
-use pgshape_generator::dataset::{self, Format, ParentRef, Report};
-use pgshape_generator::engine::Ctx;
-use pgshape_generator::Model;
+use pgshape_generator::Engine;
 
 /// One table to load.
 #[derive(Debug, Clone)]
@@ -23,7 +22,7 @@ pub struct TablePlan {
     pub rows: Option<u64>,
     pub parent: Option<ParentRef>,
     /// What the generator says it achieved (fan-out quantiles), for verification.
-    pub achieved: Option<pgshape_generator::summary::Fanout>,
+    pub achieved: Option<Fanout>,
 }
 
 /// A dataset to load.
@@ -33,8 +32,10 @@ pub enum Source {
         report: Box<Report>,
         report_sha256: String,
     },
+    /// The generator's engine: workers share it, each chunk generated with a context of the
+    /// engine's (reused from chunk to chunk, never one per chunk).
     Stream {
-        model: Box<Model>,
+        engine: Box<Engine>,
         identity: String,
     },
 }
@@ -72,7 +73,7 @@ impl Source {
                     })
                 }
             };
-        let report: Report = artifact::read_json(&path)?;
+        let report = Report::read(&path)?;
         let report_sha256 = artifact::sha256_file(&path)?;
         for t in report.tables.values() {
             for c in &t.chunks {
@@ -106,11 +107,11 @@ impl Source {
     pub fn stream(spec_path: &Path, band: &str, seed: &str) -> Result<Source> {
         let spec = Spec::read(spec_path)?;
         let spec_sha = artifact::sha256_file(spec_path)?;
-        let model = Model::new(spec, band, seed)?;
+        let engine = Engine::new(spec, band, seed)?;
         let identity =
             artifact::sha256_hex(format!("stream\n{spec_sha}\n{band}\n{seed}").as_bytes());
         Ok(Source::Stream {
-            model: Box::new(model),
+            engine: Box::new(engine),
             identity,
         })
     }
@@ -127,7 +128,8 @@ impl Source {
     pub fn ddl(&self, spec_dir: Option<&Path>) -> Result<Option<String>> {
         let path = match self {
             Source::Files { dir, report, .. } => report.ddl.as_ref().map(|d| dir.join(d)),
-            Source::Stream { model, .. } => model
+            Source::Stream { engine, .. } => engine
+                .model()
                 .spec
                 .ddl
                 .as_ref()
@@ -155,11 +157,12 @@ impl Source {
                     }
                 })
                 .collect(),
-            Source::Stream { model, .. } => model
+            Source::Stream { engine, .. } => engine
+                .model()
                 .order
                 .iter()
                 .map(|&ti| {
-                    let t = &model.tables[ti];
+                    let t = &engine.model().tables[ti];
                     TablePlan {
                         name: t.name.clone(),
                         columns: t.columns.iter().map(|c| c.name.clone()).collect(),
@@ -194,14 +197,9 @@ impl Source {
                 let hash = copy_hashing(&path, out)?;
                 Ok((c.rows, hash))
             }
-            Source::Stream { model, .. } => {
-                let ti = model.table_index(table).expect("planned table");
-                let job = dataset::Job {
-                    table: ti,
-                    chunk: model.tables[ti].plan.chunks[chunk],
-                };
-                let mut ctx = Ctx::new(model);
-                dataset::generate_chunk(model, job, Format::Binary, &mut ctx, &mut |b| {
+            Source::Stream { engine, .. } => {
+                let job = engine.job(table, chunk).expect("planned chunk");
+                engine.write_chunk(job, Format::Binary, &mut |b| {
                     out.write_all(b).map_err(|source| Error::Io {
                         path: PathBuf::from("<COPY stream>"),
                         source,

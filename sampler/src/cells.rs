@@ -17,7 +17,7 @@ pub fn round6(x: f64) -> f64 {
 
 /// `x` rounded to `d` decimals.
 pub fn round_decimals(x: f64, d: i32) -> f64 {
-    let f = 10f64.powi(d);
+    let f = libm::pow(10.0, d as f64);
     (x * f).round() / f
 }
 

@@ -111,7 +111,7 @@ pub fn distributions(
 /// scaled back from the sample.
 fn histogram(cells: Vec<(i32, i32, u64)>, k: u64, sample: &Sample) -> Vec<NumberBin> {
     let bound = |s: i32, e: i32| -> (f64, f64) {
-        let (a, b) = (2f64.powi(e), 2f64.powi(e + 1));
+        let (a, b) = (libm::pow(2.0, e as f64), libm::pow(2.0, (e + 1) as f64));
         match s {
             0 => (0.0, 0.0),
             1 => (a, b),

@@ -1,5 +1,6 @@
 //! Helpers for the end-to-end tests: a fresh database per test on the sandbox server, the
-//! built binaries, the production fixture and its canaries.
+//! built binaries, the production fixture and its canaries, a cluster of a test's own
+//! ([`OwnCluster`]).
 //!
 //! Tests need a real PostgreSQL: `scripts/test.sh` starts the sandbox and sets `DATABASE_URL`.
 //! Without it these helpers panic with that instruction rather than skip silently.
@@ -7,6 +8,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
+
+mod cluster;
+
+pub use cluster::OwnCluster;
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
@@ -342,6 +347,20 @@ pub fn orphans(client: &mut postgres::Client, schema: &str) -> Vec<(String, i64)
             (name, client.query_one(&sql, &[]).expect("orphans").get::<_, i64>(0))
         })
         .collect()
+}
+
+/// The generation report of dataset directory `dir` (the one `report_*.json` in it), typed.
+pub fn read_report(dir: &Path) -> pgshape_core::dataset_report::Report {
+    let path = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("report_"))
+        })
+        .unwrap_or_else(|| panic!("no report in {}", dir.display()));
+    pgshape_core::dataset_report::Report::read(&path).unwrap()
 }
 
 #[cfg(test)]

@@ -3,10 +3,8 @@
 
 use pgshape_core::spec::{Rows, Spec};
 use pgshape_e2e::{extract_pack, run, run_ok, TestDb};
-use pgshape_generator::dataset::{jobs, visit_chunk, Shard};
-use pgshape_generator::engine::Ctx;
-use pgshape_generator::value::Value;
-use pgshape_generator::Model;
+use pgshape_generator::engine::value::Value;
+use pgshape_generator::engine::{Engine, Shard};
 
 #[test]
 fn calibrated_fanouts_are_generated() {
@@ -58,23 +56,25 @@ fn calibrated_fanouts_are_generated() {
     );
 
     // Generate the ci band of the calibrated spec and measure messages per conversation.
-    let model = Model::new(spec.clone(), "ci", "calibrated").unwrap();
+    let engine = Engine::new(spec.clone(), "ci", "calibrated").unwrap();
+    let model = engine.model();
     let ti = model.table_index("messages").unwrap();
-    let mut ctx = Ctx::new(&model);
     let mut sizes = Vec::new();
     let mut live = 0;
-    for job in jobs(&model, Shard { index: 1, count: 1 })
+    for job in engine
+        .jobs(Shard::ALL)
         .into_iter()
         .filter(|j| j.table == ti)
     {
-        visit_chunk(&model, job, &mut ctx, &mut |b| {
-            live += b.live_rows().count() as u64; // a large group comes in segments
-            if b.ends_group() {
-                sizes.push(std::mem::take(&mut live));
-            }
-            Ok(())
-        })
-        .unwrap();
+        engine
+            .visit_chunk(job, &mut |b| {
+                live += b.live_rows().count() as u64; // a large group comes in segments
+                if b.ends_group() {
+                    sizes.push(std::mem::take(&mut live));
+                }
+                Ok(())
+            })
+            .unwrap();
     }
     let zero = sizes.iter().filter(|&&n| n == 0).count() as f64 / sizes.len() as f64;
     assert!(
@@ -134,43 +134,48 @@ fn calibrated_fanouts_are_generated() {
     let ci = model.table_index("conversations").unwrap();
     let (c_id, c_at) = (column(ci, "id"), column(ci, "created_at"));
     let mut conversation_at = std::collections::HashMap::new();
-    for job in jobs(&model, Shard { index: 1, count: 1 })
+    for job in engine
+        .jobs(Shard::ALL)
         .into_iter()
         .filter(|j| j.table == ci)
     {
-        visit_chunk(&model, job, &mut ctx, &mut |b| {
-            for r in b.live_rows() {
-                if let (Value::Int(id), Value::Ts(at)) = (b.get(r, c_id), b.get(r, c_at)) {
-                    conversation_at.insert(id, at);
+        engine
+            .visit_chunk(job, &mut |b| {
+                for r in b.live_rows() {
+                    if let (Value::Int(id), Value::Ts(at)) = (b.get(r, c_id), b.get(r, c_at)) {
+                        conversation_at.insert(id, at);
+                    }
                 }
-            }
-            Ok(())
-        })
-        .unwrap();
+                Ok(())
+            })
+            .unwrap();
     }
     let (m_conv, m_at) = (column(ti, "conversation_id"), column(ti, "created_at"));
     let (mut offs, mut gaps) = (Vec::new(), Vec::new());
     let mut previous: Option<(i64, i64)> = None;
-    for job in jobs(&model, Shard { index: 1, count: 1 })
+    for job in engine
+        .jobs(Shard::ALL)
         .into_iter()
         .filter(|j| j.table == ti)
     {
-        visit_chunk(&model, job, &mut ctx, &mut |b| {
-            for r in b.live_rows() {
-                let (Value::Int(conv), Value::Ts(at)) = (b.get(r, m_conv), b.get(r, m_at)) else {
-                    continue;
-                };
-                offs.push((at - conversation_at[&conv]) as f64 / 1e6);
-                if let Some((pc, pat)) = previous {
-                    if pc == conv {
-                        gaps.push((at - pat) as f64 / 1e6);
+        engine
+            .visit_chunk(job, &mut |b| {
+                for r in b.live_rows() {
+                    let (Value::Int(conv), Value::Ts(at)) = (b.get(r, m_conv), b.get(r, m_at))
+                    else {
+                        continue;
+                    };
+                    offs.push((at - conversation_at[&conv]) as f64 / 1e6);
+                    if let Some((pc, pat)) = previous {
+                        if pc == conv {
+                            gaps.push((at - pat) as f64 / 1e6);
+                        }
                     }
+                    previous = Some((conv, at));
                 }
-                previous = Some((conv, at));
-            }
-            Ok(())
-        })
-        .unwrap();
+                Ok(())
+            })
+            .unwrap();
     }
     let nearest = |v: &mut Vec<f64>, p: f64| {
         v.sort_by(f64::total_cmp);

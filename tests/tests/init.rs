@@ -131,15 +131,15 @@ fn chat_fixture_round_trip_without_a_hand_written_spec() {
     }
     for b in ["ci", "dev", "staging", "perf", "scaled", "big"] {
         assert!(spec.bands.contains_key(b), "band {b}");
-        pgshape_generator::Model::new(spec.clone(), b, "plan").unwrap();
+        pgshape_generator::engine::Model::new(spec.clone(), b, "plan").unwrap();
     }
-    let ci = pgshape_generator::Model::new(spec.clone(), "ci", "plan").unwrap();
+    let ci = pgshape_generator::engine::Model::new(spec.clone(), "ci", "plan").unwrap();
     let ci_rows: u64 = ci.tables.iter().map(|t| t.plan.rows).sum();
     assert!(
         (100_000..=400_000).contains(&ci_rows),
         "ci is a few 100k rows: {ci_rows}"
     );
-    let big = pgshape_generator::Model::new(spec.clone(), "big", "plan").unwrap();
+    let big = pgshape_generator::engine::Model::new(spec.clone(), "big", "plan").unwrap();
     let largest = big.tables.iter().map(|t| t.plan.rows).max().unwrap();
     assert!(
         (largest as f64 / 1e6 - 1.0).abs() < 0.1,
@@ -256,7 +256,7 @@ fn calibrate_of_init_is_init() {
     let parsed: Pack = serde_json::from_slice(&std::fs::read(&pack).unwrap()).unwrap();
     let s = Spec::read(&spec).unwrap();
     let sha = s.calibrated_from.as_ref().unwrap().pack_sha256.clone();
-    let (c, _) = pgshape_generator::calibrate::calibrate(&s, &parsed, &sha).unwrap();
+    let (c, _) = pgshape_generator::authoring::calibrate::calibrate(&s, &parsed, &sha).unwrap();
     let mut bytes = serde_json::to_vec_pretty(&c).unwrap();
     bytes.push(b'\n');
     assert!(bytes == a, "the library's calibrate of init differs");

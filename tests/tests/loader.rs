@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use pgshape_e2e::{bin, run, run_ok, TestDb};
+use pgshape_e2e::{bin, read_report, run, run_ok, TestDb};
 
 const SPEC: &str = "specs/chat/spec.json";
 
@@ -399,31 +399,15 @@ fn a_chunk_file_altered_by_one_byte_fails_the_load_naming_its_table() {
     let ds = work.path().join("ds");
     generate(&ds, "altered");
     // One byte of one user's display name, the report left alone.
-    let report = std::fs::read_dir(&ds)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .starts_with("report_")
-        })
-        .unwrap();
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
-    let users = &report["tables"]["users"];
-    let column = users["columns"]
-        .as_array()
-        .unwrap()
+    let report = read_report(&ds);
+    let users = &report.tables["users"];
+    let column = users
+        .columns
         .iter()
         .position(|c| c == "display_name")
         .unwrap();
-    let last = users["chunks"].as_array().unwrap().len() - 1;
-    flip_a_letter(
-        &ds.join(users["chunks"][last]["file"].as_str().unwrap()),
-        column,
-    );
+    let last = users.chunks.len() - 1;
+    flip_a_letter(&ds.join(users.chunks[last].file.as_ref().unwrap()), column);
 
     let db = TestDb::new("loader_altered");
     let meta = work.path().join("meta");
@@ -440,8 +424,8 @@ fn a_chunk_file_altered_by_one_byte_fails_the_load_naming_its_table() {
     assert!(stdout.contains("[Content] ✓ messages:"), "{stdout}");
     assert_eq!(recorded(&db, "status"), "failed-integrity");
     assert_ne!(
-        recorded(&db, "content_hashes")["users"],
-        users["content_hash"]
+        recorded(&db, "content_hashes")["users"].as_str(),
+        users.content_hash.as_deref()
     );
 
     // verify says the same from the ledger, with the server-side hashes unchanged.

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use pgshape_e2e::{extract_pack, orphans, repo_root, run_ok, TestDb};
+use pgshape_e2e::{extract_pack, orphans, read_report, repo_root, run_ok, TestDb};
 
 const SALT: &str = "pipeline-test-salt-0123456789abcdef0123456789";
 
@@ -54,19 +54,7 @@ fn fixture_to_sampler_to_generator_to_loader() {
         ],
         &[],
     );
-    let report_path = std::fs::read_dir(&dataset)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .starts_with("report_")
-        })
-        .expect("a report");
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    let report = read_report(&dataset);
 
     // Loader into an empty database.
     let target = TestDb::new("pipeline_target");
@@ -89,14 +77,13 @@ fn fixture_to_sampler_to_generator_to_loader() {
     );
 
     let mut client = target.client();
-    let report_tables = report["tables"].as_object().unwrap();
-    assert_eq!(report_tables.len(), 6);
-    for (table, t) in report_tables {
+    assert_eq!(report.tables.len(), 6);
+    for (table, t) in &report.tables {
         let n: i64 = client
             .query_one(&format!("SELECT count(*) FROM synthetic.\"{table}\""), &[])
             .unwrap()
             .get(0);
-        assert_eq!(Some(n), t["rows"].as_i64(), "row count of {table}");
+        assert_eq!(n as u64, t.rows, "row count of {table}");
         assert!(n > 0, "{table} is not empty");
     }
     let orphans = orphans(&mut client, "synthetic");

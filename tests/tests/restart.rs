@@ -4,56 +4,10 @@
 //! The test restarts a cluster of its own (`scripts/pg-sandbox.sh` with its own
 //! `PGSANDBOX_DIR`), never the shared one the other tests use.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pgshape_e2e::{bin, connect, repo_root, run, run_ok, with_dbname};
-
-/// A cluster of the test's own, destroyed when dropped.
-struct OwnCluster {
-    dir: PathBuf,
-    url: String,
-}
-
-impl OwnCluster {
-    fn start(dir: &Path) -> OwnCluster {
-        let out = sandbox(dir, "start");
-        assert!(
-            out.status.success(),
-            "pg-sandbox start: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let url = String::from_utf8(out.stdout).unwrap().trim().to_string();
-        OwnCluster {
-            dir: dir.to_path_buf(),
-            url,
-        }
-    }
-}
-
-impl Drop for OwnCluster {
-    fn drop(&mut self) {
-        let _ = sandbox(&self.dir, "destroy");
-    }
-}
-
-fn sandbox(dir: &Path, command: &str) -> std::process::Output {
-    Command::new("bash")
-        .arg(repo_root().join("scripts/pg-sandbox.sh"))
-        .arg(command)
-        .env("PGSANDBOX_DIR", dir)
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap()
-}
-
-fn create_db(cluster: &OwnCluster, name: &str) -> String {
-    connect(&cluster.url)
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap();
-    with_dbname(&cluster.url, name)
-}
+use pgshape_e2e::{bin, connect, repo_root, run, run_ok, OwnCluster};
 
 /// The run's server-side hashes and its content hashes (from the ledger).
 fn hashes(url: &str) -> serde_json::Value {
@@ -102,10 +56,10 @@ fn a_server_restart_mid_load_fails_clearly_and_the_rerun_resumes_to_the_same_has
         "--metadata-dir",
         meta.to_str().unwrap(),
     ];
-    let clean = create_db(&cluster, "clean");
+    let clean = cluster.create_db("clean");
     run_ok("pgshape-loader", &args, &[("DATABASE_URL", &clean)]);
 
-    let target = create_db(&cluster, "target");
+    let target = cluster.create_db("target");
     let log = work.path().join("stderr");
     let mut child = Command::new(bin("pgshape-loader"))
         .args(args)
@@ -121,7 +75,7 @@ fn a_server_restart_mid_load_fails_clearly_and_the_rerun_resumes_to_the_same_has
         std::thread::sleep(Duration::from_millis(5));
     }
     let loaded_before = chunks_in_ledger(&target);
-    let out = sandbox(&cluster.dir, "restart");
+    let out = cluster.sandbox("restart");
     assert!(
         out.status.success(),
         "pg-sandbox restart: {}",

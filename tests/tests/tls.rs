@@ -6,78 +6,12 @@
 //! name (which never print the password), a `hostssl`-only pg_hba.conf, and the binaries over
 //! TLS.
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use pgshape_core::conn::{Session, SslMode, Target};
-use pgshape_e2e::{repo_root, run};
+use pgshape_e2e::{run, OwnCluster};
 
 const PASSWORD: &str = "tls-test-pw-Zq81";
-
-/// A cluster of the test's own, destroyed when dropped.
-struct OwnCluster {
-    state: PathBuf,
-    url: String,
-}
-
-impl OwnCluster {
-    fn start(state: &Path) -> OwnCluster {
-        let out = sandbox(state, "start");
-        assert!(
-            out.status.success(),
-            "pg-sandbox start: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let url = String::from_utf8(out.stdout).unwrap().trim().to_string();
-        OwnCluster {
-            state: state.to_path_buf(),
-            url,
-        }
-    }
-
-    /// The data directory (`dir=` in the sandbox's state file, `/data` under it).
-    fn data_dir(&self) -> PathBuf {
-        let state = std::fs::read_to_string(self.state.join("state")).unwrap();
-        let dir = state
-            .lines()
-            .find_map(|l| l.strip_prefix("dir="))
-            .expect("dir= in the sandbox state");
-        Path::new(dir).join("data")
-    }
-
-    /// Writes a file into the data directory owned by the server's user, mode 0600 (the
-    /// server refuses a key others can read).
-    fn install(&self, name: &str, content: &str) {
-        let data = self.data_dir();
-        let owner = std::fs::metadata(&data).unwrap();
-        let path = data.join(name);
-        std::fs::write(&path, content).unwrap();
-        std::os::unix::fs::chown(&path, Some(owner.uid()), Some(owner.gid())).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-
-    fn superuser(&self) -> postgres::Client {
-        postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
-    }
-}
-
-impl Drop for OwnCluster {
-    fn drop(&mut self) {
-        let _ = sandbox(&self.state, "destroy");
-    }
-}
-
-fn sandbox(dir: &Path, command: &str) -> std::process::Output {
-    Command::new("bash")
-        .arg(repo_root().join("scripts/pg-sandbox.sh"))
-        .arg(command)
-        .env("PGSANDBOX_DIR", dir)
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap()
-}
 
 /// A CA and what it signed, as PEM.
 struct Pki {

@@ -567,14 +567,14 @@ fn what_init_still_refuses_is_named() {
     assert!(!out.exists());
     // Each unsupported column, one at a time, through the library.
     let mut parsed: Pack = serde_json::from_slice(&std::fs::read(&bad).unwrap()).unwrap();
-    let opts = pgshape_generator::init::Options {
+    let opts = pgshape_generator::authoring::init::Options {
         name: "shop".into(),
         ddl_file: "shop.schema.sql".into(),
         ..Default::default()
     };
     let mut seen = Vec::new();
     for _ in 0..20 {
-        let Err(e) = pgshape_generator::init::init(&parsed, "0", &opts) else {
+        let Err(e) = pgshape_generator::authoring::init::init(&parsed, "0", &opts) else {
             break;
         };
         let msg = e.to_string();

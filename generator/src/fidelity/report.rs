@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::compare::{Comparison, Figure, OnlyIn, Side, Status, Thresholds, FANOUT_SLACK};
+use super::compare::{Comparison, Figure, OnlyIn, Side, Status, Thresholds, FANOUT_SLACK};
 
 /// The `--json` document's format version.
 pub const COMPARE_VERSION: u32 = 1;

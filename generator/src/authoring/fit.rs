@@ -21,10 +21,10 @@ pub fn zipf_of(edge: &EdgeMetrics, children: u64, parents: u64) -> f64 {
         let (zero, q50, q90) = expected(s, children as f64, parents);
         let mut score = (zero - edge.zero_fraction).abs() * 4.0;
         if let Some(p) = p50 {
-            score += (q50.max(1.0) / p.max(1.0)).ln().abs();
+            score += libm::log(q50.max(1.0) / p.max(1.0)).abs();
         }
         if let Some(p) = p90 {
-            score += (q90.max(1.0) / p.max(1.0)).ln().abs();
+            score += libm::log(q90.max(1.0) / p.max(1.0)).abs();
         }
         if score < best.0 - 1e-12 {
             best = (score, s);
@@ -44,10 +44,10 @@ fn expected(s: f64, m: f64, n: u64) -> (f64, f64, f64) {
         if s <= 0.0 {
             (x - 1.0) / nf
         } else if (s - 1.0).abs() < 1e-9 {
-            x.ln() / (nf + 1.0).ln()
+            libm::log(x) / libm::log(nf + 1.0)
         } else {
             let a = 1.0 - s;
-            (x.powf(a) - 1.0) / ((nf + 1.0).powf(a) - 1.0)
+            (libm::pow(x, a) - 1.0) / (libm::pow(nf + 1.0, a) - 1.0)
         }
     };
     let mut cells: Vec<(f64, f64)> = Vec::with_capacity(points as usize); // (lambda, weight)
@@ -56,7 +56,7 @@ fn expected(s: f64, m: f64, n: u64) -> (f64, f64, f64) {
         let lo = 1.0 + i as f64 * stride;
         let hi = lo + stride;
         let lambda = m * (cdf(hi) - cdf(lo)) / stride;
-        let p0 = (-lambda).exp();
+        let p0 = libm::exp(-lambda);
         zero += p0 * stride;
         cells.push((lambda.max(1.0), (1.0 - p0) * stride));
     }
@@ -114,7 +114,7 @@ pub fn number_of(n: &Numbers) -> Option<Dist> {
 pub fn length_of_bins(shape: &Shape) -> Option<Dist> {
     let total: u64 = shape.histogram.iter().map(|b| b.count).sum();
     if total == 0 {
-        return crate::calibrate::length_of(shape);
+        return super::calibrate::length_of(shape);
     }
     let known: Vec<[f64; 2]> = LENGTH_QUANTILES
         .iter()
@@ -163,7 +163,7 @@ pub fn length_of_bins(shape: &Shape) -> Option<Dist> {
     let d = Dist::Quantiles(out);
     match d.validate() {
         Ok(()) => Some(d),
-        Err(_) => crate::calibrate::length_of(shape),
+        Err(_) => super::calibrate::length_of(shape),
     }
 }
 
@@ -238,11 +238,6 @@ pub fn clamp(d: &mut Dist, lo: f64, hi: f64) {
         }
         _ => {}
     }
-}
-
-/// Rounds a fraction to 6 decimals (readable specs).
-pub fn round6(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
 }
 
 #[cfg(test)]

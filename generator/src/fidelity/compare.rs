@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use pgshape_core::pack::{ColumnMetrics, EdgeMetrics, Pack};
 use serde::Serialize;
 
-use crate::distance;
+use super::distance;
 
 /// The fan-out quantiles compared (the pack's p99.9 describes too few parents to compare).
 pub const COMPARED_QUANTILES: &[&str] = &["p50", "p90", "p95", "p99"];

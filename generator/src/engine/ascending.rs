@@ -91,14 +91,14 @@ impl Ascending {
     pub(crate) fn next(&mut self, s: &mut Stream) -> i64 {
         let v = s.open_unit();
         if self.left > 0 {
-            self.log_survival += v.ln() / self.left as f64;
+            self.log_survival += libm::log(v) / self.left as f64;
             self.left -= 1;
         }
         let total = *self.days.last().expect("at least one day");
         if total <= 0.0 || self.hi <= self.lo {
             return self.lo;
         }
-        let u = (-self.log_survival.exp_m1()) * total; // (1 - survival) of the total mass
+        let u = (-libm::expm1(self.log_survival)) * total; // (1 - survival) of the total mass
         while self.day + 1 < self.days.len() && self.days[self.day] <= u {
             self.enter_day(self.day + 1);
         }

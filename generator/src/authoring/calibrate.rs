@@ -174,7 +174,7 @@ pub fn length_of(shape: &pgshape_core::pack::Shape) -> Option<Dist> {
         let mut cum = 0;
         for b in &shape.histogram {
             cum += b.count;
-            let p = crate::init::fit::round6(cum as f64 / total as f64);
+            let p = round6(cum as f64 / total as f64);
             if let (Some(hi), true) = (b.hi, p > 0.0 && p < 1.0) {
                 points.push([p, hi as f64 + 0.5]);
             }
@@ -571,6 +571,11 @@ fn rebalance_bands(spec: &mut Spec, pack: &Pack, notes: &mut Vec<String>) -> Res
     }
     spec.check(std::path::Path::new("<calibrated spec>"))
         .map_err(|e| Error::Unsupported(format!("calibration produced an invalid spec: {e}")))
+}
+
+/// Rounds a fraction to 6 decimals (readable specs).
+pub fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
 }
 
 #[cfg(test)]

@@ -16,7 +16,8 @@ use pgshape_core::rng::{Permutation, Seed, StreamKey};
 use pgshape_core::spec::{Band, Rows};
 use pgshape_core::{Error, Result};
 
-use crate::model::{Model, ROOT_BLOCK};
+/// Rows per group of a root table: the unit of random access. Part of the data's identity.
+pub const ROOT_BLOCK: u64 = 1024;
 
 /// Fixed-point scale of the fan-out sum (2^16).
 const FP: f64 = 65_536.0;
@@ -70,41 +71,22 @@ impl Plan {
         }
     }
 
-    /// Plans table `ti` of `model`; its parent must be planned already.
-    pub fn build(model: &Model, ti: usize, band: &Band, seed: &Seed) -> Result<Plan> {
-        let t = &model.tables[ti];
-        let spec = &model.spec.tables[&t.name];
-        let target = band.rows.get(&t.name).copied();
-        match &spec.rows {
-            Rows::Band => {
-                let rows = target.expect("checked by Spec::check");
-                let groups = rows.div_ceil(ROOT_BLOCK);
-                let per_chunk = band.chunk_rows.div_ceil(ROOT_BLOCK).max(1);
-                let chunks = (0..groups.div_ceil(per_chunk))
-                    .map(|c| {
-                        let first_group = c * per_chunk;
-                        let end_group = (first_group + per_chunk).min(groups);
-                        Chunk {
-                            index: c as usize,
-                            first_group,
-                            end_group,
-                            first_row: first_group * ROOT_BLOCK,
-                            end_row: (end_group * ROOT_BLOCK).min(rows),
-                        }
-                    })
-                    .collect();
-                Ok(Plan {
-                    rows,
-                    groups,
-                    chunks,
-                    fanout: None,
-                })
-            }
+    /// Plans table `name` whose spec says `rows`; `parent_rows` is its parent's planned row
+    /// count (the parent is planned first).
+    pub fn build(
+        name: &str,
+        rows: &Rows,
+        parent_rows: Option<u64>,
+        band: &Band,
+        seed: &Seed,
+    ) -> Result<Plan> {
+        let target = band.rows.get(name).copied();
+        match rows {
+            Rows::Band => Ok(Plan::root(target.expect("checked by Spec::check"), band)),
             Rows::PerParent(pp) => {
-                let parent = t.parent.expect("per_parent table has a parent");
-                let groups = model.tables[parent].plan.rows;
-                let key = seed.key(&t.name, "#fanout");
-                let mut fanout = Fanout {
+                let groups = parent_rows.expect("per_parent table has a parent");
+                let key = seed.key(name, "#fanout");
+                let fanout = Fanout {
                     perm: Permutation::new(&key, groups.max(1)),
                     groups,
                     key,
@@ -112,60 +94,95 @@ impl Plan {
                     zero_fraction: pp.zero_fraction,
                     scale: 1.0,
                 };
-                let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-                if let Some(target) = target {
-                    let sum = parallel_sum(groups, threads, |a, b| fanout.raw_sum(a, b));
-                    if sum == 0 && target > 0 {
-                        return Err(Error::Unsupported(format!(
-                            "table {}: the fan-out gives no rows at all, so the band target {target} cannot be met",
-                            t.name
-                        )));
-                    }
-                    fanout.scale = if sum == 0 {
-                        0.0
-                    } else {
-                        target as f64 / (sum as f64 / FP)
-                    };
-                }
-                let mean_rows = match target {
-                    Some(target) if groups > 0 => target as f64 / groups as f64,
-                    _ => fanout.dist.mean() * (1.0 - fanout.zero_fraction),
-                };
-                let per_chunk = ((band.chunk_rows as f64 / mean_rows.max(1e-9)).ceil() as u64)
-                    .clamp(1, groups.max(1));
-                let n_chunks = groups.div_ceil(per_chunk);
-                let counts: Vec<u64> = parallel_map(n_chunks, threads, |c| {
-                    let a = c * per_chunk;
-                    fanout.count_sum(a, (a + per_chunk).min(groups))
-                });
-                let mut chunks = Vec::with_capacity(counts.len());
-                let mut row = 0;
-                for (c, n) in counts.into_iter().enumerate() {
-                    let first_group = c as u64 * per_chunk;
-                    chunks.push(Chunk {
-                        index: c,
-                        first_group,
-                        end_group: (first_group + per_chunk).min(groups),
-                        first_row: row,
-                        end_row: row + n,
-                    });
-                    row = row.saturating_add(n);
-                }
-                if row > pgshape_core::spec::MAX_TABLE_ROWS {
-                    return Err(Error::Unsupported(format!(
-                        "table {}: its fan-out gives {row} rows, more than the {} a band may have",
-                        t.name,
-                        pgshape_core::spec::MAX_TABLE_ROWS
-                    )));
-                }
-                Ok(Plan {
-                    rows: row,
-                    groups,
-                    chunks,
-                    fanout: Some(fanout),
-                })
+                Plan::per_parent(name, fanout, target, band)
             }
         }
+    }
+
+    /// A root table of `rows` rows in blocks of [`ROOT_BLOCK`].
+    fn root(rows: u64, band: &Band) -> Plan {
+        let groups = rows.div_ceil(ROOT_BLOCK);
+        let per_chunk = band.chunk_rows.div_ceil(ROOT_BLOCK).max(1);
+        let chunks = (0..groups.div_ceil(per_chunk))
+            .map(|c| {
+                let first_group = c * per_chunk;
+                let end_group = (first_group + per_chunk).min(groups);
+                Chunk {
+                    index: c as usize,
+                    first_group,
+                    end_group,
+                    first_row: first_group * ROOT_BLOCK,
+                    end_row: (end_group * ROOT_BLOCK).min(rows),
+                }
+            })
+            .collect();
+        Plan {
+            rows,
+            groups,
+            chunks,
+            fanout: None,
+        }
+    }
+
+    /// A per-parent table: the fan-out scaled to the band's `target`, chunks of about
+    /// `chunk_rows` rows whose first rows are exact sums of the counts.
+    fn per_parent(
+        name: &str,
+        mut fanout: Fanout,
+        target: Option<u64>,
+        band: &Band,
+    ) -> Result<Plan> {
+        let groups = fanout.groups;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if let Some(target) = target {
+            let sum = parallel_sum(groups, threads, |a, b| fanout.raw_sum(a, b));
+            if sum == 0 && target > 0 {
+                return Err(Error::Unsupported(format!(
+                    "table {name}: the fan-out gives no rows at all, so the band target {target} cannot be met"
+                )));
+            }
+            fanout.scale = if sum == 0 {
+                0.0
+            } else {
+                target as f64 / (sum as f64 / FP)
+            };
+        }
+        let mean_rows = match target {
+            Some(target) if groups > 0 => target as f64 / groups as f64,
+            _ => fanout.dist.mean() * (1.0 - fanout.zero_fraction),
+        };
+        let per_chunk =
+            ((band.chunk_rows as f64 / mean_rows.max(1e-9)).ceil() as u64).clamp(1, groups.max(1));
+        let n_chunks = groups.div_ceil(per_chunk);
+        let counts: Vec<u64> = parallel_map(n_chunks, threads, |c| {
+            let a = c * per_chunk;
+            fanout.count_sum(a, (a + per_chunk).min(groups))
+        });
+        let mut chunks = Vec::with_capacity(counts.len());
+        let mut row = 0;
+        for (c, n) in counts.into_iter().enumerate() {
+            let first_group = c as u64 * per_chunk;
+            chunks.push(Chunk {
+                index: c,
+                first_group,
+                end_group: (first_group + per_chunk).min(groups),
+                first_row: row,
+                end_row: row + n,
+            });
+            row = row.saturating_add(n);
+        }
+        if row > pgshape_core::spec::MAX_TABLE_ROWS {
+            return Err(Error::Unsupported(format!(
+                "table {name}: its fan-out gives {row} rows, more than the {} a band may have",
+                pgshape_core::spec::MAX_TABLE_ROWS
+            )));
+        }
+        Ok(Plan {
+            rows: row,
+            groups,
+            chunks,
+            fanout: Some(fanout),
+        })
     }
 
     /// Rows in group `g` (a root block, or the children of parent row `g`). O(1).
@@ -177,7 +194,7 @@ impl Plan {
     }
 
     /// The first row of group `g`: O(1) for root tables, a scan from the chunk start for child
-    /// tables (callers walking forward use an [`crate::engine::Cursor`]).
+    /// tables (callers walking forward use an `group::Cursor`).
     pub fn group_first_row(&self, g: u64) -> u64 {
         match &self.fanout {
             None => g * ROOT_BLOCK,

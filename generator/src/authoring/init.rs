@@ -10,7 +10,7 @@
 //!   is a root (`rows: "band"`).
 //! - **Columns** by role: integer single-column keys are sequences, and so are text and uuid
 //!   single-column keys that a foreign key references (written as base-36 text of the pack's
-//!   key lengths, or as UUIDs: see [`crate::key`]); the grouping key reads the
+//!   key lengths, or as UUIDs: see `engine::key`); the grouping key reads the
 //!   parent; other foreign keys are references with their edge's popularity (distinct
 //!   when they complete a composite key with the grouping key); a nullable self-reference
 //!   points at an earlier row of a forest shaped by its edge; a foreign key that closes a
@@ -27,14 +27,16 @@
 //! - **Bands**: root counts proportional to production; `ci` about 200,000 rows in all, `dev`
 //!   a tenth of production, `staging` production's size, `perf` three times it (each at least
 //!   `ci`), `scaled` with `--scale`, and `--band NAME=ROWS` sizing the largest table.
-//! - Then [`crate::calibrate::calibrate`], so calibrating the output again changes nothing.
+//! - Then [`super::calibrate::calibrate`], so calibrating the output again changes nothing.
 //!
 //! What the generator cannot produce is an error naming the table and column.
 
 mod bands;
 mod columns;
 pub mod ddl;
-pub mod fit;
+mod options;
+
+pub use options::{Options, CI_TOTAL_ROWS};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -45,36 +47,13 @@ use pgshape_core::pack::Pack;
 use pgshape_core::spec::{PerParent, Rows, Spec, TableSpec, SPEC_VERSION};
 use pgshape_core::{Error, Result};
 
-use crate::calibrate::{children_per_parent, fanout_with_mean};
-
-/// Rows in all of the `ci` band.
-pub const CI_TOTAL_ROWS: f64 = 200_000.0;
-
-/// What `init` is asked for.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    /// The spec's name.
-    pub name: String,
-    /// The DDL file name written beside the spec.
-    pub ddl_file: String,
-    /// A band `scaled` at this fraction of production.
-    pub scale: Option<f64>,
-    /// Bands whose largest table gets this many rows.
-    pub bands: Vec<(String, u64)>,
-    /// A child table's window column `after` its parent's (off by default, see
-    /// `columns`).
-    pub after_parent: bool,
-}
+use super::calibrate::{children_per_parent, fanout_with_mean};
 
 /// A derived spec, its DDL and notes of what was decided.
 pub struct Derived {
     pub spec: Spec,
     pub ddl: String,
     pub notes: Vec<String>,
-}
-
-pub(crate) fn unsupported(table: &str, column: &str, m: impl std::fmt::Display) -> Error {
-    Error::Unsupported(format!("table {table}, column {column}: {m}"))
 }
 
 /// Derives a calibrated spec for every table of `pack`'s schema.
@@ -219,10 +198,10 @@ pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
     };
     let names: Vec<String> = skeleton.tables.keys().cloned().collect();
     let ddl = ddl::render(schema, &names);
-    let (spec, calibrated) = crate::calibrate::calibrate(&skeleton, pack, pack_sha256)?;
+    let (spec, calibrated) = super::calibrate::calibrate(&skeleton, pack, pack_sha256)?;
     notes.extend(calibrated);
     // Never hand out a spec the generator refuses: compile (and plan) its smallest band.
-    crate::Model::new(spec.clone(), "ci", "init")
+    crate::engine::Model::new(spec.clone(), "ci", "init")
         .map_err(|e| Error::Unsupported(format!("the derived spec does not compile: {e}")))?;
     Ok(Derived { spec, ddl, notes })
 }

@@ -8,7 +8,7 @@ use pgshape_core::pack::Pack;
 use pgshape_core::spec::{Band, Rows, TableSpec, Window};
 use pgshape_core::{Error, Result};
 
-use super::{Options, CI_TOTAL_ROWS};
+use super::options::{Options, CI_TOTAL_ROWS};
 
 /// The spec's window: as long as the pack's, ending with the last whole UTC day in which some
 /// table's window column has rows (from the daily profiles: production data may stop before

@@ -26,7 +26,9 @@ impl Popularity {
         // Referring rows take stratified draws (see `column`), so a row expecting λ ≥ 1
         // referrers gets at least one: the zero fraction is the curve's own.
         let live = (1.0 - zero_fraction).clamp(1e-9, 1.0);
-        let xs: Vec<f64> = (0..=K).map(|i| (i as f64 / K as f64).powi(3)).collect();
+        let xs: Vec<f64> = (0..=K)
+            .map(|i| libm::pow(i as f64 / K as f64, 3.0))
+            .collect();
         let mut cum = Vec::with_capacity(K + 1);
         cum.push(0.0);
         let mut acc = 0.0;

@@ -9,9 +9,9 @@ use std::fmt::Write as _;
 
 use pgshape_core::pack::{Bin, ColumnMetrics, EdgeMetrics, Pack};
 
-use crate::compare::{Comparison, Figure, Side, Status, COMPARED_QUANTILES};
-use crate::distance;
-use crate::report::{num, PackInfo};
+use super::compare::{Comparison, Figure, Side, Status, COMPARED_QUANTILES};
+use super::distance;
+use super::report::{num, PackInfo};
 
 const PROD: &str = "#1f6fb4";
 const SYNTH: &str = "#e8750c";
@@ -65,6 +65,18 @@ pub fn render(
     sinfo: &PackInfo,
 ) -> String {
     let mut h = String::new();
+    header(&mut h, c, pinfo, sinfo);
+    fanouts(&mut h, c, production, synthetic);
+    profiles(&mut h, c, production, synthetic);
+    lengths(&mut h, c, production, synthetic);
+    categories(&mut h, c, production, synthetic);
+    summary(&mut h, c);
+    h.push_str("</body>\n</html>\n");
+    h
+}
+
+/// The page's head, verdict, the packs compared, thresholds, legend and failed figures.
+fn header(h: &mut String, c: &Comparison, pinfo: &PackInfo, sinfo: &PackInfo) {
     let verdict = if c.passed() { "pass" } else { "fail" };
     let _ = write!(
         h,
@@ -119,7 +131,10 @@ pub fn render(
         }
         h.push_str("</ul>\n");
     }
+}
 
+/// One CCDF plot per edge.
+fn fanouts(h: &mut String, c: &Comparison, production: &Pack, synthetic: &Pack) {
     h.push_str(concat!(
         "<h2>Fan-out: parents with at least x children (log-log)</h2>\n",
         "<p class=\"caption\">Lines: the share of all parents with at least x children, at the ",
@@ -131,81 +146,88 @@ pub fn render(
             &production.edges[e.production],
             &synthetic.edges[e.synthetic],
         );
-        plot(&mut h, c, &e.subject, None, &ccdf_svg(p, s));
+        plot(h, c, &e.subject, None, &ccdf_svg(p, s));
     }
     h.push_str("</div>\n");
+}
 
-    let columns = |pick: &dyn Fn(&ColumnMetrics) -> bool| {
-        let mut out = Vec::new();
-        for pair in &c.tables {
-            let (pt, st) = (
-                &production.tables[&pair.production],
-                &synthetic.tables[&pair.synthetic],
-            );
-            for (name, pc) in &pt.columns {
-                if let Some(sc) = st.columns.get(name) {
-                    if pick(pc) && pick(sc) {
-                        out.push((format!("{}.{name}", pair.production), pc, sc));
-                    }
+/// The columns both packs have that `pick` accepts on both sides, as (table.column, production's, synthetic's).
+fn paired_columns<'a>(
+    c: &Comparison,
+    production: &'a Pack,
+    synthetic: &'a Pack,
+    pick: &dyn Fn(&ColumnMetrics) -> bool,
+) -> Vec<(String, &'a ColumnMetrics, &'a ColumnMetrics)> {
+    let mut out = Vec::new();
+    for pair in &c.tables {
+        let (pt, st) = (
+            &production.tables[&pair.production],
+            &synthetic.tables[&pair.synthetic],
+        );
+        for (name, pc) in &pt.columns {
+            if let Some(sc) = st.columns.get(name) {
+                if pick(pc) && pick(sc) {
+                    out.push((format!("{}.{name}", pair.production), pc, sc));
                 }
             }
         }
-        out
-    };
+    }
+    out
+}
 
+/// Hourly and weekday bars per timestamp column.
+fn profiles(h: &mut String, c: &Comparison, production: &Pack, synthetic: &Pack) {
     h.push_str("<h2>Arrival profiles: share of rows per UTC hour and per weekday</h2>\n<div class=\"plots\">\n");
-    for (subject, pc, sc) in columns(&|m| m.hourly.is_some() || m.weekday.is_some()) {
+    for (subject, pc, sc) in paired_columns(c, production, synthetic, &|m| {
+        m.hourly.is_some() || m.weekday.is_some()
+    }) {
         if let (Some(a), Some(b)) = (&pc.hourly, &sc.hourly) {
             let labels: Vec<String> = (0..24).map(|i| i.to_string()).collect();
             let svg = bars_svg(&labels, &shares(a), &shares(b));
-            plot(&mut h, c, &subject, Some("hourly"), &svg);
+            plot(h, c, &subject, Some("hourly"), &svg);
         }
         if let (Some(a), Some(b)) = (&pc.weekday, &sc.weekday) {
             let labels: Vec<String> = WEEKDAYS.iter().map(|d| d.to_string()).collect();
             let svg = bars_svg(&labels, &shares(a), &shares(b));
-            plot(&mut h, c, &subject, Some("weekday"), &svg);
+            plot(h, c, &subject, Some("weekday"), &svg);
         }
     }
     h.push_str("</div>\n");
+}
 
+/// Length histograms per text column.
+fn lengths(h: &mut String, c: &Comparison, production: &Pack, synthetic: &Pack) {
     h.push_str("<h2>Text lengths: share of values per length bin</h2>\n<div class=\"plots\">\n");
-    for (subject, pc, sc) in columns(&|m| m.length.is_some()) {
+    for (subject, pc, sc) in paired_columns(c, production, synthetic, &|m| m.length.is_some()) {
         let (a, b) = (
             &pc.length.as_ref().expect("picked").histogram,
             &sc.length.as_ref().expect("picked").histogram,
         );
         let (labels, pa, pb) = aligned_bins(a, b);
-        plot(
-            &mut h,
-            c,
-            &subject,
-            Some("length"),
-            &bars_svg(&labels, &pa, &pb),
-        );
+        plot(h, c, &subject, Some("length"), &bars_svg(&labels, &pa, &pb));
     }
     h.push_str("</div>\n");
+}
 
+/// Category frequencies per category column.
+fn categories(h: &mut String, c: &Comparison, production: &Pack, synthetic: &Pack) {
     h.push_str(concat!(
         "<h2>Categories: share of rows per category</h2>\n",
         "<p class=\"caption\">Enum labels by label; tokens by rank (#1 the most frequent of each ",
         "pack: tokens are salted per namespace, so only the shape of the frequencies compares). ",
         "other: rows of categories suppressed under k.</p>\n<div class=\"plots\">\n"
     ));
-    for (subject, pc, sc) in columns(&|m| m.categories.is_some()) {
+    for (subject, pc, sc) in paired_columns(c, production, synthetic, &|m| m.categories.is_some()) {
         let (a, b) = (
             pc.categories.as_ref().expect("picked"),
             sc.categories.as_ref().expect("picked"),
         );
         if let Some((labels, pa, pb)) = distance::category_shares(a, b) {
             let svg = bars_svg(&labels, &pa, &pb);
-            plot(&mut h, c, &subject, Some("categories"), &svg);
+            plot(h, c, &subject, Some("categories"), &svg);
         }
     }
     h.push_str("</div>\n");
-
-    summary(&mut h, c);
-    h.push_str("</body>\n</html>\n");
-    h
 }
 
 /// One plot box: its title, the figures it illustrates (failed ones in red, and a red frame
@@ -413,7 +435,7 @@ fn pct(y: f64, step: f64) -> String {
 
 /// 1, 2 or 5 times a power of ten, at least `x`.
 fn nice_step(x: f64) -> f64 {
-    let e = 10f64.powf(x.log10().floor());
+    let e = libm::pow(10.0, libm::log10(x).floor());
     [1.0, 2.0, 5.0, 10.0]
         .iter()
         .map(|m| m * e)
@@ -469,12 +491,15 @@ fn ccdf_svg(p: &EdgeMetrics, s: &EdgeMetrics) -> String {
         .filter(|y| *y > 0.0);
     let xmax = xs.fold(1.0f64, f64::max);
     let ymin = ys.fold(1.0f64, f64::min);
-    let (x_hi, y_lo) = (xmax.log10().ceil().max(1.0), ymin.log10().floor().min(-1.0));
-    let px = |x: f64| left + x.max(1.0).log10() / x_hi * pw;
-    let py = |y: f64| top + (y.max(10f64.powf(y_lo)).log10() / y_lo) * ph;
+    let (x_hi, y_lo) = (
+        libm::log10(xmax).ceil().max(1.0),
+        libm::log10(ymin).floor().min(-1.0),
+    );
+    let px = |x: f64| left + libm::log10(x.max(1.0)) / x_hi * pw;
+    let py = |y: f64| top + (libm::log10(y.max(libm::pow(10.0, y_lo))) / y_lo) * ph;
     let mut out = svg_open(w, h);
     for d in 0..=(x_hi as i32) {
-        let x = px(10f64.powi(d));
+        let x = px(libm::pow(10.0, d as f64));
         let _ = write!(
             out,
             "<line class=\"grid\" x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{top}\" y2=\"{:.1}\"/><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
@@ -484,7 +509,7 @@ fn ccdf_svg(p: &EdgeMetrics, s: &EdgeMetrics) -> String {
         );
     }
     for d in (y_lo as i32)..=0 {
-        let y = py(10f64.powi(d));
+        let y = py(libm::pow(10.0, d as f64));
         let _ = write!(
             out,
             "<line class=\"grid\" x1=\"{left}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
@@ -599,7 +624,7 @@ mod tests {
                                                                  {"lo": 1, "hi": null, "count": 50}]}]
         }))
         .unwrap();
-        let c = crate::compare::compare(&pack, &pack, Default::default());
+        let c = crate::fidelity::compare::compare(&pack, &pack, Default::default());
         let info = PackInfo {
             file: evil.into(),
             sha256: evil.into(),

@@ -13,8 +13,9 @@ use pgshape_core::spec::{
 };
 use pgshape_core::Result;
 
-use super::{fit, unsupported};
-use crate::calibrate::length_of;
+use super::options::unsupported;
+use crate::authoring::calibrate::{length_of, round6};
+use crate::authoring::fit;
 
 /// Whether `column` of `table` becomes a `sequence`: an integer primary or unique key that is
 /// no foreign key — single-column, or the one integer column of a composite key whose other
@@ -255,7 +256,7 @@ impl TableCtx<'_> {
                             let rest = v.iter().skip(1).sum::<u64>() + k.suppressed_rows;
                             (v.first().copied().unwrap_or(0), rest)
                         };
-                        (t + f > 0).then(|| fit::round6(t as f64 / (t + f) as f64))
+                        (t + f > 0).then(|| round6(t as f64 / (t + f) as f64))
                     })
                     .unwrap_or(0.5);
                 spec.boolean = Some(Boolean { p });
@@ -446,7 +447,7 @@ impl TableCtx<'_> {
         // Key numbers run to the largest band's rows (with room to spare); a key is at least
         // as long as its base-36 digits.
         let rows = (self.max_rows * 1.5).max(2.0) as u64;
-        let digits = crate::key::digits36(rows) as f64;
+        let digits = crate::engine::digits36(rows) as f64;
         let bound = max_length(c);
         if bound.is_some_and(|b| b < digits) {
             return Err(unsupported(
@@ -551,7 +552,8 @@ impl TableCtx<'_> {
         // pack's zero fraction and its quantiles); the Zipf fit only when the edge has none.
         // (A distinct reference redraws collisions within its group, which flattens the
         // popular end a little in large groups.)
-        let popularity = edge.and_then(|e| crate::calibrate::popularity_of(self.pack, e));
+        let popularity =
+            edge.and_then(|e| crate::authoring::calibrate::popularity_of(self.pack, e));
         let zipf = match (edge, self.metrics, &popularity) {
             (Some(e), Some(m), None) => {
                 let children = (m.total_rows as f64 * (1.0 - spec.null_fraction)).round() as u64;
@@ -769,7 +771,7 @@ impl TableCtx<'_> {
         // for it and one character.
         let suffix = if unique && style != TextStyle::Email {
             let rows = (self.max_rows * 1.5).max(2.0);
-            1.0 + (rows.ln() / 36f64.ln()).ceil().max(1.0)
+            1.0 + (libm::log(rows) / libm::log(36.0)).ceil().max(1.0)
         } else {
             0.0
         };

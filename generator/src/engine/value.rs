@@ -10,8 +10,8 @@ use std::sync::Arc;
 use pgshape_core::copy;
 use pgshape_core::spec::SqlType;
 
-use crate::key::KeyRender;
-use crate::text::Corpus;
+use super::key::KeyRender;
+use super::text::Corpus;
 
 /// One cell.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -27,7 +27,7 @@ pub enum Value {
         start: u32,
         len: u32,
     },
-    /// A sentence cut from the column's corpus (see [`Corpus::append`]).
+    /// A sentence cut from the column's corpus (see `text::Corpus::append`).
     Corpus {
         start: u32,
         len: u32,
@@ -45,7 +45,7 @@ pub enum Value {
 }
 
 /// The rows of one group, or of one segment of a large group (see
-/// [`crate::engine::GroupGen`]): rows `base..base + rows` of the group's `group_rows`.
+/// `group::GroupGen`): rows `base..base + rows` of the group's `group_rows`.
 #[derive(Default, Clone)]
 pub struct GroupBuf {
     pub group: u64,
@@ -248,7 +248,7 @@ pub struct Encoding {
 
 impl Encoding {
     /// The encodings of a table's columns.
-    pub fn of(columns: &[crate::model::ColumnModel]) -> Vec<Encoding> {
+    pub fn of(columns: &[super::model::ColumnModel]) -> Vec<Encoding> {
         columns
             .iter()
             .map(|c| Encoding {

@@ -2,10 +2,10 @@
 //! parent, over parents that have children) and the hourly profile of timestamp columns.
 //! Constant memory: sizes are counted exactly below 1,024 and in 1/64-octave bins above.
 
-use serde::{Deserialize, Serialize};
+use pgshape_core::dataset_report::{Achieved, Fanout};
 
-use crate::model::TableModel;
-use crate::value::{GroupBuf, Value};
+use super::model::TableModel;
+use super::value::{GroupBuf, Value};
 
 const EXACT: usize = 1024;
 const SUB: usize = 64;
@@ -25,7 +25,7 @@ impl SizeHist {
             }
             self.exact[n as usize] += 1;
         } else {
-            let b = ((n as f64 / EXACT as f64).log2() * SUB as f64) as usize;
+            let b = (libm::log2(n as f64 / EXACT as f64) * SUB as f64) as usize;
             if self.log.len() <= b {
                 self.log.resize(b + 1, 0);
             }
@@ -55,7 +55,7 @@ impl SizeHist {
             .log
             .iter()
             .enumerate()
-            .map(|(b, c)| (EXACT as f64 * (b as f64 / SUB as f64).exp2(), *c));
+            .map(|(b, c)| (EXACT as f64 * libm::exp2(b as f64 / SUB as f64), *c));
         exact.chain(log)
     }
 
@@ -176,32 +176,6 @@ impl Tally {
             .collect();
         Achieved { fanout, hourly }
     }
-}
-
-/// A table's achieved distributions in the report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Achieved {
-    /// Children per parent row (per-parent tables only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fanout: Option<Fanout>,
-    /// Share of each UTC hour, per timestamp column.
-    #[serde(default)]
-    pub hourly: std::collections::BTreeMap<String, Vec<f64>>,
-}
-
-/// Children-per-parent figures (quantiles over parents with at least one child).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Fanout {
-    pub parents: u64,
-    pub zero_fraction: f64,
-    pub p50: f64,
-    pub p90: f64,
-    pub p95: f64,
-    pub p99: f64,
-    pub p999: f64,
-    pub max: u64,
 }
 
 #[cfg(test)]

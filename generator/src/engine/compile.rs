@@ -1,0 +1,177 @@
+//! A spec compiled for a band and seed into a [`Model`]: tables resolved ([`resolve`]), key
+//! renderings carried along references and types checked ([`checks`]), tables ordered
+//! ([`order`]), then planned in that order (a child's plan needs its parent's row count).
+
+mod checks;
+mod order;
+mod resolve;
+
+use indexmap::IndexMap;
+use pgshape_core::rng::{Permutation, Seed};
+use pgshape_core::spec::{Band, Rows, Spec};
+use pgshape_core::{Error, Result};
+
+use super::model::{Gen, Model, TableModel, SEGMENT_ROWS};
+use super::plan::Plan;
+use resolve::TableCx;
+
+impl Model {
+    /// Compiles `spec` for `band` and `seed`. Errors name the table and column.
+    pub fn new(spec: Spec, band: &str, seed: &str) -> Result<Model> {
+        Model::new_for(spec, band, seed, None)
+    }
+
+    /// [`Model::new`] that plans only the tables in `only` and those they read (parents,
+    /// reference targets, pick sources); the others have empty plans. Rows of planned tables
+    /// are the same as in a full model.
+    pub fn new_for(spec: Spec, band: &str, seed: &str, only: Option<&[String]>) -> Result<Model> {
+        let band_spec = spec.band(band)?.clone();
+        let seed_key = Seed::new(seed);
+        let end = chrono::DateTime::parse_from_rfc3339(&spec.window.end)
+            .map_err(|e| Error::Unsupported(format!("window.end: {e}")))?
+            .timestamp_micros();
+        let start = end - spec.window.days as i64 * 86_400_000_000;
+        let mut tables = resolve_tables(&spec, &seed_key, (start, end))?;
+        checks::resolve_renders(&mut tables, &spec);
+        for t in &tables {
+            for c in &t.columns {
+                checks::check_type(&c.gen, c.sql_type, c.render.as_deref()).map_err(|m| {
+                    Error::Unsupported(format!("table {}, column {}: {m}", t.name, c.name))
+                })?;
+            }
+        }
+        let order = order::table_order(&tables)?;
+        check_drops(&tables)?;
+        let mut model = Model {
+            spec,
+            band: band.to_string(),
+            seed_text: seed.to_string(),
+            tables,
+            order,
+            window_start: start,
+            window_end: end,
+            segment_rows: SEGMENT_ROWS,
+        };
+        model.plan(only, &band_spec, &seed_key)?;
+        Ok(model)
+    }
+
+    /// Plans the tables `only` names (all when `None`) and those they read, in table order,
+    /// with their stratifying permutations.
+    fn plan(&mut self, only: Option<&[String]>, band: &Band, seed: &Seed) -> Result<()> {
+        let needed = match only {
+            None => vec![true; self.tables.len()],
+            Some(names) => {
+                let mut needed = vec![false; self.tables.len()];
+                let mut stack: Vec<usize> =
+                    names.iter().filter_map(|n| self.table_index(n)).collect();
+                while let Some(t) = stack.pop() {
+                    if !std::mem::replace(&mut needed[t], true) {
+                        stack.extend(order::table_deps(&self.tables[t]));
+                    }
+                }
+                needed
+            }
+        };
+        for &ti in self.order.clone().iter().filter(|&&ti| needed[ti]) {
+            let name = &self.tables[ti].name;
+            let parent_rows = self.tables[ti].parent.map(|p| self.tables[p].plan.rows);
+            let rows = &self.spec.tables[name].rows;
+            self.tables[ti].plan = Plan::build(name, rows, parent_rows, band, seed)?;
+            stratify(&mut self.tables[ti], seed);
+        }
+        Ok(())
+    }
+}
+
+/// Every table of the spec with its columns resolved, in the spec's order.
+fn resolve_tables(spec: &Spec, seed: &Seed, window: (i64, i64)) -> Result<Vec<TableModel>> {
+    let names: IndexMap<&str, usize> = spec
+        .tables
+        .keys()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
+    let mut tables = Vec::new();
+    for (tname, t) in &spec.tables {
+        let parent = match &t.rows {
+            Rows::Band => None,
+            Rows::PerParent(pp) => Some(names[pp.parent.as_str()]),
+        };
+        let cx = TableCx {
+            spec,
+            names: &names,
+            seed,
+            name: tname,
+            table: t,
+            parent: parent.map(|p| &spec.tables[p]),
+            window,
+        };
+        let columns = cx.columns()?;
+        let eval_order = order::eval_order(tname, &columns)?;
+        let may_drop = columns.iter().any(|c| {
+            matches!(
+                c.gen,
+                Gen::Pick { distinct: true, .. } | Gen::Reference { distinct: true, .. }
+            )
+        });
+        let corpora = columns
+            .iter()
+            .map(|c| match &c.gen {
+                Gen::Text { corpus, .. } => corpus.clone(),
+                _ => None,
+            })
+            .collect();
+        tables.push(TableModel {
+            corpora,
+            name: tname.clone(),
+            columns,
+            eval_order,
+            parent,
+            plan: Plan::empty(),
+            may_drop,
+        });
+    }
+    Ok(tables)
+}
+
+/// A table whose groups a distinct pick or reference may cut short cannot be read by row
+/// number: not a parent, not a reference target.
+fn check_drops(tables: &[TableModel]) -> Result<()> {
+    for (ti, t) in tables.iter().enumerate() {
+        let referenced = tables.iter().any(|o| {
+            o.parent == Some(ti)
+                || o.columns
+                    .iter()
+                    .any(|c| matches!(c.gen, Gen::Reference { table, .. } if table == ti))
+        });
+        if t.may_drop && referenced {
+            return Err(Error::Unsupported(format!(
+                "table {}: a distinct pick or reference may cut groups short, so the table cannot be a parent or a reference target",
+                t.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The keyed permutations of a planned table's rows: which rows are NULL per nullable column,
+/// which stratum of its popularity curve each row of a reference draws.
+fn stratify(t: &mut TableModel, seed: &Seed) {
+    let rows = t.plan.rows.max(1);
+    for c in t.columns.iter_mut() {
+        if c.null_fraction > 0.0 {
+            let key = seed.key(&t.name, &format!("{}/nulls", c.name));
+            c.null_strata = Some((Permutation::new(&key, rows), rows));
+        }
+        if let Gen::Reference {
+            popularity: Some(_),
+            strata,
+            ..
+        } = &mut c.gen
+        {
+            let key = seed.key(&t.name, &format!("{}/strata", c.name));
+            *strata = Some(Permutation::new(&key, rows));
+        }
+    }
+}
