@@ -11,6 +11,7 @@
 //! - [`dist`]: the distributions a spec can name (quantile functions, Zipf, lognormal, ...).
 //! - [`spec`]: the distribution spec format.
 //! - [`pack`]: the metrics pack format.
+//! - [`run_record`]: the load run record (`_pgshape.runs`, `docs/perf-data/run_<id>.json`).
 //! - [`dataset_report`]: the generation report a dataset carries.
 //! - [`token`]: HMAC tokens under per-namespace keys derived from the salt; the salt fingerprint.
 //! - [`entropy`]: a conservative entropy estimate of a secret (weak salts are refused).
@@ -31,6 +32,7 @@ pub mod ident;
 pub mod pack;
 pub mod pii;
 pub mod rng;
+pub mod run_record;
 pub mod spec;
 pub mod token;
 

@@ -272,6 +272,52 @@ pub struct Privacy {
     /// Differential-privacy epsilon when noise was added.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epsilon: Option<f64>,
+    /// How the figures were noised, when they were (absent: no noise; packs before issue 13).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dp: Option<DpRecord>,
+}
+
+/// The differential-privacy parameters a pack's figures were noised under: enough for a
+/// reviewer to read what ε means for this pack (see `docs/privacy.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DpRecord {
+    /// `discrete_laplace` (OpenDP's exact sampler on integers, pure ε-DP).
+    pub mechanism: String,
+    /// ε of the whole pack, per privacy unit (sequential composition of every release).
+    pub epsilon: f64,
+    /// δ (0 for pure ε-DP).
+    pub delta: f64,
+    /// ε per figure family (`counts`, `null_fractions`, `distinct_ratios`, `numbers`,
+    /// `profiles`, `lengths`, `categories`, `fanout`, `timings`), summing to `epsilon`.
+    pub split: BTreeMap<String, f64>,
+    /// The contribution bounds the sensitivities were computed under.
+    pub bounds: ContributionBounds,
+}
+
+/// How much one privacy unit may contribute to a figure; contributions past a bound are
+/// clipped before noise is added, so the noise scale covers them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContributionBounds {
+    /// Children counted per parent in a fan-out histogram (larger counts fall in the last,
+    /// open bin at this value).
+    pub max_children_per_parent: u64,
+    /// Votes one unit casts in one profile cell (hour, weekday, day) or histogram bin.
+    pub votes_per_unit_per_cell: u64,
+    /// Cells (bins, hours, weekdays, days, categories) one unit may vote in per figure.
+    pub max_cells_per_unit: u64,
+    /// Rows one unit contributes to a count or a null fraction.
+    pub max_rows_per_unit: u64,
+}
+
+impl ContributionBounds {
+    /// The L1 sensitivity of a histogram under these bounds: one unit moves at most
+    /// `votes_per_unit_per_cell` in each of `max_cells_per_unit` cells.
+    pub fn histogram_sensitivity(&self) -> u64 {
+        self.votes_per_unit_per_cell
+            .saturating_mul(self.max_cells_per_unit)
+    }
 }
 
 /// Per-table figures.

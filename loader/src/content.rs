@@ -11,9 +11,9 @@
 use std::collections::BTreeMap;
 
 use pgshape_core::dataset_report::ChunkReport;
+pub use pgshape_core::run_record::ContentCheck;
 use pgshape_core::Result;
 use pgshape_generator::engine::combine;
-use serde::{Deserialize, Serialize};
 
 use crate::ledger::LedgerChunk;
 use crate::source::{Source, TablePlan};
@@ -90,20 +90,6 @@ pub fn expected(
         out.insert(t.name.clone(), e);
     }
     Ok(out)
-}
-
-/// One table's content check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ContentCheck {
-    pub table: String,
-    /// From the ledger; `None` when a chunk has no hash.
-    pub loaded: Option<String>,
-    pub expected: String,
-    pub ok: bool,
-    /// Chunk indexes whose ledger hash differs from the expected one, or that are missing
-    /// from either side.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub chunks_differing: Vec<usize>,
 }
 
 /// Compares a table's ledger with what it should hash to.

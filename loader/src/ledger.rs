@@ -4,9 +4,11 @@
 //! content hash of the bytes sent (BLAKE3 over its rows in binary COPY encoding, the
 //! generator's definition), so a table's content hash can be recomputed from the ledger alone.
 
-use pgshape_core::{Error, Result};
+use std::path::PathBuf;
+
+use pgshape_core::run_record::RunRecord;
+use pgshape_core::{artifact, Error, Result};
 use postgres::GenericClient;
-use serde_json::Value;
 
 /// The ledger schema.
 pub const SCHEMA: &str = "_pgshape";
@@ -50,24 +52,27 @@ pub fn exists(client: &mut impl GenericClient) -> Result<bool> {
         .get(0))
 }
 
-/// A run as recorded.
+/// A run as recorded: the columns of `_pgshape.runs` the loader selects on, and the record
+/// (whose `status` the `status` column repeats, for SQL readers).
 #[derive(Debug, Clone)]
 pub struct Run {
     pub run_id: String,
-    pub status: String,
     pub target_schema: String,
     pub report_sha256: String,
-    pub record: Value,
+    pub record: RunRecord,
 }
 
-fn run_of(r: &postgres::Row) -> Run {
-    Run {
-        run_id: r.get(0),
-        status: r.get(1),
+fn run_of(r: &postgres::Row) -> Result<Run> {
+    let run_id: String = r.get(0);
+    let where_ = || PathBuf::from(format!("_pgshape.runs (run {run_id}) record"));
+    let text: String = r.get(4);
+    let record: RunRecord = artifact::parse_json(&where_(), text.as_bytes())?;
+    Ok(Run {
+        run_id,
         target_schema: r.get(2),
         report_sha256: r.get(3),
-        record: r.get(4),
-    }
+        record,
+    })
 }
 
 /// All runs, newest first.
@@ -75,15 +80,15 @@ pub fn runs(client: &mut impl GenericClient) -> Result<Vec<Run>> {
     if !exists(client)? {
         return Ok(Vec::new());
     }
-    Ok(client
+    client
         .query(
-            "SELECT run_id, status, target_schema, report_sha256, record FROM _pgshape.runs ORDER BY started_at DESC, run_id DESC",
+            "SELECT run_id, status, target_schema, report_sha256, record::text FROM _pgshape.runs ORDER BY started_at DESC, run_id DESC",
             &[],
         )
         .map_err(Error::db("reading _pgshape.runs"))?
         .iter()
         .map(run_of)
-        .collect())
+        .collect::<Result<Vec<Run>>>()
 }
 
 /// One run by id, or the newest when `id` is `None`.
@@ -95,12 +100,16 @@ pub fn run(client: &mut impl GenericClient, id: Option<&str>) -> Result<Option<R
     })
 }
 
+fn record_json(run: &Run) -> serde_json::Value {
+    serde_json::to_value(&run.record).expect("a run record serialises")
+}
+
 /// Records a new run.
 pub fn insert_run(client: &mut impl GenericClient, run: &Run) -> Result<()> {
     client
         .execute(
             "INSERT INTO _pgshape.runs (run_id, status, target_schema, report_sha256, record) VALUES ($1, $2, $3, $4, $5)",
-            &[&run.run_id, &run.status, &run.target_schema, &run.report_sha256, &run.record],
+            &[&run.run_id, &run.record.status.as_str(), &run.target_schema, &run.report_sha256, &record_json(run)],
         )
         .map_err(Error::db("recording the run"))?;
     Ok(())
@@ -111,7 +120,7 @@ pub fn update_run(client: &mut impl GenericClient, run: &Run, finished: bool) ->
     client
         .execute(
             "UPDATE _pgshape.runs SET status = $2, record = $3, finished_at = CASE WHEN $4 THEN clock_timestamp() END WHERE run_id = $1",
-            &[&run.run_id, &run.status, &run.record, &finished],
+            &[&run.run_id, &run.record.status.as_str(), &record_json(run), &finished],
         )
         .map_err(Error::db("updating the run"))?;
     Ok(())

@@ -8,9 +8,10 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use pgshape_core::cli::{self, code, Exit};
 use pgshape_core::conn::Target;
+use pgshape_core::run_record::{DatasetKind, RunRecord, RunStatus};
 use pgshape_loader::load::{self, Options, Refused};
 use pgshape_loader::source::Source;
-use pgshape_loader::{content, guard, integrity, ledger, teardown};
+use pgshape_loader::{guard, ledger, session, teardown, verify};
 
 /// Load a synthetic dataset into a non-production PostgreSQL with binary COPY in foreign-key
 /// order, check it, record the run, verify it and tear it down again.
@@ -34,12 +35,20 @@ enum Command {
     /// Load a dataset directory, or stream a band straight from a spec (no files).
     Load(LoadArgs),
     /// Re-check a run: per table rows against the report, the ledger's content hash against
-    /// the report's (the generator's when streamed) and the server-side hashes against those at
-    /// load time; orphans per foreign key and fan-out. Exits 1 on any mismatch.
+    /// the report's (the generator's when streamed) and the server-side row hash against the
+    /// one at load time; per foreign key that it exists and is validated (orphans counted where
+    /// not). Exits 1 on any mismatch.
     Verify {
         /// The run (default: the newest).
         #[arg(long)]
         run: Option<String>,
+        /// Also count every foreign key's orphans by a scan (even validated ones) and compare
+        /// each grouping foreign key's fan-out with the generator's.
+        #[arg(long)]
+        deep: bool,
+        /// Connections to check tables over.
+        #[arg(long, default_value_t = 2)]
+        jobs: usize,
     },
     /// Remove exactly what a run created or loaded, and its records.
     Teardown(TeardownArgs),
@@ -113,7 +122,9 @@ fn main() -> ExitCode {
             .map_err(anyhow::Error::from)
             .and_then(|target| match cli.command {
                 Command::Load(a) => run_load(&target, a, cli.log.quiet),
-                Command::Verify { run } => run_verify(&target, run.as_deref()),
+                Command::Verify { run, deep, jobs } => {
+                    run_verify(&target, run.as_deref(), deep, jobs)
+                }
                 Command::Teardown(a) => run_teardown(&target, a),
                 Command::Status => run_status(&target),
             }),
@@ -182,58 +193,63 @@ fn run_load(target: &Target, a: LoadArgs, quiet: bool) -> Result<()> {
         bars.values().for_each(|b| b.finish_and_clear());
         let _ = multi.clear();
     }
+    print_load(&outcome.record, &target.describe(), &outcome.run_file)?;
+    if !outcome.ok {
+        return Err(Exit::new(
+            code::FINDINGS,
+            format!(
+                "run {} failed its integrity checks ({}): {}",
+                outcome.run_id,
+                outcome.record.status.as_str(),
+                failures(&outcome.record).join(", ")
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The load's summary on stdout.
+fn print_load(r: &RunRecord, target: &str, run_file: &std::path::Path) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "[Load] run {} into {} (schema {})",
-        outcome.run_id,
-        target.describe(),
-        opts.schema
+        "[Load] run {} into {target} (schema {})",
+        r.run_id, r.schema
     )?;
+    let Some(res) = &r.result else {
+        return Ok(());
+    };
     writeln!(out, "[Count] Row counts:")?;
-    if let Some(counts) = outcome.record["counts"].as_object() {
-        for (t, c) in counts {
-            writeln!(out, "  {t}: {} (expected {})", c["actual"], c["expected"])?;
+    for (t, c) in &res.counts {
+        writeln!(out, "  {t}: {} (expected {})", c.actual, c.expected)?;
+    }
+    let i = &res.integrity;
+    if i.referential_integrity {
+        writeln!(out, "[Integrity] ✓ All referential integrity constraints satisfied ({} foreign keys validated by PostgreSQL)", i.foreign_keys.iter().filter(|f| f.validated).count())?;
+    } else {
+        for f in i
+            .foreign_keys
+            .iter()
+            .filter(|f| f.orphans != 0 || !f.present)
+        {
+            writeln!(
+                out,
+                "[Integrity] ✗ {}: {} orphan rows ({})",
+                f.table, f.orphans, f.foreign_key
+            )?;
         }
     }
-    let integrity = &outcome.record["integrity"];
-    if integrity["referential_integrity"] == true {
-        writeln!(
-            out,
-            "[Integrity] ✓ All referential integrity constraints satisfied"
-        )?;
-    } else {
-        writeln!(out, "[Integrity] ✗ orphan rows: {}", integrity["orphans"])?;
-    }
-    for f in outcome.record["fanout"].as_array().into_iter().flatten() {
-        writeln!(
-            out,
-            "[Fan-out] {} {}: p50/p95/p99 {} (generator {}), zero-child {}",
-            if f["ok"] == true { "✓" } else { "✗" },
-            f["table"].as_str().unwrap_or("?"),
-            f["quantiles"],
-            f["expected"],
-            f["zero_fraction"]
-        )?;
-    }
-    let against = if outcome.record["dataset_kind"] == "stream" {
-        "the generator's"
-    } else {
-        "the report's"
+    let against = match r.dataset_kind {
+        DatasetKind::Stream => "the generator's",
+        DatasetKind::Files => "the report's",
     };
-    let content: Vec<content::ContentCheck> =
-        serde_json::from_value(outcome.record["integrity"]["content_mismatches"].clone())
-            .unwrap_or_default();
-    for (t, h) in outcome.record["content_hashes"]
-        .as_object()
-        .into_iter()
-        .flatten()
-    {
-        match content.iter().find(|c| &c.table == t) {
+    for (t, h) in &res.content_hashes {
+        match i.content_mismatches.iter().find(|c| &c.table == t) {
             None => writeln!(
                 out,
                 "[Content] ✓ {t}: {} (from the ledger) = {against}",
-                h.as_str().unwrap_or("?")
+                h.as_deref().unwrap_or("?")
             )?,
             Some(c) => writeln!(
                 out,
@@ -248,201 +264,85 @@ fn run_load(target: &Target, a: LoadArgs, quiet: bool) -> Result<()> {
             )?,
         }
     }
-    writeln!(
-        out,
-        "[Load] {} in {} ms",
-        if outcome.ok {
-            "✓ Load completed"
-        } else {
-            "✗ Load finished with errors"
-        },
-        outcome.record["timings_ms"]["total"]
-    )?;
-    writeln!(out, "[Metadata] ✓ Saved to {}", outcome.run_file.display())?;
-    if !outcome.ok {
-        let r = &outcome.record;
-        let mut failed: Vec<String> = Vec::new();
-        for (t, c) in r["counts"].as_object().into_iter().flatten() {
-            if c["expected"] != c["actual"] {
-                failed.push(format!("row count of {t}"));
-            }
-        }
-        for o in r["integrity"]["orphans"].as_array().into_iter().flatten() {
-            if o["orphans"].as_i64() != Some(0) {
-                failed.push(format!("orphans in {} ({})", o["table"], o["foreign_key"]));
-            }
-        }
-        for f in r["fanout"].as_array().into_iter().flatten() {
-            if f["ok"] != true {
-                failed.push(format!("fan-out of {}", f["table"].as_str().unwrap_or("?")));
-            }
-        }
-        for c in &content {
-            failed.push(format!("content hash of {}", c.table));
-        }
-        return Err(Exit::new(
-            code::FINDINGS,
-            format!(
-                "run {} failed its integrity checks ({}): {}",
-                outcome.run_id,
-                r["status"].as_str().unwrap_or("failed-integrity"),
-                failed.join(", ")
-            ),
-        )
-        .into());
-    }
+    let done = if r.status == RunStatus::Done {
+        "✓ Load completed"
+    } else {
+        "✗ Load finished with errors"
+    };
+    writeln!(out, "[Load] {done} in {} ms", res.timings_ms.total)?;
+    writeln!(out, "[Metadata] ✓ Saved to {}", run_file.display())?;
     Ok(())
 }
 
-fn run_verify(target: &Target, run_id: Option<&str>) -> Result<()> {
-    let mut client = load::connect(target)?;
-    let run = ledger::run(&mut client, run_id)?
-        .ok_or_else(|| Exit::new(code::BAD_INPUT, "no such run"))?;
-    let tables: Vec<String> = run.record["tables"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|t| t.as_str().map(String::from))
-        .collect();
-    let checks = integrity::check_tables(&mut client, &run.target_schema, &tables)?;
-    let orphans = integrity::orphans(&mut client, &run.target_schema, &tables)?;
-    let recorded: std::collections::BTreeMap<String, integrity::TableCheck> =
-        serde_json::from_value(run.record["hashes"].clone())
-            .context("the run recorded no hashes: did the load finish?")?;
-    let in_ledger = ledger::chunks(&mut client, &run.run_id)?;
-    let against = if run.record["dataset_kind"] == "stream" {
-        "the generator's"
-    } else {
-        "the report's"
+/// What failed, for the error message.
+fn failures(r: &RunRecord) -> Vec<String> {
+    let Some(res) = &r.result else {
+        return Vec::new();
     };
+    let mut failed: Vec<String> = res
+        .counts
+        .iter()
+        .filter(|(_, c)| c.expected != c.actual)
+        .map(|(t, _)| format!("row count of {t}"))
+        .collect();
+    for f in res
+        .integrity
+        .foreign_keys
+        .iter()
+        .filter(|f| f.orphans != 0 || !f.present)
+    {
+        failed.push(format!("orphans in {} ({})", f.table, f.foreign_key));
+    }
+    for c in &res.integrity.content_mismatches {
+        failed.push(format!("content hash of {}", c.table));
+    }
+    failed
+}
+
+fn run_verify(target: &Target, run_id: Option<&str>, deep: bool, jobs: usize) -> Result<()> {
+    let v = verify::verify(target, run_id, deep, jobs)?
+        .ok_or_else(|| Exit::new(code::BAD_INPUT, "no such run"))?;
     let mut out = std::io::stdout().lock();
-    let mut problems: Vec<String> = Vec::new();
-    let mark = |ok: bool| if ok { "✓" } else { "✗" };
-    for t in &tables {
-        let (now, then) = (&checks[t], recorded.get(t));
-        // Rows: the server's count against the report's (the generator's count when streaming).
-        let expected_rows = run.record["counts"][t]["expected"].as_i64();
-        let rows_ok = expected_rows == Some(now.rows);
-        writeln!(
-            out,
-            "{} {t}: rows {} (report: {})",
-            mark(rows_ok),
-            now.rows,
-            expected_rows.map_or("?".into(), |r| r.to_string())
-        )?;
-        if !rows_ok {
-            problems.push(format!("rows of {t}"));
-        }
-        // Content: the ledger's chunk hashes (of the bytes sent) against the dataset's.
-        let loaded = content::ledger_hash(in_ledger.get(t).map_or(&[][..], Vec::as_slice));
-        match run.record["expected_content_hashes"][t].as_str() {
-            Some(expected) => {
-                let ok = loaded.as_deref() == Some(expected);
-                if ok {
-                    writeln!(out, "✓ {t}: content hash {expected} (ledger) = {against}")?;
-                } else {
-                    writeln!(
-                        out,
-                        "✗ {t}: content hash {} (ledger) differs from {against} {expected}",
-                        loaded.as_deref().unwrap_or("(chunks without a hash)")
-                    )?;
-                    problems.push(format!("content hash of {t}"));
-                }
-            }
-            None => writeln!(
-                out,
-                "- {t}: content hash not recorded (loaded by an older pgshape-loader)"
-            )?,
-        }
-        // Server-side hashes now against those computed at load time.
-        let same = then == Some(now);
-        let fmt = |c: &integrity::TableCheck| {
-            format!(
-                "rows {}, key md5 {}, rows sum {}",
-                c.rows,
-                c.key_md5.as_deref().unwrap_or("-"),
-                c.rows_sum
-            )
-        };
-        if same {
-            writeln!(out, "✓ {t}: server hashes as at load time ({})", fmt(now))?;
-        } else {
-            writeln!(
-                out,
-                "✗ {t}: server hashes changed since the load: now {}; at load {}",
-                fmt(now),
-                then.map_or("not recorded".into(), fmt)
-            )?;
-            problems.push(format!("server hashes of {t}"));
-        }
+    for l in &v.lines {
+        writeln!(out, "{l}")?;
     }
-    let recorded: Vec<integrity::FanoutCheck> =
-        serde_json::from_value(run.record["fanout"].clone()).unwrap_or_default();
-    for r in recorded {
-        let f = integrity::FanoutCheck::measure(
-            &mut client,
-            &run.target_schema,
-            &r.table,
-            &r.parent,
-            r.expected,
-            r.expected_zero_fraction,
-        )?;
-        if !f.ok {
-            problems.push(format!("fan-out of {}", f.table));
-        }
-        writeln!(
-            out,
-            "{} {}: fan-out over {} parents p50/p95/p99 {:?}, zero {:.4} (generator: {:?}, {:.4})",
-            if f.ok { "✓" } else { "✗" },
-            f.table,
-            f.parents,
-            f.quantiles,
-            f.zero_fraction,
-            f.expected,
-            f.expected_zero_fraction
-        )?;
-    }
-    for o in &orphans {
-        if o.orphans != 0 {
-            problems.push(format!("orphans in {} ({})", o.table, o.foreign_key));
-            writeln!(
-                out,
-                "✗ {}: {} orphan rows ({})",
-                o.table, o.orphans, o.foreign_key
-            )?;
-        }
-    }
-    if !problems.is_empty() {
+    if !v.problems.is_empty() {
         return Err(Exit::new(
             code::FINDINGS,
             format!(
                 "{} check(s) differ from run {}: {}",
-                problems.len(),
-                run.run_id,
-                problems.join(", ")
+                v.problems.len(),
+                v.run_id,
+                v.problems.join(", ")
             ),
         )
         .into());
     }
     writeln!(
         out,
-        "✓ run {}: rows, content hashes, server-side hashes and {} foreign keys verified",
-        run.run_id,
-        orphans.len()
+        "✓ run {}: rows, content hashes, server-side hashes and {} foreign keys verified{}",
+        v.run_id,
+        v.foreign_keys,
+        if deep {
+            " (deep: every foreign key's orphans counted, fan-out against the generator's)"
+        } else {
+            ""
+        }
     )?;
     Ok(())
 }
 
 fn run_teardown(target: &Target, a: TeardownArgs) -> Result<()> {
-    let mut client = load::connect(target)?;
+    let mut client = session::connect(target)?;
     let run = teardown::find(&mut client, a.run.as_deref())?
         .ok_or_else(|| Exit::new(code::BAD_INPUT, "no run to tear down"))?;
-    if run.status != "done" && !a.force {
+    if run.record.status != RunStatus::Done && !a.force {
         return Err(Exit::new(
             code::REFUSED,
             format!(
                 "run {} is {}; pass --force to tear it down anyway",
-                run.run_id, run.status
+                run.run_id,
+                run.record.status.as_str()
             ),
         )
         .into());
@@ -477,7 +377,7 @@ fn run_teardown(target: &Target, a: TeardownArgs) -> Result<()> {
 }
 
 fn run_status(target: &Target) -> Result<()> {
-    let mut client = load::connect(target)?;
+    let mut client = session::connect(target)?;
     let runs = ledger::runs(&mut client)?;
     let mut out = std::io::stdout().lock();
     if runs.is_empty() {
@@ -495,10 +395,10 @@ fn run_status(target: &Target) -> Result<()> {
             out,
             "{}  {}  schema {}  {} chunks loaded  started {}",
             r.run_id,
-            r.status,
+            r.record.status.as_str(),
             r.target_schema,
             loaded,
-            r.record["started_at"].as_str().unwrap_or("?")
+            r.record.started_at
         )?;
     }
     Ok(())

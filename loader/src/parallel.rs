@@ -72,5 +72,5 @@ where
     R: Send,
     F: Fn(&mut Client, &T) -> Result<R> + Sync,
 {
-    each(jobs, items, &|| crate::load::connect(target), f)
+    each(jobs, items, &|| crate::session::connect(target), f)
 }

@@ -6,7 +6,6 @@
 use pgshape_core::ident::{qualified, quote};
 use pgshape_core::{Error, Result};
 use postgres::Client;
-use serde_json::Value;
 
 use crate::ledger::{self, Run};
 
@@ -15,27 +14,21 @@ pub fn plan(run: &Run) -> Vec<String> {
     let r = &run.record;
     let schema = run.target_schema.as_str();
     let mut sql = Vec::new();
-    if r["schema_created"] == Value::Bool(true) {
+    if r.schema_created {
         sql.push(format!("DROP SCHEMA {} CASCADE", quote(schema)));
     } else {
-        let created = r["created"].as_array().cloned().unwrap_or_default();
         let of = |kind: &str| -> Vec<String> {
-            created
+            r.created
                 .iter()
-                .filter(|o| o["kind"] == kind)
-                .filter_map(|o| o["name"].as_str())
-                .map(|n| qualified(schema, n))
+                .filter(|o| o.kind == kind)
+                .map(|o| qualified(schema, &o.name))
                 .collect()
         };
         let tables = of("table");
-        let created_names: Vec<&str> = created.iter().filter_map(|o| o["name"].as_str()).collect();
-        let filled: Vec<String> = r["tables"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
+        let filled: Vec<String> = r
+            .tables
             .iter()
-            .filter_map(|t| t.as_str())
-            .filter(|t| !created_names.contains(t))
+            .filter(|t| !r.created.iter().any(|o| &o.name == *t))
             .map(|t| qualified(schema, t))
             .collect();
         if !filled.is_empty() {

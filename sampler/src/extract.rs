@@ -185,6 +185,7 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
         privacy: Privacy {
             k_min: opts.k_min,
             epsilon: None,
+            dp: None,
         },
         salt_fingerprint: salt.fingerprint(),
         schema,

@@ -18,14 +18,24 @@
 //!   against the published JSON Schema (unknown keys at any depth, with their paths).
 //! - [`handover`]: the pack's sha256 against its manifest's.
 //! - [`report`]: the extraction compliance report.
+//! - [`dp`]: differential-privacy mechanisms (OpenDP), post-processing and the ε split;
+//!   [`ledger`]: the ε spent per database across extractions; [`audit`]: the hash-chained
+//!   log of extractions; [`books`]: both around one extraction; [`identity`]: the
+//!   database they key on.
 //!
-//! It depends on `pgshape-core` only: no generation or loading code runs in production.
+//! It depends on `pgshape-core` (and OpenDP for its noise) only: no generation or loading code
+//! runs in production.
 
+pub mod audit;
+pub mod books;
 pub mod cells;
 pub mod detect;
+pub mod dp;
 pub mod extract;
 pub mod fanout;
 pub mod handover;
+pub mod identity;
+pub mod ledger;
 pub mod metadata;
 pub mod metrics;
 pub mod numbers;

@@ -11,12 +11,13 @@ use pgshape_core::cli::{self, code, Exit};
 use pgshape_core::conn::Target;
 use pgshape_core::pack::K_FLOOR;
 use pgshape_core::token::Salt;
+use pgshape_sampler::books::{self, Opened, Request};
 use pgshape_sampler::extract::{self, Options};
 use pgshape_sampler::policy::Policy;
 use pgshape_sampler::roles::Role;
 use pgshape_sampler::sample::{Method, Sample};
 use pgshape_sampler::session::{self, Limits};
-use pgshape_sampler::{report, validate};
+use pgshape_sampler::{audit, report, validate};
 
 /// Compute aggregate shape metrics of a production PostgreSQL database, on the server, and
 /// write a metrics pack and mapping manifest. No row, no content, no PII leaves.
@@ -52,6 +53,19 @@ enum Command {
     /// Show each table and column with its role and what would be exported; exports nothing.
     /// Reads a small sample of text-like values in memory to detect PII (never shown).
     Inspect(DbArgs),
+    /// The audit log of extractions (`--audit-log`).
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain: exit 0 when every record is intact (prints the count and the
+    /// head hash), 1 naming the first edited, removed, reordered or torn line.
+    Verify {
+        /// The log (JSON lines).
+        log: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -114,6 +128,33 @@ struct ExtractArgs {
         requires = "sample_percent"
     )]
     sample_method: Method,
+    #[command(flatten)]
+    books: BooksArgs,
+}
+
+/// Differential privacy, the budget ledger and the audit log (see docs/privacy.md).
+#[derive(clap::Args)]
+struct BooksArgs {
+    /// Differential-privacy epsilon of this pack, per privacy unit: what --budget-ledger is
+    /// charged. The figures are not noised yet (docs/privacy.md): the charge reserves budget.
+    #[arg(long, default_value_t = 1.0)]
+    epsilon: f64,
+    /// No differential privacy: refused with --budget-ledger; the audit log records it.
+    #[arg(long)]
+    no_dp: bool,
+    /// The budget ledger (JSON, created when missing): adds up epsilon per database and
+    /// salt; an extraction past --budget-total is refused (exit 4) before anything is read.
+    #[arg(long, value_name = "PATH")]
+    budget_ledger: Option<PathBuf>,
+    /// Epsilon a database may spend in all, over every extraction in the ledger.
+    #[arg(long, default_value_t = pgshape_sampler::ledger::DEFAULT_TOTAL)]
+    budget_total: f64,
+    /// Append a hash-chained record of this extraction to this log (JSON lines).
+    #[arg(long, value_name = "PATH")]
+    audit_log: Option<PathBuf>,
+    /// Who runs the extraction, for the audit log (default: $USER).
+    #[arg(long)]
+    operator: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -124,6 +165,7 @@ fn main() -> ExitCode {
         Command::Validate { files } => run_validate(&files),
         Command::Report { file } => run_report(&file),
         Command::Inspect(a) => run_inspect(a),
+        Command::Audit(AuditCommand::Verify { log }) => run_audit_verify(&log),
     })
 }
 
@@ -160,12 +202,75 @@ fn run_extract(a: ExtractArgs, now: Option<chrono::DateTime<chrono::Utc>>) -> Re
             }
         },
     };
+    let books = match books::open(books_request(&a, now)?, &target, &salt, &opts.limits)? {
+        Opened::Refused(msg) => return Err(Exit::new(code::REFUSED, msg).into()),
+        Opened::None => None,
+        Opened::Ready(b) => Some(b),
+    };
     let written = extract::extract(&target, &salt, &opts)
         .with_context(|| format!("extracting from {}", target.describe()))?;
+    if let Some(b) = books {
+        if let Err(e) = b.record(&written.pack_sha256) {
+            // A pack the books do not account for must not leave.
+            let _ = std::fs::remove_file(&written.pack);
+            let _ = std::fs::remove_file(&written.manifest);
+            return Err(e).context("recording the extraction; the pack was removed");
+        }
+    }
     tracing::info!(pack = %written.pack.display(), manifest = %written.manifest.display(), sha256 = %written.pack_sha256, "written");
     writeln!(std::io::stdout().lock(), "{}", written.pack.display())?;
     writeln!(std::io::stdout().lock(), "{}", written.manifest.display())?;
     Ok(())
+}
+
+fn books_request(a: &ExtractArgs, now: Option<chrono::DateTime<chrono::Utc>>) -> Result<Request> {
+    let b = &a.books;
+    let valid = b.epsilon.is_finite()
+        && b.epsilon > 0.0
+        && b.budget_total.is_finite()
+        && b.budget_total >= 0.0;
+    if !valid {
+        return Err(Exit::new(
+            code::BAD_INPUT,
+            "--epsilon must be a finite number > 0 and --budget-total >= 0",
+        )
+        .into());
+    }
+    Ok(Request {
+        ledger: b.budget_ledger.clone(),
+        total: b.budget_total,
+        audit_log: b.audit_log.clone(),
+        epsilon: (!b.no_dp).then_some(b.epsilon),
+        operator: b
+            .operator
+            .clone()
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "unknown".into()),
+        schemas: a.db.schemas.clone(),
+        k_min: a.k_min,
+        policy: a.db.policy.clone(),
+        now: now.unwrap_or_else(chrono::Utc::now),
+    })
+}
+
+fn run_audit_verify(log: &std::path::Path) -> Result<()> {
+    match audit::verify(log)? {
+        Ok(head) => {
+            writeln!(
+                std::io::stdout().lock(),
+                "{}: {} record(s) intact, head {}",
+                log.display(),
+                head.records,
+                head.hash
+            )?;
+            Ok(())
+        }
+        Err(b) => Err(Exit::new(
+            code::FINDINGS,
+            format!("{}: line {}: {}", log.display(), b.line, b.reason),
+        )
+        .into()),
+    }
 }
 
 fn run_validate(files: &[PathBuf]) -> Result<()> {

@@ -56,6 +56,26 @@ fn cell(n: Option<&Numbers>, name: &str) -> String {
         .map_or("–".into(), |v| v.to_string())
 }
 
+/// What the pack says of differential privacy: its mechanism, ε, δ and split, or that its
+/// figures are not noised (not a failed check while DP is not on by default: issue 13).
+fn dp_line(pack: &Pack) -> String {
+    match &pack.privacy.dp {
+        Some(dp) => {
+            let split: Vec<String> = dp.split.iter().map(|(f, e)| format!("{f} {e}")).collect();
+            format!(
+                "- ✓ Differential privacy: {} at ε = {} (δ = {}) per privacy unit; split: {}",
+                dp.mechanism,
+                dp.epsilon,
+                dp.delta,
+                split.join(", ")
+            )
+        }
+        None => {
+            "- · Differential privacy: none, the figures are not noised (docs/privacy.md)".into()
+        }
+    }
+}
+
 /// Renders the report of the pack at `path`.
 pub fn render(path: &Path, operator: &str) -> pgshape_core::Result<String> {
     let pack: Pack = artifact::read_json(path)?;
@@ -144,6 +164,7 @@ pub fn render(path: &Path, operator: &str) -> pgshape_core::Result<String> {
             pgshape_core::pack::K_FLOOR
         ),
     ));
+    line(dp_line(&pack));
     let (numeric, open_ends) = numeric_extremes(&pack);
     line(check(
         open_ends == numeric,

@@ -13,7 +13,7 @@ use pgshape_e2e::{bin, connect, repo_root, run, run_ok, OwnCluster};
 fn hashes(url: &str) -> serde_json::Value {
     connect(url)
         .query_one(
-            "SELECT jsonb_build_object('server', record->'hashes', 'content', record->'content_hashes')
+            "SELECT jsonb_build_object('server', record->'result'->'hashes', 'content', record->'result'->'content_hashes')
                FROM _pgshape.runs ORDER BY started_at DESC LIMIT 1",
             &[],
         )

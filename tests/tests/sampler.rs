@@ -7,6 +7,8 @@ use pgshape_core::conn::Target;
 use pgshape_e2e::{canaries, extract_pack, run, TestDb};
 use pgshape_sampler::session::{self, Limits};
 
+#[path = "sampler/budget.rs"]
+mod budget;
 #[path = "sampler/detect.rs"]
 mod detect;
 #[path = "sampler/handover.rs"]
