@@ -9,7 +9,7 @@
 //!   profiles; [`fanout`]: children per parent of each foreign key; [`timing`]: each edge's
 //!   child-minus-parent offsets and inter-arrival times.
 //! - [`metadata`]: catalog names, labels and expressions through the PII detectors.
-//! - [`unit`]: the privacy unit of each table (the person k counts).
+//! - [`unit`](mod@unit): the privacy unit of each table (the person k counts).
 //! - [`cells`]: the small-cell rules every metric shares; [`sample`]: `--sample-percent`.
 //! - [`detect`]: PII detection from a small in-memory sample of a column's values.
 //! - [`policy`]: the policy file's per-table and per-column overrides (roles, window
