@@ -5,9 +5,12 @@
 #   scripts/bench.sh loader      # pgshape-loader vs psql \copy (FORMAT binary) of the same rows
 #   scripts/bench.sh loader-e2e  # the whole band end to end: pgshape-loader load --dataset vs
 #                                # the same recipe done with psql on the same pre-built files
+#   scripts/bench.sh generator-runs  # `generator` RUNS (5) times in a row, a row each
+#   scripts/bench.sh memory      # peak RSS of the three binaries by band (MEM_BANDS, "ci dev")
 #
 # Options (environment): SPEC (specs/chat/spec.json), BAND (dev), TABLE (messages), SEED,
-# REPS (3: best of REPS for each contender; 2 saves time on the dev band).
+# REPS (3: best of REPS for each contender; 2 saves time on the dev band), RUNS (5),
+# MEM_BANDS ("ci dev"; "ci dev staging" loads ~190 M rows: an hour and ~40 GB of disk).
 # Uses DATABASE_URL if reachable, else the sandbox. Prints a markdown table for
 # docs/performance.md. Not part of the timed test suite.
 set -euo pipefail
@@ -246,12 +249,48 @@ PY
   echo "machine load: $(uptime)"
 }
 
+# Peak RSS (`/usr/bin/time -f %M`) of each binary on each band of MEM_BANDS, the smallest band
+# the baseline: the generator hashing the band (2 threads, no output), the loader streaming it
+# into a fresh database (default --jobs), the sampler extracting that database (exact, no
+# sampling). Memory must not grow with rows: the ratios should stay near 1.
+bench_memory() {
+  local bands=(${MEM_BANDS:-ci dev}) base_g="" base_l="" base_s="" db="pgshape_bench_mem"
+  local server="${DATABASE_URL%/*}"
+  rss() { # command... → peak RSS in kB (the command's output is discarded)
+    /usr/bin/time -f %M -o "$WORK/rss" "$@" >/dev/null 2>"$WORK/rss.err" || { cat "$WORK/rss.err" >&2; exit 1; }
+    tail -1 "$WORK/rss"
+  }
+  mb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }
+  vs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+  echo
+  echo "| band | rows (all tables) | generator hash | loader load | sampler extract | vs ${bands[0]} (g / l / s) |"
+  echo "|---|---|---|---|---|---|"
+  for band in "${bands[@]}"; do
+    echo "== memory: band $band" >&2
+    g=$(rss "$BIN/pgshape-generator" hash --spec "$SPEC" --band "$band" --seed "$SEED" --threads 2)
+    rows=$("$BIN/pgshape-generator" hash --spec "$SPEC" --band "$band" --seed "$SEED" --threads 2 | awk '{ s += $2 } END { print s }')
+    psql -XqAt "$server/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+    l=$(DATABASE_URL="$server/$db" rss "$BIN/pgshape-loader" -q load --spec "$SPEC" --band "$band" --seed "$SEED" \
+      --schema public --create-schema --environment perf --metadata-dir "$WORK/meta")
+    s=$(DATABASE_URL="$server/$db" ANONYMIZATION_SALT="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
+      rss "$BIN/pgshape-sampler" -q extract --output "$WORK/pack-$band.json")
+    [ -n "$base_g" ] || { base_g=$g; base_l=$l; base_s=$s; }
+    echo "| $band | $rows | $(mb "$g") | $(mb "$l") | $(mb "$s") | $(vs "$g" "$base_g") / $(vs "$l" "$base_l") / $(vs "$s" "$base_s") |"
+  done
+  psql -XqAt "$server/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+  echo
+  echo "command: scripts/bench.sh memory (SPEC=$SPEC MEM_BANDS=\"${bands[*]}\" SEED=$SEED), /usr/bin/time -f %M, release build, $(date -u +%Y-%m-%dT%H:%MZ), $(machine)"
+  echo "machine load: $(uptime)"
+}
+
 case "${1:-}" in
   generator) bench_generator ;;
+  generator-runs) for i in $(seq "${RUNS:-5}"); do echo "== run $i of ${RUNS:-5}" >&2; bench_generator; done ;;
+  memory) bench_memory ;;
   loader) bench_loader ;;
   loader-e2e) bench_loader_e2e ;;
   *)
-    echo "usage: scripts/bench.sh generator|loader|loader-e2e" >&2
+    echo "usage: scripts/bench.sh generator|generator-runs|loader|loader-e2e|memory" >&2
     exit 2
     ;;
 esac

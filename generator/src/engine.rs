@@ -22,6 +22,7 @@ mod dataset;
 mod group;
 mod key;
 pub mod model;
+mod nulls;
 mod plan;
 mod popularity;
 mod tally;

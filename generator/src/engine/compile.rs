@@ -8,6 +8,8 @@ mod resolve;
 
 use indexmap::IndexMap;
 use pgshape_core::rng::{Permutation, Seed};
+
+use super::nulls::NullStrata;
 use pgshape_core::spec::{Band, Rows, Spec};
 use pgshape_core::{Error, Result};
 
@@ -57,7 +59,7 @@ impl Model {
     }
 
     /// Plans the tables `only` names (all when `None`) and those they read, in table order,
-    /// with their stratifying permutations.
+    /// with their NULL strata and popularity permutations.
     fn plan(&mut self, only: Option<&[String]>, band: &Band, seed: &Seed) -> Result<()> {
         let needed = match only {
             None => vec![true; self.tables.len()],
@@ -73,12 +75,13 @@ impl Model {
                 needed
             }
         };
+        let mut null_slots = 0;
         for &ti in self.order.clone().iter().filter(|&&ti| needed[ti]) {
             let name = &self.tables[ti].name;
             let parent_rows = self.tables[ti].parent.map(|p| self.tables[p].plan.rows);
             let rows = &self.spec.tables[name].rows;
             self.tables[ti].plan = Plan::build(name, rows, parent_rows, band, seed)?;
-            stratify(&mut self.tables[ti], seed);
+            stratify(&mut self.tables[ti], seed, &mut null_slots);
         }
         Ok(())
     }
@@ -155,14 +158,15 @@ fn check_drops(tables: &[TableModel]) -> Result<()> {
     Ok(())
 }
 
-/// The keyed permutations of a planned table's rows: which rows are NULL per nullable column,
-/// which stratum of its popularity curve each row of a reference draws.
-fn stratify(t: &mut TableModel, seed: &Seed) {
+/// A planned table's strata: which rows are NULL per nullable column (see [`NullStrata`]),
+/// and through a keyed permutation of its rows which stratum of its popularity curve each row of a reference draws.
+fn stratify(t: &mut TableModel, seed: &Seed, null_slots: &mut usize) {
     let rows = t.plan.rows.max(1);
     for c in t.columns.iter_mut() {
         if c.null_fraction > 0.0 {
             let key = seed.key(&t.name, &format!("{}/nulls", c.name));
-            c.null_strata = Some((Permutation::new(&key, rows), rows));
+            c.null_strata = Some(NullStrata::new(key, rows, c.null_fraction, *null_slots));
+            *null_slots += 1;
         }
         if let Gen::Reference {
             popularity: Some(_),

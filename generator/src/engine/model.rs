@@ -3,6 +3,8 @@
 
 use pgshape_core::dist::Compiled;
 use pgshape_core::rng::{Permutation, StreamKey};
+
+use super::nulls::NullStrata;
 use pgshape_core::spec::{Spec, SqlType, TextStyle};
 
 use super::key::KeyRender;
@@ -54,9 +56,8 @@ pub struct ColumnModel {
     /// How a key number in this column is written: the rendering of the text or UUID
     /// `sequence` the column is (or refers to); `None` writes integers.
     pub render: Option<std::sync::Arc<KeyRender>>,
-    /// With a null fraction: a keyed permutation of the table's rows and their count, which
-    /// rows are NULL (see `column::is_null`; set once the table is planned).
-    pub null_strata: Option<(Permutation, u64)>,
+    /// With a null fraction: which rows are NULL (set once the table is planned).
+    pub null_strata: Option<NullStrata>,
 }
 
 /// Where a generator reads a value: this row or the parent row.

@@ -11,6 +11,7 @@ use pgshape_core::copy;
 use pgshape_core::spec::SqlType;
 
 use super::key::KeyRender;
+use super::nulls::NullCache;
 use super::text::Corpus;
 
 /// One cell.
@@ -59,7 +60,12 @@ pub struct GroupBuf {
     arena: Vec<u8>,
     corpora: Vec<Option<Arc<Corpus>>>,
     /// Rows cut by a distinct pick or reference that ran out of values.
-    pub dropped: Vec<bool>,
+    dropped: Vec<bool>,
+    /// How many of `dropped` are set.
+    dropped_count: usize,
+    /// The NULL rows of the current block of each nullable column (kept across groups: a
+    /// thread fills consecutive rows).
+    pub null_cache: NullCache,
 }
 
 impl GroupBuf {
@@ -98,6 +104,20 @@ impl GroupBuf {
         self.arena.clear();
         self.dropped.clear();
         self.dropped.resize(rows, false);
+        self.dropped_count = 0;
+    }
+
+    /// Cuts row `row` (a distinct pick or reference ran out of values).
+    pub fn drop_row(&mut self, row: usize) {
+        if !self.dropped[row] {
+            self.dropped[row] = true;
+            self.dropped_count += 1;
+        }
+    }
+
+    /// Whether row `row` was cut.
+    pub fn is_dropped(&self, row: usize) -> bool {
+        self.dropped[row]
     }
 
     /// Whether the buffer holds the last rows of its group (always so for a whole group).
@@ -211,6 +231,21 @@ impl GroupBuf {
     /// Rows that were not dropped.
     pub fn live_rows(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.rows).filter(|&r| !self.dropped[r])
+    }
+
+    /// How many rows were not dropped.
+    pub fn live_count(&self) -> usize {
+        self.rows - self.dropped_count
+    }
+
+    /// The `i`-th row that was not dropped (`i < live_count()`): `i` itself when none was,
+    /// so a pick into a whole group costs no scan and no allocation.
+    pub fn nth_live(&self, i: usize) -> usize {
+        if self.dropped_count == 0 {
+            i
+        } else {
+            self.live_rows().nth(i).expect("i < live_count()")
+        }
     }
 }
 

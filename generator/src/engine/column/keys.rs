@@ -103,7 +103,7 @@ pub(super) fn earlier(start: i64, step: i64, r: usize, out: &GroupBuf, s: &mut S
 /// The key of group row `j`, NULL when a distinct column dropped it. Only groups that cannot
 /// drop rows are segmented: a target before the segment is live.
 fn earlier_key(start: i64, step: i64, out: &GroupBuf, j: usize) -> Cell {
-    if j >= out.base && out.dropped[j - out.base] {
+    if j >= out.base && out.is_dropped(j - out.base) {
         return Cell::Null;
     }
     Cell::Value(Value::Int(

@@ -34,29 +34,26 @@ pub(super) fn pick(
     };
     let g = ((key - via_start) / via_step) as u64;
     let src = groups.group(c.model, *table, g)?;
-    let excluded: Vec<Value> = exclude
-        .iter()
-        .map(|e| read_ref(*e, r, out, c.parent))
-        .collect();
     let (s, used) = (&mut st.s, &mut st.used);
     let ok = |v: Value| -> bool {
         let taken = *distinct && matches!(v, Value::Int(i) if used.contains(&i));
-        !(excluded.contains(&v) || taken)
+        let excluded = exclude.iter().any(|e| read_ref(*e, r, out, c.parent) == v);
+        !(excluded || taken)
     };
-    let live: Vec<usize> = src.live_rows().collect();
+    let live = src.live_count();
     let mut chosen = None;
-    if !live.is_empty() {
+    if live > 0 {
         for _ in 0..16 {
-            let v = src.get(live[s.below(live.len() as u64) as usize], *column);
+            let v = src.get(src.nth_live(s.below(live as u64) as usize), *column);
             if ok(v) {
                 chosen = Some(v);
                 break;
             }
         }
         if chosen.is_none() {
-            let left: Vec<Value> = live
-                .iter()
-                .map(|&i| src.get(i, *column))
+            let left: Vec<Value> = src
+                .live_rows()
+                .map(|i| src.get(i, *column))
                 .filter(|v| ok(*v))
                 .collect();
             if !left.is_empty() {

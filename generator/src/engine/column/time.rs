@@ -129,7 +129,7 @@ pub(super) fn ascending_in_order(c: &Col<'_>, out: &mut GroupBuf, st: &mut ColSt
     let p = Profile::of(&c.col.gen);
     let after = p.after;
     for r in 0..out.rows {
-        let null = c.nulls && is_null(c.col, out.first_row + r as u64);
+        let null = c.nulls && is_null(c.col, out.first_row + r as u64, out);
         let asc = st.ascending.get_or_insert_with(|| {
             let base = after.map(|a| match read_ref(a, r, out, c.parent) {
                 Value::Ts(us) => Some(us),
