@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${FUZZ_SECONDS:-600}
-cases=${FUZZ_CASES_PER_ROUND:-2000}
+cases=${FUZZ_CASES_PER_ROUND:-200}
 vmem=${FUZZ_VMEM_KB:-4194304}
 export DATABASE_URL=${DATABASE_URL:-$(scripts/pg-sandbox.sh start)}
 
