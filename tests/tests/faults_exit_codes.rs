@@ -72,9 +72,6 @@ fn each_exit_code_of_each_binary_has_a_representative_case() {
     let mut tainted = pack_json.clone();
     tainted["tables"]["public.users"]["count_method"] = "jane.doe@example.com".into();
     let tainted = write_json(&w.join("tainted.json"), &tainted);
-    let garbage = w.join("garbage.json");
-    std::fs::write(&garbage, b"\x00\xffnot json").unwrap();
-    let garbage = garbage.to_str().unwrap().to_string();
     let mut bad_spec: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&spec).unwrap()).unwrap();
     bad_spec["tabels"] = serde_json::json!({});
