@@ -1,7 +1,8 @@
 //! Faults injected into real runs (issue 18), each against the real PostgreSQL: the output's
 //! file system full or made read-only while generating, SIGTERM and SIGINT to the generator and
 //! the loader, and the loader's connection cut (`pg_terminate_backend` from a second
-//! connection) during a COPY, an index or key rebuild and a foreign key's validation.
+//! connection) during a COPY, a key rebuild and a foreign key's validation, and the server
+//! restarted (a cluster of the test's own) during a key rebuild and a validation.
 //!
 //! Each case: the documented exit code (2 for a file that cannot be written, 3 for the
 //! database, death by the signal for SIGTERM/SIGINT), a clear message, nothing a later run
@@ -421,7 +422,7 @@ fn sigterm_and_sigint_stop_the_generator_and_the_loader_and_reruns_match_a_clean
             out.status.code(),
             out.status.signal()
         );
-        resume_matches(&mut seen, &db, &args, &schema, &clean);
+        resume_matches(&mut seen, &db.url, &args, &schema, &clean);
     }
     seen.assert_no_secret();
 }
@@ -475,8 +476,71 @@ fn a_connection_cut_during_copy_rebuild_or_validation_exits_3_and_the_rerun_resu
                 .collect::<Vec<_>>()
                 .join(" / ")
         );
-        resume_matches(&mut seen, &db, &args, &schema, &clean);
+        resume_matches(&mut seen, &db.url, &args, &schema, &clean);
     }
+    seen.assert_no_secret();
+}
+
+/// Active statements of the database matching `pattern` (ILIKE), other than the caller's.
+fn active(c: &mut postgres::Client, pattern: &str) -> i64 {
+    c.query_one(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+            AND pid <> pg_backend_pid() AND state = 'active' AND query ILIKE $1",
+        &[&pattern],
+    )
+    .map(|r| r.get(0))
+    .unwrap_or(0)
+}
+
+#[test]
+fn a_server_restart_during_key_rebuild_or_validation_exits_3_and_the_rerun_resumes() {
+    let work = tempfile::tempdir().unwrap();
+    let cluster = pgshape_e2e::OwnCluster::start(&work.path().join("cluster"));
+    let mut seen = Seen::default();
+    let clean = clean_hashes(&mut seen, SPEC, "restart");
+    let mut exercised = 0;
+    for (i, (phase, pattern)) in [
+        ("key rebuild", "%ADD CONSTRAINT%"),
+        ("foreign key validation", "%VALIDATE CONSTRAINT%"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let url = cluster.create_db(&format!("restart_{i}"));
+        let args = stream_args("synth", "restart");
+        let mut child = Spawned::new(command("pgshape-loader", &args, Some(&with_password(&url))));
+        let mut watcher = pgshape_e2e::connect(&url);
+        let landed = wait_for(&mut child, || active(&mut watcher, pattern) > 0);
+        if landed {
+            let o = cluster.sandbox("restart");
+            assert!(o.status.success(), "{}", stderr(&o));
+        }
+        let out = child.wait();
+        seen.add(&out);
+        if !landed {
+            eprintln!("{phase}: the load ended before the restart: not exercised");
+            continue;
+        }
+        exercised += 1;
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{phase}: {err}");
+        assert!(
+            err.contains("run the same command again to resume"),
+            "{phase}: {err}"
+        );
+        eprintln!(
+            "restart during {phase}: exit 3: {}",
+            err.lines()
+                .filter(|l| l.starts_with("error") || l.contains("caused by"))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        );
+        resume_matches(&mut seen, &url, &args, "synth", &clean);
+    }
+    assert!(
+        exercised > 0,
+        "no restart landed in the phases it is meant for"
+    );
     seen.assert_no_secret();
 }
 
@@ -523,12 +587,11 @@ fn ledger_chunks(c: &mut postgres::Client, schema: &str) -> i64 {
 
 /// Runs the same load again: it must resume (when chunks were in) and end with the content
 /// hashes `pgshape-generator hash` prints.
-fn resume_matches(seen: &mut Seen, db: &TestDb, args: &[String], schema: &str, clean: &[String]) {
+fn resume_matches(seen: &mut Seen, url: &str, args: &[String], schema: &str, clean: &[String]) {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = seen.run("pgshape-loader", &args, Some(&with_password(&db.url)));
+    let out = seen.run("pgshape-loader", &args, Some(&with_password(url)));
     assert!(out.status.success(), "{}", stderr(&out));
-    let content: serde_json::Value = db
-        .client()
+    let content: serde_json::Value = pgshape_e2e::connect(url)
         .query_one(
             "SELECT record->'result'->'content_hashes' FROM _pgshape.runs
               WHERE target_schema = $1 ORDER BY started_at DESC LIMIT 1",
