@@ -256,6 +256,8 @@ fn assert_refused_as_incomplete(seen: &mut Seen, dir: &Path, db: &TestDb) {
             "--create-schema",
             "--environment",
             "ci",
+            "--metadata-dir",
+            dir.join("meta").to_str().unwrap(),
         ],
         Some(&with_password(&db.url)),
     );
@@ -404,7 +406,7 @@ fn sigterm_and_sigint_stop_the_generator_and_the_loader_and_reruns_match_a_clean
     let url = with_password(&db.url);
     for signal in ["TERM", "INT"] {
         let schema = format!("sig_{}", signal.to_lowercase());
-        let args = stream_args(&schema, "signals");
+        let args = stream_args(&schema, "signals", &work.path().join("meta"));
         let mut child = Spawned::new(command("pgshape-loader", &args, Some(&url)));
         let mut watcher = db.client();
         let landed = wait_for(&mut child, || ledger_chunks(&mut watcher, &schema) >= 2);
@@ -429,6 +431,7 @@ fn sigterm_and_sigint_stop_the_generator_and_the_loader_and_reruns_match_a_clean
 
 #[test]
 fn a_connection_cut_during_copy_rebuild_or_validation_exits_3_and_the_rerun_resumes() {
+    let work = tempfile::tempdir().unwrap();
     let mut seen = Seen::default();
     let db = TestDb::new("faults_cut");
     let url = with_password(&db.url);
@@ -442,7 +445,7 @@ fn a_connection_cut_during_copy_rebuild_or_validation_exits_3_and_the_rerun_resu
     .enumerate()
     {
         let schema = format!("cut_{cut}");
-        let args = stream_args(&schema, "cut");
+        let args = stream_args(&schema, "cut", &work.path().join("meta"));
         let mut child = Spawned::new(command("pgshape-loader", &args, Some(&url)));
         let mut killer = db.client();
         let landed = wait_for(&mut child, || {
@@ -507,7 +510,7 @@ fn a_server_restart_during_key_rebuild_or_validation_exits_3_and_the_rerun_resum
     .enumerate()
     {
         let url = cluster.create_db(&format!("restart_{i}"));
-        let args = stream_args("synth", "restart");
+        let args = stream_args("synth", "restart", &work.path().join("meta"));
         let mut child = Spawned::new(command("pgshape-loader", &args, Some(&with_password(&url))));
         let mut watcher = pgshape_e2e::connect(&url);
         let landed = wait_for(&mut child, || active(&mut watcher, pattern) > 0);
@@ -552,9 +555,10 @@ fn kill(child: &Spawned, signal: &str) {
     assert!(s.success());
 }
 
-/// A streaming load of the ci band into `schema`, one connection (slow enough to interrupt).
-fn stream_args(schema: &str, seed: &str) -> Vec<String> {
-    [
+/// A streaming load of the ci band into `schema`, one connection (slow enough to interrupt),
+/// its run records written into `meta`.
+fn stream_args(schema: &str, seed: &str, meta: &Path) -> Vec<String> {
+    let mut a: Vec<String> = [
         "load",
         "--spec",
         SPEC,
@@ -569,9 +573,12 @@ fn stream_args(schema: &str, seed: &str) -> Vec<String> {
         "ci",
         "--jobs",
         "1",
+        "--metadata-dir",
     ]
     .map(String::from)
-    .to_vec()
+    .to_vec();
+    a.push(meta.to_str().unwrap().into());
+    a
 }
 
 fn ledger_chunks(c: &mut postgres::Client, schema: &str) -> i64 {

@@ -50,6 +50,7 @@ fn each_exit_code_of_each_binary_has_a_representative_case() {
         &[],
     ); // generator, 0
     let target = TestDb::new("exit_codes_target");
+    let meta = w.join("meta").to_str().unwrap().to_string();
     let load = |url: &str, env: &str| {
         run(
             "pgshape-loader",
@@ -62,6 +63,8 @@ fn each_exit_code_of_each_binary_has_a_representative_case() {
                 "--create-schema",
                 "--environment",
                 env,
+                "--metadata-dir",
+                &meta,
             ],
             &[("DATABASE_URL", url)],
         )
@@ -166,6 +169,8 @@ fn each_exit_code_of_each_binary_has_a_representative_case() {
                 "--create-schema",
                 "--environment",
                 "ci",
+                "--metadata-dir",
+                &meta,
             ],
             vec![("DATABASE_URL", target.url.as_str())],
         ),
@@ -181,6 +186,8 @@ fn each_exit_code_of_each_binary_has_a_representative_case() {
                 "--create-schema",
                 "--environment",
                 "ci",
+                "--metadata-dir",
+                &meta,
             ],
             vec![("DATABASE_URL", closed)],
         ),
