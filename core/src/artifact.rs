@@ -18,28 +18,70 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     }
 }
 
+/// The largest JSON artifact read (a report of 2^20 chunks is about 150 MB): a larger file is
+/// refused before a byte of it is read.
+pub const MAX_JSON_BYTES: u64 = 256 << 20;
+
 /// Reads a JSON artifact into `T`. Unknown keys are rejected by `T`'s own
 /// `deny_unknown_fields`; any error names the file and the JSON path (`$.tables.users.rows`).
+/// The file is parsed as it is read (a garbage file is refused at its first bad byte, in
+/// constant memory) and may not exceed [`MAX_JSON_BYTES`].
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
-    let mut bytes = Vec::new();
-    File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
-        .map_err(io_err(path))?;
-    parse_json(path, &bytes)
+    read_json_max(path, MAX_JSON_BYTES)
+}
+
+/// [`read_json`] with a smaller size limit (specs and policies are written by hand).
+pub fn read_json_max<T: DeserializeOwned>(path: &Path, max_bytes: u64) -> Result<T> {
+    let file = File::open(path).map_err(io_err(path))?;
+    let len = file.metadata().map_err(io_err(path))?.len();
+    let too_big = |len: u64| Error::Invalid {
+        path: path.to_path_buf(),
+        message: format!("{len} bytes is more than the {max_bytes} this file may have"),
+    };
+    if len > max_bytes {
+        return Err(too_big(len));
+    }
+    // `take` holds the limit even if the file grows while it is read.
+    let reader = std::io::BufReader::with_capacity(1 << 16, file.take(max_bytes + 1));
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(format_err(path))?;
+    de.end().map_err(|e| trailing(path, &e))?;
+    Ok(value)
 }
 
 /// Parses JSON bytes that came from `path` (used for messages only).
 pub fn parse_json<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(format_err(path))?;
+    de.end().map_err(|e| trailing(path, &e))?;
+    Ok(value)
+}
+
+/// What follows the document (`{...} x`) is refused, as a truncation is.
+fn trailing(path: &Path, e: &serde_json::Error) -> Error {
+    Error::Format {
+        path: path.to_path_buf(),
+        json_path: "$".into(),
+        message: describe_serde_error(e),
+    }
+}
+
+fn format_err(path: &Path) -> impl Fn(serde_path_to_error::Error<serde_json::Error>) -> Error + '_ {
+    move |e| {
         let json_path = json_path(e.path());
         let inner = e.into_inner();
+        let message = if inner.is_io() {
+            // Only `take`'s limit ends the read early: the file grew past it.
+            format!("more than the {MAX_JSON_BYTES} bytes a file may have, or unreadable: {inner}")
+        } else {
+            describe_serde_error(&inner)
+        };
         Error::Format {
             path: path.to_path_buf(),
             json_path,
-            message: describe_serde_error(&inner),
+            message,
         }
-    })
+    }
 }
 
 /// Renders a serde path as `$.a.b[3]`.

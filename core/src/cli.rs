@@ -5,7 +5,7 @@
 //! |---|---|
 //! | 0 | success (also when stdout is a closed pipe) |
 //! | 1 | the command ran and found a problem: PII findings, verification mismatch, threshold exceeded |
-//! | 2 | bad input: flags, files, formats, missing settings such as `ANONYMIZATION_SALT` |
+//! | 2 | bad input: flags, files, formats, missing settings such as `ANONYMIZATION_SALT`, an output that cannot be written (no space, read-only) |
 //! | 3 | database error: connection, statement, timeout |
 //! | 4 | refused for safety: production target, foreign rows, expired pack |
 //! | 5 | an internal error (a bug: please report it) |

@@ -559,6 +559,9 @@ impl Generator<'_> {
 /// file are bounded before anything is planned or allocated from them.
 pub const MAX_TABLE_ROWS: u64 = 1_000_000_000_000;
 
+/// The largest spec file read (a spec is written by hand or by `init`: kilobytes).
+pub const MAX_SPEC_BYTES: u64 = 16 << 20;
+
 /// The most rows of one chunk (a chunk's rows are generated, encoded and hashed in memory).
 pub const MAX_CHUNK_ROWS: u64 = 1 << 24;
 
@@ -573,7 +576,7 @@ impl Spec {
 
     /// Reads and checks a spec file.
     pub fn read(path: &Path) -> Result<Spec> {
-        let spec: Spec = artifact::read_json(path)?;
+        let spec: Spec = artifact::read_json_max(path, MAX_SPEC_BYTES)?;
         spec.check(path)?;
         Ok(spec)
     }

@@ -11,5 +11,6 @@
 pub mod authoring;
 pub mod engine;
 pub mod fidelity;
+pub mod space;
 
 pub use engine::{Engine, Model};

@@ -167,6 +167,10 @@ struct GenerateArgs {
     /// Chunk file encoding.
     #[arg(long, value_enum, default_value_t = FormatArg::Binary)]
     format: FormatArg,
+    /// Skip the check that the dataset (estimated from each table's first chunk) fits in the
+    /// output's free space.
+    #[arg(long)]
+    no_space_check: bool,
 }
 
 #[derive(clap::Args)]
@@ -320,6 +324,14 @@ fn generate(a: GenerateArgs, quiet: bool) -> Result<()> {
         }
         None => None,
     };
+    let format = match a.format {
+        FormatArg::Binary => Format::Binary,
+        FormatArg::Csv => Format::Csv,
+    };
+    if !a.no_space_check {
+        let jobs = engine::jobs_of(l.engine.model(), a.common.shard, l.tables.as_deref());
+        pgshape_generator::space::check_fits(&l.engine, &jobs, format, &a.output)?;
+    }
     std::fs::create_dir_all(&a.output)
         .with_context(|| format!("creating {}", a.output.display()))?;
     let bar = progress(l.engine.model(), quiet);
@@ -327,10 +339,6 @@ fn generate(a: GenerateArgs, quiet: bool) -> Result<()> {
         if let Some(b) = &bar {
             b.inc(rows);
         }
-    };
-    let format = match a.format {
-        FormatArg::Binary => Format::Binary,
-        FormatArg::Csv => Format::Csv,
     };
     let opts = RunOptions {
         threads: l.threads,

@@ -154,6 +154,12 @@ impl Plan {
         let per_chunk =
             ((band.chunk_rows as f64 / mean_rows.max(1e-9)).ceil() as u64).clamp(1, groups.max(1));
         let n_chunks = groups.div_ceil(per_chunk);
+        if n_chunks > pgshape_core::spec::MAX_CHUNKS {
+            return Err(Error::Unsupported(format!(
+                "table {name}: its fan-out of about {mean_rows:.0} rows per parent over {groups} parents makes {n_chunks} chunks, more than {}",
+                pgshape_core::spec::MAX_CHUNKS
+            )));
+        }
         let counts: Vec<u64> = parallel_map(n_chunks, threads, |c| {
             let a = c * per_chunk;
             fanout.count_sum(a, (a + per_chunk).min(groups))
