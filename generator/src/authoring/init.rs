@@ -47,7 +47,7 @@ use pgshape_core::pack::Pack;
 use pgshape_core::spec::{PerParent, Rows, Spec, TableSpec, SPEC_VERSION};
 use pgshape_core::{Error, Result};
 
-use super::calibrate::{children_per_parent, fanout_with_mean};
+use super::shapes::{children_per_parent, fanout_with_mean};
 
 /// A derived spec, its DDL and notes of what was decided.
 pub struct Derived {

@@ -14,8 +14,8 @@ use pgshape_core::spec::{
 use pgshape_core::Result;
 
 use super::options::unsupported;
-use crate::authoring::calibrate::{length_of, round6};
 use crate::authoring::fit;
+use crate::authoring::shapes::{length_of, round6};
 
 /// Whether `column` of `table` becomes a `sequence`: an integer primary or unique key that is
 /// no foreign key — single-column, or the one integer column of a composite key whose other
@@ -552,8 +552,7 @@ impl TableCtx<'_> {
         // pack's zero fraction and its quantiles); the Zipf fit only when the edge has none.
         // (A distinct reference redraws collisions within its group, which flattens the
         // popular end a little in large groups.)
-        let popularity =
-            edge.and_then(|e| crate::authoring::calibrate::popularity_of(self.pack, e));
+        let popularity = edge.and_then(|e| crate::authoring::shapes::popularity_of(self.pack, e));
         let zipf = match (edge, self.metrics, &popularity) {
             (Some(e), Some(m), None) => {
                 let children = (m.total_rows as f64 * (1.0 - spec.null_fraction)).round() as u64;
