@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 
 use pgshape_core::catalog::{Column, ForeignKey, Table};
 use pgshape_core::dist::Dist;
-use pgshape_core::pack::{ColumnMetrics, Pack, TableMetrics};
+use pgshape_core::pack::{ColumnMetrics, Pack, Shape, TableMetrics};
 use pgshape_core::spec::{
     ArrayOf, Boolean, BytesGen, ColumnSpec, InetGen, JsonGen, KeyFormat, Number, ParentKey,
     Sequence, SqlType, Text, TextStyle, Timestamp, UuidGen,
@@ -295,17 +295,31 @@ impl TableCtx<'_> {
         default: (f64, f64),
         notes: &mut Vec<String>,
     ) -> Dist {
+        let fallback = Dist::Quantiles(vec![[0.0, default.0], [1.0, default.1]]);
+        let what = format!("{} to {}", default.0, default.1);
+        self.length_or(c, cm, fit::length_of_bins, fallback, &what, notes)
+    }
+
+    /// The pack's lengths of `c` through `fit`, or `fallback` when the pack has none, noted
+    /// ("no length figures in the pack; `what`").
+    pub(super) fn length_or(
+        &self,
+        c: &Column,
+        cm: Option<&ColumnMetrics>,
+        fit: fn(&Shape) -> Option<Dist>,
+        fallback: Dist,
+        what: &str,
+        notes: &mut Vec<String>,
+    ) -> Dist {
         cm.and_then(|m| m.length.as_ref())
-            .and_then(fit::length_of_bins)
+            .and_then(fit)
             .unwrap_or_else(|| {
                 notes.push(format!(
-                    "{}.{}: no length figures in the pack; {} to {}",
+                    "{}.{}: no length figures in the pack; {what}",
                     self.name(),
-                    c.name,
-                    default.0,
-                    default.1
+                    c.name
                 ));
-                Dist::Quantiles(vec![[0.0, default.0], [1.0, default.1]])
+                fallback
             })
     }
 

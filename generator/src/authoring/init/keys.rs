@@ -106,16 +106,14 @@ impl TableCtx<'_> {
                 ),
             ));
         }
-        let mut length = cm
-            .and_then(|m| m.length.as_ref())
-            .and_then(length_of)
-            .unwrap_or_else(|| {
-                notes.push(format!(
-                    "{tname}.{}: no length figures in the pack; text keys of {digits} characters",
-                    c.name
-                ));
-                Dist::Quantiles(vec![[0.0, digits], [1.0, digits]])
-            });
+        let mut length = self.length_or(
+            c,
+            cm,
+            length_of,
+            Dist::Quantiles(vec![[0.0, digits], [1.0, digits]]),
+            &format!("text keys of {digits} characters"),
+            notes,
+        );
         if let (Dist::Quantiles(points), Some(b)) = (&mut length, bound) {
             for p in points.iter_mut() {
                 p[1] = p[1].min(b);

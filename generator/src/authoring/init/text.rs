@@ -121,16 +121,14 @@ impl TableCtx<'_> {
         let role = cm.map_or("other", |m| m.role.as_str());
         let distinct = cm.and_then(|m| m.distinct_ratio).unwrap_or(0.0);
         let mut style = style_of(c, role, unique, distinct);
-        let mut length = cm
-            .and_then(|m| m.length.as_ref())
-            .and_then(length_of)
-            .unwrap_or_else(|| {
-                notes.push(format!(
-                    "{tname}.{}: no length figures in the pack; 5 to 20 characters",
-                    c.name
-                ));
-                Dist::Quantiles(vec![[0.0, 5.0], [1.0, 20.0]])
-            });
+        let mut length = self.length_or(
+            c,
+            cm,
+            length_of,
+            Dist::Quantiles(vec![[0.0, 5.0], [1.0, 20.0]]),
+            "5 to 20 characters",
+            notes,
+        );
         let unique = unique || (role == "pii" && distinct >= 0.99 && style != TextStyle::Name);
         // The unique suffix (`_` and the row number in base 36, at the largest band's rows
         // with room to spare) counts in the generated length; a bounded column must have room
