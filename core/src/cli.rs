@@ -66,6 +66,26 @@ pub fn parse_instant(s: &str) -> std::result::Result<chrono::DateTime<chrono::Ut
         .map_err(|e| format!("{e}: expected an RFC 3339 instant such as 2026-12-02T12:00:00Z"))
 }
 
+/// The connection flag of the binaries that talk to PostgreSQL (the sampler's and the
+/// loader's; flatten it into their parsers): `--database-url`, else `DATABASE_URL`, else
+/// libpq's `PG*` variables ([`crate::conn::Target::resolve`]). The value is never shown in
+/// `--help`.
+#[cfg(feature = "db")]
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Connection {
+    /// PostgreSQL URL (default: DATABASE_URL, then the PG* variables).
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+#[cfg(feature = "db")]
+impl Connection {
+    /// The target these settings name.
+    pub fn target(&self) -> crate::Result<crate::conn::Target> {
+        crate::conn::Target::resolve(self.database_url.as_deref())
+    }
+}
+
 /// The logging flags every binary takes (flatten it into the top-level parser).
 #[derive(clap::Args, Debug, Clone, Copy)]
 pub struct Verbosity {
@@ -126,16 +146,17 @@ pub fn finish(result: anyhow::Result<()>) -> ExitCode {
 pub fn render(err: &anyhow::Error) -> String {
     let mut lines = Vec::new();
     for cause in err.chain() {
+        #[cfg(feature = "db")]
         if let Some(db) = cause.downcast_ref::<postgres::error::DbError>() {
             lines.push(server_message(db));
+            continue;
         } else if cause
             .downcast_ref::<postgres::Error>()
             .is_some_and(|e| e.as_db_error().is_some())
         {
             continue;
-        } else {
-            lines.push(cause.to_string());
         }
+        lines.push(cause.to_string());
     }
     let mut msg = format!("error: {}", lines.first().map_or("", String::as_str));
     for line in lines.iter().skip(1) {
@@ -148,6 +169,7 @@ pub fn render(err: &anyhow::Error) -> String {
 /// key and check violations put the offending row there), and for data exceptions (SQLSTATE
 /// class 22, e.g. "invalid input syntax for type integer: \"...\"") and integrity violations
 /// (class 23) only the condition's code.
+#[cfg(feature = "db")]
 pub fn server_message(db: &postgres::error::DbError) -> String {
     let code = db.code().code();
     match &code[..2] {
@@ -175,10 +197,12 @@ fn exit_code(err: &anyhow::Error) -> u8 {
                 | Error::Invalid { .. }
                 | Error::Config(_)
                 | Error::Unsupported(_) => code::BAD_INPUT,
+                #[cfg(feature = "db")]
                 Error::Db { .. } => code::DATABASE,
                 Error::Refused(_) => code::REFUSED,
             };
         }
+        #[cfg(feature = "db")]
         if e.downcast_ref::<postgres::Error>().is_some() {
             return code::DATABASE;
         }

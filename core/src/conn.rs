@@ -15,9 +15,10 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::{Error, Result};
 
+mod params;
 mod tls;
 
-pub use tls::SslMode;
+pub use params::SslMode;
 
 /// Where to connect, resolved once at the binary edge.
 #[derive(Clone)]
@@ -57,7 +58,7 @@ impl Target {
                     Error::Config("the database URL is malformed (expected postgresql://user@host:port/db or key=value pairs)".into())
                 };
                 // libpq's TLS parameters the driver does not know are taken out first.
-                let (rest, params) = tls::split_params(url).ok_or_else(malformed)?;
+                let (rest, params) = params::split_params(url).ok_or_else(malformed)?;
                 (
                     rest.parse::<postgres::Config>().map_err(|_| malformed())?,
                     params,
@@ -83,7 +84,7 @@ impl Target {
                     c.password(pw);
                 }
                 c.dbname(&env("PGDATABASE").unwrap_or(user));
-                (c, tls::Params::default())
+                (c, params::Params::default())
             }
         };
         let tls = tls::Tls::resolve(&params.with_env(&env), env("HOME").map(PathBuf::from))?;

@@ -26,6 +26,7 @@ pub enum Error {
     #[error("connection settings: {0}")]
     Config(String),
     /// The database refused or failed a statement.
+    #[cfg(feature = "db")]
     #[error("{context}")]
     Db {
         context: String,
@@ -43,6 +44,7 @@ pub enum Error {
 /// Shorthand for results in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+#[cfg(feature = "db")]
 impl Error {
     /// Wraps a database error with what was being done (never with the SQL's parameters).
     pub fn db(context: impl Into<String>) -> impl FnOnce(postgres::Error) -> Error {

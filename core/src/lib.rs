@@ -1,10 +1,12 @@
 //! `pgshape-core`: what the three pgshape binaries share.
 //!
-//! Everything here is synchronous and, except [`conn`] and [`catalog::read`], testable without
-//! a database. One module per concept:
+//! Everything here is synchronous and, except `conn` and `catalog::read`, testable without
+//! a database. Those two (and `Error::Db`) are behind the `db` feature, the binaries' shared
+//! edge (`cli`) behind the `cli` feature; with neither, nothing here links a database driver,
+//! TLS, `anyhow` or `clap`. One module per concept:
 //!
 //! - [`artifact`]: strict JSON reading (file and JSON path in every error), atomic writes, sha256.
-//! - [`conn`]: connection settings from flags, `DATABASE_URL` or libpq's `PG*` variables, redacted.
+//! - `conn` (feature `db`): connection settings from flags, `DATABASE_URL` or libpq's `PG*` variables, redacted.
 //! - [`catalog`]: the schema model read from `pg_catalog`, and the foreign-key graph.
 //! - [`copy`]: PostgreSQL binary (and CSV) COPY encoding.
 //! - [`rng`]: named, seekable random streams derived from (seed, table, column, group).
@@ -17,11 +19,13 @@
 //! - [`entropy`]: a conservative entropy estimate of a secret (weak salts are refused).
 //! - [`pii`]: PII detectors (email, phone, SSN, card with Luhn, IP, IBAN with mod-97, names).
 //! - [`ident`]: SQL identifier quoting.
-//! - [`cli`]: what the binaries share at their edge: logging, exit codes.
+//! - `cli` (feature `cli`): what the binaries share at their edge: logging, exit codes.
 
 pub mod artifact;
 pub mod catalog;
+#[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "db")]
 pub mod conn;
 pub mod copy;
 pub mod dataset_report;

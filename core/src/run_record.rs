@@ -223,6 +223,13 @@ pub struct Integrity {
     pub content_mismatches: Vec<ContentCheck>,
 }
 
+impl Integrity {
+    /// Every check passed: counts, referential integrity, content hashes.
+    pub fn ok(&self) -> bool {
+        self.counts_match && self.referential_integrity && self.content_hash_match
+    }
+}
+
 /// One foreign key's check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -482,7 +482,8 @@ fn hash(a: HashArgs) -> Result<()> {
     Ok(())
 }
 
-fn compare(a: CompareArgs, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+/// The comparison's thresholds from the flags, each a number >= 0.
+fn thresholds(a: &CompareArgs) -> Result<Thresholds> {
     let limits = [
         ("--max-error", a.max_error),
         ("--max-tvd", a.max_tvd),
@@ -498,6 +499,16 @@ fn compare(a: CompareArgs, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
             .into());
         }
     }
+    Ok(Thresholds {
+        max_error: a.max_error,
+        max_tvd: a.max_tvd,
+        max_ks: a.max_ks,
+        max_fraction_diff: a.max_fraction_diff,
+    })
+}
+
+fn compare(a: CompareArgs, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+    let thresholds = thresholds(&a)?;
     let production = read_pack(&a.production, a.allow_expired, now)?;
     let synthetic = read_pack(&a.synthetic, a.allow_expired, now)?;
     let info = |path: &Path, pack: &Pack| -> Result<PackInfo> {
@@ -512,12 +523,6 @@ fn compare(a: CompareArgs, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
         info(&a.production, &production)?,
         info(&a.synthetic, &synthetic)?,
     );
-    let thresholds = Thresholds {
-        max_error: a.max_error,
-        max_tvd: a.max_tvd,
-        max_ks: a.max_ks,
-        max_fraction_diff: a.max_fraction_diff,
-    };
     let c = fidelity::compare(&production, &synthetic, thresholds);
     if c.tables.is_empty() {
         // Nothing compared is not a pass: most likely two packs of different schemas.

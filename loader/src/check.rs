@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use pgshape_core::run_record::{
-    ContentCheck, Count, ForeignKeyCheck, Integrity, TableForeignKey, TableHash,
+    ContentCheck, Count, ForeignKeyCheck, Integrity, RunResult, TableHash, Timings,
 };
 use pgshape_core::Result;
 use postgres::Client;
@@ -15,26 +15,8 @@ use postgres::Client;
 use crate::source::{Source, TablePlan};
 use crate::{content, integrity, ledger};
 
-/// What the checks found.
-#[derive(Debug)]
-pub struct Checked {
-    pub counts: BTreeMap<String, Count>,
-    pub hashes: BTreeMap<String, TableHash>,
-    pub content_hashes: BTreeMap<String, Option<String>>,
-    pub expected_content_hashes: BTreeMap<String, String>,
-    pub foreign_keys: Vec<TableForeignKey>,
-    pub integrity: Integrity,
-}
-
-impl Checked {
-    /// Every check passed.
-    pub fn ok(&self) -> bool {
-        let i = &self.integrity;
-        i.counts_match && i.referential_integrity && i.content_hash_match
-    }
-}
-
-/// Runs the checks after a load of `tables` by run `run_id`.
+/// Runs the checks after a load of `tables` by run `run_id`: the run's result, its timings
+/// left for the caller.
 pub fn after_load(
     client: &mut Client,
     source: &Source,
@@ -43,7 +25,7 @@ pub fn after_load(
     schema: &str,
     hashes: Vec<(String, TableHash)>,
     sent: &content::Sent,
-) -> Result<Checked> {
+) -> Result<RunResult> {
     let hashes: BTreeMap<String, TableHash> = hashes.into_iter().collect();
     let in_ledger = ledger::chunks(client, run_id)?;
     let mut counts = BTreeMap::new();
@@ -83,7 +65,7 @@ pub fn after_load(
         content_hash_match: content.iter().all(|c| c.ok),
         content_mismatches: content.iter().filter(|c| !c.ok).cloned().collect(),
     };
-    Ok(Checked {
+    Ok(RunResult {
         counts,
         hashes,
         content_hashes: content
@@ -93,5 +75,6 @@ pub fn after_load(
         expected_content_hashes: content.into_iter().map(|c| (c.table, c.expected)).collect(),
         foreign_keys,
         integrity,
+        timings_ms: Timings::default(),
     })
 }

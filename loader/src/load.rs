@@ -164,10 +164,10 @@ fn record(
     client: &mut Client,
     opts: &Options,
     run: &mut Run,
-    checked: check::Checked,
+    mut result: RunResult,
     timings: Timings,
 ) -> anyhow::Result<Outcome> {
-    let ok = checked.ok();
+    let ok = result.integrity.ok();
     let rec = &mut run.record;
     rec.status = if ok {
         RunStatus::Done
@@ -175,15 +175,8 @@ fn record(
         RunStatus::FailedIntegrity
     };
     rec.finished_at = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-    rec.result = Some(RunResult {
-        counts: checked.counts,
-        hashes: checked.hashes,
-        content_hashes: checked.content_hashes,
-        expected_content_hashes: checked.expected_content_hashes,
-        foreign_keys: checked.foreign_keys,
-        integrity: checked.integrity,
-        timings_ms: timings,
-    });
+    result.timings_ms = timings;
+    rec.result = Some(result);
     ledger::update_run(client, run, true)?;
     std::fs::create_dir_all(&opts.metadata_dir).map_err(|source| Error::Io {
         path: opts.metadata_dir.clone(),

@@ -23,9 +23,8 @@ use pgshape_loader::{guard, ledger, session, teardown, verify};
 struct Cli {
     #[command(flatten)]
     log: cli::Verbosity,
-    /// PostgreSQL URL (default: DATABASE_URL, then the PG* variables).
-    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
-    database_url: Option<String>,
+    #[command(flatten)]
+    connection: cli::Connection,
     #[command(subcommand)]
     command: Command,
 }
@@ -116,7 +115,7 @@ struct TeardownArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     cli.log.init();
-    let target = Target::resolve(cli.database_url.as_deref());
+    let target = cli.connection.target();
     cli::finish(
         target
             .map_err(anyhow::Error::from)

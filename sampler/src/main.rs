@@ -8,7 +8,6 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use pgshape_core::catalog;
 use pgshape_core::cli::{self, code, Exit};
-use pgshape_core::conn::Target;
 use pgshape_core::pack::K_FLOOR;
 use pgshape_core::token::Salt;
 use pgshape_sampler::books::{self, Opened, Request};
@@ -70,9 +69,8 @@ enum AuditCommand {
 
 #[derive(clap::Args)]
 struct DbArgs {
-    /// PostgreSQL URL (default: DATABASE_URL, then the PG* variables).
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    database_url: Option<String>,
+    #[command(flatten)]
+    connection: cli::Connection,
     /// Schemas to read (repeatable).
     #[arg(long = "schema", default_value = "public")]
     schemas: Vec<String>,
@@ -186,7 +184,7 @@ fn run_extract(a: ExtractArgs, now: Option<chrono::DateTime<chrono::Utc>>) -> Re
         .into());
     }
     let salt = Salt::from_env().map_err(|e| Exit::new(code::BAD_INPUT, e.to_string()))?;
-    let target = Target::resolve(a.db.database_url.as_deref())?;
+    let target = a.db.connection.target()?;
     let opts = Options {
         output: a.output.clone(),
         window_days: a.window_days,
@@ -316,7 +314,7 @@ fn run_report(file: &std::path::Path) -> Result<()> {
 
 fn run_inspect(a: DbArgs) -> Result<()> {
     let policy = a.policy()?;
-    let target = Target::resolve(a.database_url.as_deref())?;
+    let target = a.connection.target()?;
     let mut client = session::connect(&target, &limits(&a))?;
     let mut tx = session::snapshot(&mut client)?;
     let schema = catalog::read(&mut tx, &a.schemas)?;

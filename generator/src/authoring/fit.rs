@@ -114,7 +114,7 @@ pub fn number_of(n: &Numbers) -> Option<Dist> {
 pub fn length_of_bins(shape: &Shape) -> Option<Dist> {
     let total: u64 = shape.histogram.iter().map(|b| b.count).sum();
     if total == 0 {
-        return super::calibrate::length_of(shape);
+        return super::shapes::length_of(shape);
     }
     let known: Vec<[f64; 2]> = LENGTH_QUANTILES
         .iter()
@@ -163,7 +163,7 @@ pub fn length_of_bins(shape: &Shape) -> Option<Dist> {
     let d = Dist::Quantiles(out);
     match d.validate() {
         Ok(()) => Some(d),
-        Err(_) => super::calibrate::length_of(shape),
+        Err(_) => super::shapes::length_of(shape),
     }
 }
 

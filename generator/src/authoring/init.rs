@@ -34,7 +34,11 @@
 mod bands;
 mod columns;
 pub mod ddl;
+mod grouping;
+mod keys;
 mod options;
+mod text;
+mod types;
 
 pub use options::{Options, CI_TOTAL_ROWS};
 
@@ -42,12 +46,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use indexmap::IndexMap;
 use pgshape_core::catalog::{self, ForeignKey, Table};
-use pgshape_core::dist::Dist;
 use pgshape_core::pack::Pack;
 use pgshape_core::spec::{PerParent, Rows, Spec, TableSpec, SPEC_VERSION};
 use pgshape_core::{Error, Result};
-
-use super::calibrate::{children_per_parent, fanout_with_mean};
 
 /// A derived spec, its DDL and notes of what was decided.
 pub struct Derived {
@@ -56,9 +57,8 @@ pub struct Derived {
     pub notes: Vec<String>,
 }
 
-/// Derives a calibrated spec for every table of `pack`'s schema.
-pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
-    let schema = &pack.schema;
+/// A spec names tables without their schema: refuses a name two schemas share.
+fn unique_names(schema: &catalog::Schema) -> Result<()> {
     let mut seen = BTreeSet::new();
     for t in &schema.tables {
         if !seen.insert(t.name.clone()) {
@@ -68,6 +68,13 @@ pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
             )));
         }
     }
+    Ok(())
+}
+
+/// Derives a calibrated spec for every table of `pack`'s schema.
+pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
+    let schema = &pack.schema;
+    unique_names(schema)?;
     let order = catalog::load_order(schema);
     let deferred: BTreeSet<(String, String)> = order.deferred.iter().cloned().collect();
     let tables: Vec<&Table> = order
@@ -84,65 +91,7 @@ pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
     };
     let mut notes = Vec::new();
 
-    // Grouping parents, parents first so depths are known.
-    let mut grouping: BTreeMap<String, (&ForeignKey, Dist, f64)> = BTreeMap::new();
-    let mut depth: BTreeMap<String, usize> = BTreeMap::new();
-    for t in &tables {
-        let mut best: Option<(usize, u64, &ForeignKey, Dist, f64)> = None;
-        for fk in &t.foreign_keys {
-            // A single-column key to a numbered key, or a composite key (its parent's columns
-            // are integers the parent row carries: its grouping key, its sequence).
-            let parent = schema.table(&format!("{}.{}", fk.ref_schema, fk.ref_table));
-            let ok = fk.ref_table != t.name
-                && !deferred.contains(&(t.qualified(), fk.name.clone()))
-                && fk
-                    .columns
-                    .iter()
-                    .all(|c| t.column(c).is_some_and(|c| c.not_null))
-                && parent.is_some_and(|p| {
-                    if fk.columns.len() == 1 {
-                        columns::is_sequence_key(schema, p, &fk.ref_columns[0])
-                    } else {
-                        fk.ref_columns.iter().all(|c| columns::is_integer(p, c))
-                    }
-                });
-            if !ok {
-                continue;
-            }
-            let Some(edge) = pack
-                .edges
-                .iter()
-                .find(|e| e.child == t.qualified() && e.foreign_key == fk.name)
-            else {
-                continue;
-            };
-            let Some(fanout) = fanout_with_mean(edge, children_per_parent(pack, edge)) else {
-                continue;
-            };
-            let d = depth.get(&fk.ref_table).copied().unwrap_or(0);
-            let n = total(&format!("{}.{}", fk.ref_schema, fk.ref_table));
-            let better = best.as_ref().is_none_or(|(bd, bn, bfk, _, _)| {
-                (d, std::cmp::Reverse(n), std::cmp::Reverse(&fk.name))
-                    > (*bd, std::cmp::Reverse(*bn), std::cmp::Reverse(&bfk.name))
-            });
-            if better {
-                best = Some((d, n, fk, fanout, edge.zero_fraction.min(0.999)));
-            }
-        }
-        match best {
-            Some((d, _, fk, fanout, zero)) => {
-                depth.insert(t.name.clone(), d + 1);
-                notes.push(format!(
-                    "{}: rows per {} row ({})",
-                    t.name, fk.ref_table, fk.name
-                ));
-                grouping.insert(t.name.clone(), (fk, fanout, zero));
-            }
-            None => {
-                depth.insert(t.name.clone(), 0);
-            }
-        }
-    }
+    let grouping = grouping::parents(pack, &tables, &deferred, &mut notes);
 
     // Row counts, then bands (they need only those), then columns (unique suffixes are sized
     // by the largest band).
@@ -173,14 +122,7 @@ pub fn init(pack: &Pack, pack_sha256: &str, opts: &Options) -> Result<Derived> {
             after_parent: opts.after_parent,
             max_rows: max_rows.get(&t.name).copied().unwrap_or(1.0),
         };
-        let mut columns = IndexMap::new();
-        for c in t.columns.iter().filter(|c| !c.generated) {
-            if let Some(spec) = ctx.column(c, &mut notes)? {
-                columns.insert(c.name.clone(), spec);
-            }
-        }
-        ctx.check_keys(&mut columns)?;
-        specs.get_mut(&t.name).expect("listed").columns = columns;
+        specs.get_mut(&t.name).expect("listed").columns = ctx.columns(&mut notes)?;
     }
     let skeleton = Spec {
         spec_version: SPEC_VERSION,

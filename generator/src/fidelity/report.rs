@@ -97,7 +97,14 @@ pub fn text(c: &Comparison, production: &PackInfo, synthetic: &PackInfo) -> Stri
         "thresholds: relative error {} (fan-out quantiles: or within {} child), TVD {}, KS {}, fraction difference {}\n",
         t.max_error, FANOUT_SLACK, t.max_tvd, t.max_ks, t.max_fraction_diff
     );
-    // One block per subject: its name, then its figures indented.
+    figure_table(c, &mut out);
+    only_in(c, &mut out);
+    verdict(c, &mut out);
+    out
+}
+
+/// One block per subject: its name, then its figures indented, in aligned columns.
+fn figure_table(c: &Comparison, out: &mut String) {
     let header = [
         "metric",
         "production",
@@ -155,6 +162,10 @@ pub fn text(c: &Comparison, production: &PackInfo, synthetic: &PackInfo) -> Stri
         let cells: [&str; 6] = std::array::from_fn(|i| r[i].as_str());
         let _ = writeln!(out, "{}", line(cells));
     }
+}
+
+/// What one pack has and the other lacks.
+fn only_in(c: &Comparison, out: &mut String) {
     if !c.only_in.is_empty() {
         let _ = writeln!(out, "\nnot compared (in one pack only):");
         for o in &c.only_in {
@@ -171,6 +182,10 @@ pub fn text(c: &Comparison, production: &PackInfo, synthetic: &PackInfo) -> Stri
             );
         }
     }
+}
+
+/// PASS, or FAIL with the figures over their thresholds.
+fn verdict(c: &Comparison, out: &mut String) {
     let failed: Vec<&Figure> = c.failures().collect();
     if failed.is_empty() {
         let _ = writeln!(
@@ -196,7 +211,6 @@ pub fn text(c: &Comparison, production: &PackInfo, synthetic: &PackInfo) -> Stri
             );
         }
     }
-    out
 }
 
 #[cfg(test)]

@@ -1,0 +1,110 @@
+//! Grouping parents: for each table, the NOT NULL foreign key (single-column to a numbered
+//! key, or composite over integer columns the parent carries) it is generated under, with
+//! that edge's fan-out; the parent deepest in the hierarchy wins, then the one with the
+//! fewest production rows, then the key name.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use pgshape_core::catalog::{ForeignKey, Table};
+use pgshape_core::dist::Dist;
+use pgshape_core::pack::Pack;
+
+use super::keys::{is_integer, is_sequence_key};
+use crate::authoring::shapes::{children_per_parent, fanout_with_mean};
+
+/// A table's grouping key, its fan-out and its zero-child fraction.
+pub type Grouping<'a> = (&'a ForeignKey, Dist, f64);
+
+/// The grouping parent of each table that has one (`tables` in load order, parents first,
+/// so depths are known).
+pub fn parents<'a>(
+    pack: &Pack,
+    tables: &[&'a Table],
+    deferred: &BTreeSet<(String, String)>,
+    notes: &mut Vec<String>,
+) -> BTreeMap<String, Grouping<'a>> {
+    let mut grouping = BTreeMap::new();
+    let mut depth: BTreeMap<String, usize> = BTreeMap::new();
+    for t in tables {
+        match best_parent(pack, t, deferred, &depth) {
+            Some((d, fk, fanout, zero)) => {
+                depth.insert(t.name.clone(), d + 1);
+                notes.push(format!(
+                    "{}: rows per {} row ({})",
+                    t.name, fk.ref_table, fk.name
+                ));
+                grouping.insert(t.name.clone(), (fk, fanout, zero));
+            }
+            None => {
+                depth.insert(t.name.clone(), 0);
+            }
+        }
+    }
+    grouping
+}
+
+/// Whether `fk` can group `t`: NOT NULL, not deferred, not a self-reference, and a
+/// single-column key to a numbered key or a composite key over the parent's integers.
+fn can_group(
+    pack: &Pack,
+    t: &Table,
+    fk: &ForeignKey,
+    deferred: &BTreeSet<(String, String)>,
+) -> bool {
+    let schema = &pack.schema;
+    let parent = schema.table(&format!("{}.{}", fk.ref_schema, fk.ref_table));
+    fk.ref_table != t.name
+        && !deferred.contains(&(t.qualified(), fk.name.clone()))
+        && fk
+            .columns
+            .iter()
+            .all(|c| t.column(c).is_some_and(|c| c.not_null))
+        && parent.is_some_and(|p| {
+            if fk.columns.len() == 1 {
+                is_sequence_key(schema, p, &fk.ref_columns[0])
+            } else {
+                fk.ref_columns.iter().all(|c| is_integer(p, c))
+            }
+        })
+}
+
+/// The best grouping key of `t` with its parent's depth, fan-out and zero fraction.
+fn best_parent<'a>(
+    pack: &Pack,
+    t: &'a Table,
+    deferred: &BTreeSet<(String, String)>,
+    depth: &BTreeMap<String, usize>,
+) -> Option<(usize, &'a ForeignKey, Dist, f64)> {
+    let total = |name: &str| {
+        pack.schema
+            .table(name)
+            .and_then(|t| pack.tables.get(&t.qualified()))
+            .map_or(0, |m| m.total_rows)
+    };
+    let mut best: Option<(usize, u64, &ForeignKey, Dist, f64)> = None;
+    for fk in &t.foreign_keys {
+        if !can_group(pack, t, fk, deferred) {
+            continue;
+        }
+        let Some(edge) = pack
+            .edges
+            .iter()
+            .find(|e| e.child == t.qualified() && e.foreign_key == fk.name)
+        else {
+            continue;
+        };
+        let Some(fanout) = fanout_with_mean(edge, children_per_parent(pack, edge)) else {
+            continue;
+        };
+        let d = depth.get(&fk.ref_table).copied().unwrap_or(0);
+        let n = total(&format!("{}.{}", fk.ref_schema, fk.ref_table));
+        let better = best.as_ref().is_none_or(|(bd, bn, bfk, _, _)| {
+            (d, std::cmp::Reverse(n), std::cmp::Reverse(&fk.name))
+                > (*bd, std::cmp::Reverse(*bn), std::cmp::Reverse(&bfk.name))
+        });
+        if better {
+            best = Some((d, n, fk, fanout, edge.zero_fraction.min(0.999)));
+        }
+    }
+    best.map(|(d, _, fk, fanout, zero)| (d, fk, fanout, zero))
+}
