@@ -40,6 +40,10 @@ pub struct Policy {
     /// other name as it is.
     #[serde(default)]
     pub allow_names: Vec<String>,
+    /// Shares of ε per figure family replacing the defaults (`{"profiles": 0.3}`), then
+    /// scaled to sum to 1; unknown families are rejected (see [`crate::dp::budget`]).
+    #[serde(default)]
+    pub dp_split: crate::dp::budget::SplitOverride,
     /// The file it was read from (for messages).
     #[serde(skip)]
     pub source: Option<PathBuf>,
