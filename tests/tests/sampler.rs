@@ -11,6 +11,8 @@ use pgshape_sampler::session::{self, Limits};
 mod budget;
 #[path = "sampler/detect.rs"]
 mod detect;
+#[path = "sampler/differencing.rs"]
+mod differencing;
 #[path = "sampler/handover.rs"]
 mod handover;
 #[path = "sampler/metadata.rs"]
