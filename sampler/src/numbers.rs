@@ -105,74 +105,81 @@ pub fn distributions(
         .query_one(&sql, &[&probabilities])
         .map_err(Error::db(format!("the distribution of {what}")))?;
     (0..sources.len())
-        .map(|i| {
-            let at = 7 * i;
-            let mut values: Vec<Option<f64>> = row
-                .get::<_, Option<Vec<Option<f64>>>>(at)
-                .unwrap_or_default();
-            let cells: Vec<(i32, i32, u64, u64)> = {
-                let signs = row.get::<_, Option<Vec<i32>>>(at + 3).unwrap_or_default();
-                let exps = row.get::<_, Option<Vec<i32>>>(at + 4).unwrap_or_default();
-                let counts = row.get::<_, Option<Vec<i64>>>(at + 5).unwrap_or_default();
-                let units = row.get::<_, Option<Vec<i64>>>(at + 6).unwrap_or_default();
-                signs
-                    .into_iter()
-                    .zip(exps)
-                    .zip(counts.into_iter().zip(units))
-                    .map(|((s, e), (c, u))| (s, e, c as u64, u as u64))
-                    .collect()
-            };
-            let cells = if scan.noise.is_on() {
-                let sensitivity = of.sensitivities.get(i).copied().unwrap_or(1);
-                let (cells, qs) = noisy_bins(cells, &probabilities, of.family, sensitivity, scan)?;
-                values = qs;
-                cells
-            } else {
-                cells
-            };
-            let below: Vec<Option<i64>> = row
-                .get::<_, Option<Vec<Option<i64>>>>(at + 1)
-                .unwrap_or_default();
-            let above: Vec<Option<i64>> = row
-                .get::<_, Option<Vec<Option<i64>>>>(at + 2)
-                .unwrap_or_default();
-            let mut least: Option<u64> = None;
-            let quantiles = points
-                .iter()
-                .enumerate()
-                .map(|(j, (name, _))| {
-                    let (b, a) = (
-                        below.get(j).copied().flatten(),
-                        above.get(j).copied().flatten(),
-                    );
-                    let safe = bracketed(b, a, scan.k);
-                    if safe && values.get(j).copied().flatten().is_some() {
-                        let n = b.unwrap_or(0).min(a.unwrap_or(0)) as u64;
-                        least = Some(least.map_or(n, |m| m.min(n)));
-                    }
-                    let v = values
-                        .get(j)
-                        .copied()
-                        .flatten()
-                        .filter(|_| safe)
-                        .map(|v| significant(v, NUMBER_SIGNIFICANT_DIGITS));
-                    (name.to_string(), v)
-                })
-                .collect();
-            let (histogram, bins_least) = histogram(cells, scan.k, &scan.sample);
-            let least = match (least, bins_least) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            Ok((
-                Numbers {
-                    quantiles,
-                    histogram,
-                },
-                least,
-            ))
-        })
+        .map(|i| source_numbers(&row, i, of, scan, &probabilities))
         .collect()
+}
+
+/// The numbers of source `i` of `of` from the statement's row (seven columns a source).
+fn source_numbers(
+    row: &postgres::Row,
+    i: usize,
+    of: &Sources<'_>,
+    scan: &Scan<'_>,
+    probabilities: &[f64],
+) -> Result<(Numbers, Option<u64>)> {
+    let at = 7 * i;
+    let mut values: Vec<Option<f64>> = row
+        .get::<_, Option<Vec<Option<f64>>>>(at)
+        .unwrap_or_default();
+    let cells: Vec<(i32, i32, u64, u64)> = {
+        let signs = row.get::<_, Option<Vec<i32>>>(at + 3).unwrap_or_default();
+        let exps = row.get::<_, Option<Vec<i32>>>(at + 4).unwrap_or_default();
+        let counts = row.get::<_, Option<Vec<i64>>>(at + 5).unwrap_or_default();
+        let units = row.get::<_, Option<Vec<i64>>>(at + 6).unwrap_or_default();
+        signs
+            .into_iter()
+            .zip(exps)
+            .zip(counts.into_iter().zip(units))
+            .map(|((s, e), (c, u))| (s, e, c as u64, u as u64))
+            .collect()
+    };
+    let cells = if scan.noise.is_on() {
+        let sensitivity = of.sensitivities.get(i).copied().unwrap_or(1);
+        let (cells, qs) = noisy_bins(cells, probabilities, of.family, sensitivity, scan)?;
+        values = qs;
+        cells
+    } else {
+        cells
+    };
+    let side = |j: usize| -> Vec<Option<i64>> {
+        row.get::<_, Option<Vec<Option<i64>>>>(j)
+            .unwrap_or_default()
+    };
+    let (below, above) = (side(at + 1), side(at + 2));
+    let mut least: Option<u64> = None;
+    let quantiles = of
+        .points
+        .iter()
+        .enumerate()
+        .map(|(j, (name, _))| {
+            let (b, a) = (
+                below.get(j).copied().flatten(),
+                above.get(j).copied().flatten(),
+            );
+            let safe = bracketed(b, a, scan.k);
+            let v = values.get(j).copied().flatten().filter(|_| safe);
+            if v.is_some() {
+                let n = b.unwrap_or(0).min(a.unwrap_or(0)) as u64;
+                least = Some(least.map_or(n, |m| m.min(n)));
+            }
+            (
+                name.to_string(),
+                v.map(|v| significant(v, NUMBER_SIGNIFICANT_DIGITS)),
+            )
+        })
+        .collect();
+    let (histogram, bins_least) = histogram(cells, scan.k, &scan.sample);
+    let least = match (least, bins_least) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    Ok((
+        Numbers {
+            quantiles,
+            histogram,
+        },
+        least,
+    ))
 }
 
 /// The smallest and largest power of two of the fixed bin set under DP: values beyond fall
@@ -323,6 +330,21 @@ fn histogram(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantiles_under_dp_interpolate_inside_signed_power_of_two_bins() {
+        // 10 values in (-4, -2], 10 at 0, 20 in [8, 16).
+        let bins = [(-1, 1, 10, 10), (0, 0, 10, 10), (1, 3, 20, 20)];
+        assert_eq!(interpolate(&bins, 5.0), -3.0);
+        assert_eq!(interpolate(&bins, 15.0), 0.0);
+        assert_eq!(interpolate(&bins, 30.0), 12.0);
+        assert_eq!(interpolate(&bins, 40.0), 16.0);
+        assert_eq!(
+            interpolate(&bins, 99.0),
+            16.0,
+            "past the end: the last edge"
+        );
+    }
 
     #[test]
     fn bins_merge_to_k_and_hide_the_ends() {

@@ -253,6 +253,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn quantiles_under_dp_are_read_from_the_fixed_log2_bins() {
+        // 0: 10 values, 1: 10, 2-3: 20; the quantile relation with or without the zeros.
+        let cells = [(0, 0, 10, 5), (1, 1, 10, 5), (2, 3, 20, 5)];
+        let all = noisy_quantiles(&cells, &[0.1, 0.5, 0.75], false);
+        assert_eq!(all, vec![Some(0.0), Some(2.0), Some(3.0)]);
+        let nonzero = noisy_quantiles(&cells, &[0.1, 0.5], true);
+        assert_eq!(nonzero, vec![Some(1.0), Some(2.0)]);
+        assert_eq!(noisy_quantiles(&[(0, 0, 0, 0)], &[0.5], false), vec![None]);
+    }
+
+    #[test]
     fn sparse_bins_merge_by_units_and_none_is_dropped() {
         // (lo, hi, rows, units): 59 rows of 5 people in the second bin.
         let bins = vec![
