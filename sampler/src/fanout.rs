@@ -78,7 +78,9 @@ pub fn edge(
             parent: format!("{}.{}", fk.ref_schema, fk.ref_table),
             ref_columns: fk.ref_columns.clone(),
             parents: sample.scale(parents),
-            zero_fraction: if parents == 0 {
+            // Like a null fraction: parents without children who are fewer than k people
+            // are said as none (the fraction would count them).
+            zero_fraction: if parents == 0 || m.zero_units < scan.k {
                 0.0
             } else {
                 round6(zero as f64 / parents as f64)

@@ -19,6 +19,8 @@ pub struct Measured {
     pub total: u64,
     /// Observed zeros.
     pub zeros: u64,
+    /// The units of the zeros (as counted by the server).
+    pub zero_units: u64,
     /// The fewest units any exported bin or quantile rests on (`None`: nothing exported).
     pub min_units: Option<u64>,
 }
@@ -133,6 +135,7 @@ pub fn measure(
         .iter()
         .find(|c| c.0 == 0 && c.1 == 0)
         .map_or(0, |c| c.2);
+    let zero_units = cells.iter().find(|c| c.1 == 0).map_or(0, |c| c.3);
     let merged = merge(cells, scan.k);
     for b in &merged {
         rests(b.3);
@@ -153,6 +156,7 @@ pub fn measure(
         },
         total,
         zeros,
+        zero_units,
         min_units,
     })
 }
