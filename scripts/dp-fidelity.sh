@@ -24,8 +24,8 @@ db_url() { echo "${SERVER_URL%/*}/$1"; }
 PROD=dpfid_prod_$WHAT
 SYNTH=dpfid_synth_$WHAT
 
-cargo build --release --quiet --locked -p pgshape-sampler -p pgshape-generator -p pgshape-loader
-BIN=target/release
+cargo build --quiet --locked -p pgshape-sampler -p pgshape-generator -p pgshape-loader
+BIN=target/debug   # the dev profile is optimized (Cargo.toml)
 mkdir -p "$OUT"
 export ANONYMIZATION_SALT="dp-fidelity-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
