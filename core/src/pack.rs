@@ -310,6 +310,10 @@ pub struct ContributionBounds {
     pub max_children_per_parent: u64,
     /// Text lengths counted up to this value (longer ones fall in the last bin).
     pub max_length: u64,
+    /// Per table (qualified name), rows per unit where the policy sets another bound than
+    /// `max_rows_per_unit`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub table_max_rows_per_unit: BTreeMap<String, u64>,
 }
 
 impl ContributionBounds {

@@ -182,15 +182,26 @@ fn noiser(
     let config = |e: crate::dp::DpError| Error::Config(format!("differential privacy: {e}"));
     let split = Split::with(&opts.policy.dp_split).map_err(config)?;
     let plan = crate::plan::plan(schema, roles, &opts.policy);
-    Noiser::new(dp.epsilon, split, &plan, dp.bounds.clone()).map_err(config)
+    let mut bounds = dp.bounds.clone();
+    for t in &schema.tables {
+        if let Some(n) = opts.policy.max_rows_per_unit(t) {
+            bounds
+                .table_max_rows_per_unit
+                .insert(t.qualified(), n.max(1));
+        }
+    }
+    Noiser::new(dp.epsilon, split, &plan, bounds).map_err(config)
 }
 
 /// Rows per unit of a table's figures under DP: none (one row per unit) for rows as units and
-/// the unit table itself, else the bound.
-fn clip_of(unit: &crate::unit::Unit, noise: &Noiser) -> Option<u64> {
+/// the unit table itself, else the policy's bound for the table (`override_rows`, at least 1)
+/// or the pack's.
+fn clip_of(unit: &crate::unit::Unit, noise: &Noiser, override_rows: Option<u64>) -> Option<u64> {
     let bounds = noise.bounds()?;
     match unit {
-        crate::unit::Unit::Table { path, .. } if !path.is_empty() => Some(bounds.max_rows_per_unit),
+        crate::unit::Unit::Table { path, .. } if !path.is_empty() => {
+            Some(override_rows.unwrap_or(bounds.max_rows_per_unit).max(1))
+        }
         _ => None,
     }
 }
@@ -207,7 +218,8 @@ fn measure_table(
     let q = t.qualified();
     let unit = &units[&q];
     scan.rests_on.set(None);
-    scan.clip.set(clip_of(unit, scan.noise));
+    scan.clip
+        .set(clip_of(unit, scan.noise, scan.policy.max_rows_per_unit(t)));
     let window = scan.policy.window_column(t);
     let (mut metrics, namespaces) =
         crate::metrics::table(tx, t, &roles[&q], window, &unit.sql(), scan)?;
@@ -221,7 +233,12 @@ fn measure_table(
         let parent = format!("{}.{}", fk.ref_schema, fk.ref_table);
         let parent_unit = units.get(&parent);
         let parent_sql = parent_unit.map_or(UnitSql::rows(), |u| u.sql());
-        let parent_clip = parent_unit.and_then(|u| clip_of(u, scan.noise));
+        let parent_rows = schema
+            .tables
+            .iter()
+            .find(|p| p.qualified() == parent)
+            .and_then(|p| scan.policy.max_rows_per_unit(p));
+        let parent_clip = parent_unit.and_then(|u| clip_of(u, scan.noise, parent_rows));
         let (mut edge, people) = crate::fanout::edge(tx, t, fk, &parent_sql, parent_clip, scan)?;
         scan.rests(people);
         // Timings where the child has a time column (and offsets where the parent does).

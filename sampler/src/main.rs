@@ -213,6 +213,7 @@ fn run_extract(a: ExtractArgs, now: Option<chrono::DateTime<chrono::Utc>>) -> Re
                 max_rows_per_unit: a.books.max_rows_per_unit,
                 max_children_per_parent: a.books.max_children_per_parent,
                 max_length: a.books.max_length,
+                table_max_rows_per_unit: Default::default(),
             },
         }),
         sample: match a.sample_percent {

@@ -60,6 +60,10 @@ pub struct TablePolicy {
     /// foreign-key path), or `rows`; instead of the nearest table with PII columns.
     #[serde(default)]
     pub privacy_unit: Option<String>,
+    /// Rows of one unit this table's figures read under DP, instead of
+    /// `--max-rows-per-unit` (a table where each person has few rows needs less noise).
+    #[serde(default)]
+    pub max_rows_per_unit: Option<u64>,
     /// Per column.
     #[serde(default)]
     pub columns: BTreeMap<String, ColumnPolicy>,
@@ -248,6 +252,11 @@ impl Policy {
     /// The privacy unit the policy names for `t`, if it names one.
     pub fn privacy_unit(&self, t: &Table) -> Option<&str> {
         self.tables.get(&t.qualified())?.privacy_unit.as_deref()
+    }
+
+    /// The table's rows per unit under DP, when the policy names them.
+    pub fn max_rows_per_unit(&self, t: &Table) -> Option<u64> {
+        self.tables.get(&t.qualified())?.max_rows_per_unit
     }
 
     /// Whether the policy allows catalog name or expression `name` (flagged by a detector).

@@ -67,8 +67,13 @@ fn dp_line(pack: &Pack) -> String {
                 .map(|(f, e)| format!("  - ε {f}: {}", crate::cells::significant(*e, 3)))
                 .collect();
             let b = &dp.bounds;
+            let tables: String = b
+                .table_max_rows_per_unit
+                .iter()
+                .map(|(t, n)| format!("; {t}: {n} rows per unit"))
+                .collect();
             format!(
-                "- ✓ Differential privacy: {} at ε = {} (δ = {}) per privacy unit and per pack; ε per figure family:\n{}\n  - bounds: {} rows per unit, {} children per parent, lengths to {}",
+                "- ✓ Differential privacy: {} at ε = {} (δ = {}) per privacy unit and per pack; ε per figure family:\n{}\n  - bounds: {} rows per unit, {} children per parent, lengths to {}{tables}",
                 dp.mechanism,
                 dp.epsilon,
                 dp.delta,

@@ -73,6 +73,7 @@ mod tests {
                 max_rows_per_unit: 64,
                 max_children_per_parent: 1024,
                 max_length: 65_536,
+                table_max_rows_per_unit: Default::default(),
             },
         };
         assert_eq!(record.bounds.histogram_sensitivity(1), 1);

@@ -22,7 +22,7 @@ pub const DEFAULT_MAX_ROWS_PER_UNIT: u64 = 64;
 /// Default children per parent counted in a fan-out histogram.
 pub const DEFAULT_MAX_CHILDREN_PER_PARENT: u64 = 1024;
 /// Default text length counted (longer values fall in the last bin).
-pub const DEFAULT_MAX_LENGTH: u64 = 65_536;
+pub const DEFAULT_MAX_LENGTH: u64 = 4_096;
 
 struct State {
     accountant: Accountant,
@@ -159,6 +159,7 @@ mod tests {
             max_rows_per_unit: 8,
             max_children_per_parent: 16,
             max_length: 64,
+            table_max_rows_per_unit: Default::default(),
         }
     }
 
