@@ -48,8 +48,9 @@ pub struct ShapeDp {
 /// Noisy bins under this many times the noise scale are taken as empty (post-processing:
 /// without it the noise of the empty bins of a fixed bin set would pile up in the merges, and
 /// a spurious top bin makes values nobody has: at 3 scales a 17-bin length histogram had one
-/// about every third release, and an email column got lengths past 8 KiB).
-const EMPTY_BELOW_SCALES: f64 = 5.0;
+/// about every third release, and an email column got lengths past 8 KiB). At 8 scales a
+/// bin of noise alone passes with probability e^-8 / 2 (1.7e-4).
+const EMPTY_BELOW_SCALES: f64 = 8.0;
 
 /// The shape of `of`, noised as `dp` says when the scan's noise is on.
 pub fn measure(
