@@ -11,7 +11,8 @@
 #
 # Environment: DATABASE_URL (a server the role may create databases on; default: the
 # worktree's sandbox, scripts/pg-sandbox.sh), EPSILONS (default "off 4 2 1 0.5"), OUT
-# (default target/dp-fidelity). Bands: init's ci for chat, trip (200,000 flights) for flights.
+# (default target/dp-fidelity), POLICY (a policy file for the production extraction, e.g.
+# privacy units). Bands: init's ci for chat, trip (200,000 flights) for flights.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,6 +47,7 @@ for eps in $EPSILONS; do
   dir="$OUT/eps-$eps"
   rm -rf "$dir" && mkdir -p "$dir"
   if [[ "$eps" == off ]]; then dp=(--no-dp); else dp=(--epsilon "$eps"); fi
+  if [[ -n "${POLICY:-}" ]]; then dp+=(--policy "$POLICY"); fi
   DATABASE_URL="$(db_url "$PROD")" "$BIN/pgshape-sampler" extract -q --output "$dir/prod.json" \
     --schema "$SCHEMA" --window-days 60 "${dp[@]}" >/dev/null
   "$BIN/pgshape-generator" init --pack "$dir/prod.json" --output "$dir/spec.json" ${INIT[@]+"${INIT[@]}"} >/dev/null
