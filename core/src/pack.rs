@@ -296,27 +296,31 @@ pub struct DpRecord {
 }
 
 /// How much one privacy unit may contribute to a figure; contributions past a bound are
-/// clipped before noise is added, so the noise scale covers them.
+/// clipped in SQL before noise is added, so the noise scale covers them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContributionBounds {
-    /// Children counted per parent in a fan-out histogram (larger counts fall in the last,
-    /// open bin at this value).
-    pub max_children_per_parent: u64,
-    /// Votes one unit casts in one profile cell (hour, weekday, day) or histogram bin.
-    pub votes_per_unit_per_cell: u64,
-    /// Cells (bins, hours, weekdays, days, categories) one unit may vote in per figure.
-    pub max_cells_per_unit: u64,
-    /// Rows one unit contributes to a count or a null fraction.
+    /// Rows of one unit a table's figures read (counts, null fractions, distinct ratios,
+    /// lengths, numbers, categories, profiles, timings); a unit's further rows are left out.
+    /// The L1 sensitivity of a histogram over those rows. A table whose rows are their own
+    /// units (or that is itself the unit table) has one row per unit: sensitivity 1.
     pub max_rows_per_unit: u64,
+    /// Children counted per parent in a fan-out histogram (larger counts fall in the last
+    /// bin, at this value); a parent table's rows per unit are clipped at `max_rows_per_unit`.
+    pub max_children_per_parent: u64,
+    /// Text lengths counted up to this value (longer ones fall in the last bin).
+    pub max_length: u64,
+    /// Per table (qualified name), rows per unit where the policy sets another bound than
+    /// `max_rows_per_unit`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub table_max_rows_per_unit: BTreeMap<String, u64>,
 }
 
 impl ContributionBounds {
-    /// The L1 sensitivity of a histogram under these bounds: one unit moves at most
-    /// `votes_per_unit_per_cell` in each of `max_cells_per_unit` cells.
-    pub fn histogram_sensitivity(&self) -> u64 {
-        self.votes_per_unit_per_cell
-            .saturating_mul(self.max_cells_per_unit)
+    /// The L1 sensitivity of a histogram of the rows of a table with at most `rows_per_unit`
+    /// rows per unit: one unit's rows move at most that many votes.
+    pub fn histogram_sensitivity(&self, rows_per_unit: u64) -> u64 {
+        rows_per_unit.clamp(1, self.max_rows_per_unit.max(1))
     }
 }
 

@@ -106,7 +106,7 @@ impl Books {
                 at: at.clone(),
                 pack_sha256: pack_sha256.into(),
                 epsilon,
-                noise_applied: false,
+                noise_applied: true,
             };
             ledger.record(path, &self.identity, extraction)?;
         }
@@ -123,7 +123,7 @@ impl Books {
                 schemas: self.req.schemas.clone(),
                 pack_sha256: pack_sha256.into(),
                 epsilon: self.req.epsilon,
-                noise_applied: false,
+                noise_applied: self.req.epsilon.is_some(),
                 k_min: self.req.k_min,
                 policy_sha256,
                 prev: String::new(),

@@ -12,11 +12,14 @@ use pgshape_core::artifact::{self, AtomicFile};
 use pgshape_core::catalog;
 use pgshape_core::conn::Target;
 use pgshape_core::pack::{
-    Manifest, Pack, PackWindow, Privacy, Sampling, MANIFEST_VERSION, PACK_VERSION,
+    ContributionBounds, EdgeMetrics, Manifest, Namespace, Pack, PackWindow, Privacy, Sampling,
+    TableMetrics, MANIFEST_VERSION, PACK_VERSION,
 };
 use pgshape_core::token::{Salt, TOKEN_HEX_LEN};
 use pgshape_core::{Error, Result};
 
+use crate::dp::budget::Split;
+use crate::dp::noise::Noiser;
 use crate::metrics::Scan;
 use crate::policy::Policy;
 use crate::roles::Role;
@@ -41,6 +44,15 @@ pub struct Options {
     pub sample: Sample,
     /// Role, window column and label overrides (empty: detection only).
     pub policy: Policy,
+    /// Differential privacy (`None`: `--no-dp`, k-suppression only).
+    pub dp: Option<DpOptions>,
+}
+
+/// The ε of a pack and the contribution bounds its figures are clipped at.
+#[derive(Debug, Clone)]
+pub struct DpOptions {
+    pub epsilon: f64,
+    pub bounds: ContributionBounds,
 }
 
 /// The two files written.
@@ -87,18 +99,6 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
             ),
         });
     }
-    let mut tables = BTreeMap::new();
-    let mut edges = Vec::new();
-    let mut namespaces = Vec::new();
-    let scan = Scan {
-        k: opts.k_min,
-        sample: opts.sample,
-        start,
-        end: now,
-        salt,
-        policy: &opts.policy,
-        rests_on: std::cell::Cell::new(None),
-    };
     if opts.sample.is_sampled() {
         tracing::info!(sample = %opts.sample, "sampling rows");
     }
@@ -113,55 +113,29 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
         roles.insert(t.qualified(), r);
     }
     let units = crate::unit::units(&schema, &roles, &opts.policy)?;
+    let noise = noiser(opts, &schema, &roles)?;
+    let scan = Scan {
+        k: opts.k_min,
+        sample: opts.sample,
+        start,
+        end: now,
+        salt,
+        policy: &opts.policy,
+        rests_on: std::cell::Cell::new(None),
+        noise: &noise,
+        clip: std::cell::Cell::new(None),
+    };
+    let mut tables = BTreeMap::new();
+    let mut edges = Vec::new();
+    let mut namespaces = Vec::new();
     for t in &schema.tables {
-        let q = t.qualified();
-        let unit = &units[&q];
-        scan.rests_on.set(None);
-        let window = opts.policy.window_column(t);
-        let (mut metrics, ns) =
-            crate::metrics::table(&mut tx, t, &roles[&q], window, &unit.sql(), &scan)?;
+        let (metrics, e, ns) = measure_table(&mut tx, t, &schema, &roles, &units, &scan)?;
+        tables.insert(t.qualified(), metrics);
+        edges.extend(e);
         namespaces.extend(ns);
-        metrics.privacy_unit = Some(unit.to_string());
-        if metrics.count_method == "band" {
-            tracing::info!(table = %q, unit = %unit, "rows of fewer than k people: schema and a row-count band only");
-            tables.insert(q, metrics);
-            continue;
-        }
-        for fk in &t.foreign_keys {
-            let parent = format!("{}.{}", fk.ref_schema, fk.ref_table);
-            let parent_unit = units.get(&parent).map_or(UnitSql::rows(), |u| u.sql());
-            let (mut edge, people) =
-                crate::fanout::edge(&mut tx, t, fk, &parent_unit, opts.k_min, &opts.sample)?;
-            scan.rests(people);
-            // Timings where the child has a time column (and offsets where the parent does).
-            if let Some((child_time, parent_time)) =
-                crate::timing::columns(&opts.policy, &schema, t, fk)
-            {
-                let timings = crate::timing::timings(
-                    &mut tx,
-                    t,
-                    child_time,
-                    fk,
-                    parent_time,
-                    &unit.sql(),
-                    opts.k_min,
-                    &opts.sample,
-                )?;
-                let exported = |n: pgshape_core::pack::Numbers| {
-                    // Fewer than k people in all: nothing to say.
-                    (!n.histogram.is_empty()).then_some(n)
-                };
-                scan.rests(timings.people);
-                edge.child_column = Some(child_time.name.clone());
-                edge.parent_column = parent_time.map(|c| c.name.clone());
-                edge.offset_seconds = timings.offset_seconds.and_then(exported);
-                edge.inter_arrival_seconds = exported(timings.inter_arrival_seconds);
-            }
-            edges.push(edge);
-        }
-        metrics.min_people = scan.rests_on.get();
-        tracing::info!(table = %q, rows = metrics.total_rows, unit = %unit, "measured");
-        tables.insert(q, metrics);
+    }
+    if noise.is_on() {
+        tracing::info!(epsilon = noise.spent(), "figures noised");
     }
     tx.commit()
         .map_err(Error::db("ending the read-only transaction"))?;
@@ -184,8 +158,8 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
         },
         privacy: Privacy {
             k_min: opts.k_min,
-            epsilon: None,
-            dp: None,
+            epsilon: noise.record().map(|r| r.epsilon),
+            dp: noise.record(),
         },
         salt_fingerprint: salt.fingerprint(),
         schema,
@@ -193,6 +167,100 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
         edges,
     };
     write_pair(&pack, salt, &opts.output, created, namespaces)
+}
+
+/// The noise of the pack: off with `--no-dp`, else the policy's split of ε over the
+/// releases [`crate::plan`] counts.
+fn noiser(
+    opts: &Options,
+    schema: &pgshape_core::catalog::Schema,
+    roles: &BTreeMap<String, Vec<Role>>,
+) -> Result<Noiser> {
+    let Some(dp) = &opts.dp else {
+        return Ok(Noiser::off());
+    };
+    let config = |e: crate::dp::DpError| Error::Config(format!("differential privacy: {e}"));
+    let split = Split::with(&opts.policy.dp_split).map_err(config)?;
+    let plan = crate::plan::plan(schema, roles, &opts.policy);
+    let mut bounds = dp.bounds.clone();
+    for t in &schema.tables {
+        if let Some(n) = opts.policy.max_rows_per_unit(t) {
+            bounds
+                .table_max_rows_per_unit
+                .insert(t.qualified(), n.max(1));
+        }
+    }
+    Noiser::new(dp.epsilon, split, &plan, bounds).map_err(config)
+}
+
+/// Rows per unit of a table's figures under DP: none (one row per unit) for rows as units and
+/// the unit table itself, else the policy's bound for the table (`override_rows`, at least 1)
+/// or the pack's.
+fn clip_of(unit: &crate::unit::Unit, noise: &Noiser, override_rows: Option<u64>) -> Option<u64> {
+    let bounds = noise.bounds()?;
+    match unit {
+        crate::unit::Unit::Table { path, .. } if !path.is_empty() => {
+            Some(override_rows.unwrap_or(bounds.max_rows_per_unit).max(1))
+        }
+        _ => None,
+    }
+}
+
+/// The metrics of table `t`, the edges of its foreign keys and the token namespaces used.
+fn measure_table(
+    tx: &mut postgres::Transaction<'_>,
+    t: &pgshape_core::catalog::Table,
+    schema: &pgshape_core::catalog::Schema,
+    roles: &BTreeMap<String, Vec<Role>>,
+    units: &BTreeMap<String, crate::unit::Unit>,
+    scan: &Scan<'_>,
+) -> Result<(TableMetrics, Vec<EdgeMetrics>, Vec<Namespace>)> {
+    let q = t.qualified();
+    let unit = &units[&q];
+    scan.rests_on.set(None);
+    scan.clip
+        .set(clip_of(unit, scan.noise, scan.policy.max_rows_per_unit(t)));
+    let window = scan.policy.window_column(t);
+    let (mut metrics, namespaces) =
+        crate::metrics::table(tx, t, &roles[&q], window, &unit.sql(), scan)?;
+    metrics.privacy_unit = Some(unit.to_string());
+    if metrics.count_method == "band" {
+        tracing::info!(table = %q, unit = %unit, "rows of fewer than k people: schema and a row-count band only");
+        return Ok((metrics, Vec::new(), namespaces));
+    }
+    let mut edges = Vec::new();
+    for fk in &t.foreign_keys {
+        let parent = format!("{}.{}", fk.ref_schema, fk.ref_table);
+        let parent_unit = units.get(&parent);
+        let parent_sql = parent_unit.map_or(UnitSql::rows(), |u| u.sql());
+        let parent_rows = schema
+            .tables
+            .iter()
+            .find(|p| p.qualified() == parent)
+            .and_then(|p| scan.policy.max_rows_per_unit(p));
+        let parent_clip = parent_unit.and_then(|u| clip_of(u, scan.noise, parent_rows));
+        let (mut edge, people) = crate::fanout::edge(tx, t, fk, &parent_sql, parent_clip, scan)?;
+        scan.rests(people);
+        // Timings where the child has a time column (and offsets where the parent does).
+        if let Some((child_time, parent_time)) = crate::timing::columns(scan.policy, schema, t, fk)
+        {
+            let timings =
+                crate::timing::timings(tx, t, child_time, fk, parent_time, &unit.sql(), scan)?;
+            let exported = |n: pgshape_core::pack::Numbers| {
+                // Fewer than k people in all: nothing to say.
+                (!n.histogram.is_empty()).then_some(n)
+            };
+            scan.rests(timings.people);
+            edge.child_column = Some(child_time.name.clone());
+            edge.parent_column = parent_time.map(|c| c.name.clone());
+            edge.offset_seconds = timings.offset_seconds.and_then(exported);
+            edge.inter_arrival_seconds = exported(timings.inter_arrival_seconds);
+        }
+        edges.push(edge);
+    }
+    metrics.min_people = scan.rests_on.get();
+    tracing::info!(table = %q, rows = metrics.total_rows, unit = %unit, "measured");
+    Ok((metrics, edges, namespaces))
 }
 
 /// Writes the pack, then its manifest (which records the pack's sha256); both appear or

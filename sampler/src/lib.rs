@@ -29,6 +29,7 @@
 pub mod audit;
 pub mod books;
 pub mod cells;
+pub mod clip;
 pub mod detect;
 pub mod dp;
 pub mod extract;
@@ -40,6 +41,7 @@ pub mod metadata;
 pub mod metrics;
 pub mod numbers;
 pub mod people;
+pub mod plan;
 pub mod policy;
 pub mod profile;
 pub mod report;

@@ -133,13 +133,25 @@ struct ExtractArgs {
 /// Differential privacy, the budget ledger and the audit log (see docs/privacy.md).
 #[derive(clap::Args)]
 struct BooksArgs {
-    /// Differential-privacy epsilon of this pack, per privacy unit: what --budget-ledger is
-    /// charged. The figures are not noised yet (docs/privacy.md): the charge reserves budget.
+    /// Differential-privacy epsilon of this pack, per privacy unit (discrete Laplace noise on
+    /// every figure, split across figure families: docs/privacy.md); what --budget-ledger is
+    /// charged.
     #[arg(long, default_value_t = 1.0)]
     epsilon: f64,
-    /// No differential privacy: refused with --budget-ledger; the audit log records it.
-    #[arg(long)]
+    /// No differential privacy: exact figures under k-suppression only. `validate` reports
+    /// such a pack as a finding and `report` marks it; refused with --budget-ledger.
+    #[arg(long, conflicts_with_all = ["max_rows_per_unit", "max_children_per_parent", "max_length"])]
     no_dp: bool,
+    /// Rows of one privacy unit a table's figures read under DP (the rest are left out, so
+    /// the noise covers one unit); 1 for tables whose rows are their own units.
+    #[arg(long, value_name = "N", default_value_t = pgshape_sampler::dp::noise::DEFAULT_MAX_ROWS_PER_UNIT)]
+    max_rows_per_unit: u64,
+    /// Children per parent counted in a fan-out histogram under DP.
+    #[arg(long, value_name = "N", default_value_t = pgshape_sampler::dp::noise::DEFAULT_MAX_CHILDREN_PER_PARENT)]
+    max_children_per_parent: u64,
+    /// Text length counted under DP (longer values fall in the last bin).
+    #[arg(long, value_name = "N", default_value_t = pgshape_sampler::dp::noise::DEFAULT_MAX_LENGTH)]
+    max_length: u64,
     /// The budget ledger (JSON, created when missing): adds up epsilon per database and
     /// salt; an extraction past --budget-total is refused (exit 4) before anything is read.
     #[arg(long, value_name = "PATH")]
@@ -193,6 +205,15 @@ fn run_extract(a: ExtractArgs, now: Option<chrono::DateTime<chrono::Utc>>) -> Re
         k_min: a.k_min,
         limits: limits(&a.db),
         policy: a.db.policy()?,
+        dp: (!a.books.no_dp).then_some(extract::DpOptions {
+            epsilon: a.books.epsilon,
+            bounds: pgshape_core::pack::ContributionBounds {
+                max_rows_per_unit: a.books.max_rows_per_unit,
+                max_children_per_parent: a.books.max_children_per_parent,
+                max_length: a.books.max_length,
+                table_max_rows_per_unit: Default::default(),
+            },
+        }),
         sample: match a.sample_percent {
             None => Sample::full(),
             Some(p) => {

@@ -15,6 +15,8 @@ use pgshape_core::{Error, Result};
 use postgres::GenericClient;
 
 use crate::cells::{round6, round_decimals};
+use crate::dp::budget::Family;
+use crate::dp::noise::{Noiser, Noisy};
 use crate::policy::Policy;
 use crate::roles::Role;
 use crate::sample::Sample;
@@ -30,6 +32,11 @@ pub struct Scan<'a> {
     pub policy: &'a Policy,
     /// The fewest units an exported figure of the current table rests on.
     pub rests_on: std::cell::Cell<Option<u64>>,
+    /// The noise of the pack's figures (off with `--no-dp`).
+    pub noise: &'a Noiser,
+    /// Rows per unit the current table's figures read (`None`: not clipped, because DP is off
+    /// or each unit has one row); see [`crate::clip`].
+    pub clip: std::cell::Cell<Option<u64>>,
 }
 
 impl Scan<'_> {
@@ -40,6 +47,18 @@ impl Scan<'_> {
                 .set(Some(self.rests_on.get().map_or(u, |m| m.min(u))));
         }
     }
+
+    /// The L1 sensitivity of one histogram of the current table's (clipped) rows.
+    pub fn sensitivity(&self) -> u64 {
+        self.clip.get().unwrap_or(1)
+    }
+
+    /// Noisy `counts` of `family` of L1 sensitivity `sensitivity` (unchanged when off).
+    pub fn noisy(&self, family: Family, counts: &[u64], sensitivity: u64) -> Result<Noisy> {
+        self.noise
+            .release(family, counts, sensitivity)
+            .map_err(|e| Error::Config(e.to_string()))
+    }
 }
 
 /// A row count as a band: one significant digit (a table of few people is not counted
@@ -48,39 +67,44 @@ pub fn band(n: u64) -> u64 {
     crate::cells::significant(n as f64, 1) as u64
 }
 
-/// The metrics of table `t` and of every column (`roles[i]` is the role of `t.columns[i]`;
-/// `skip` columns are not read): its total and in-window counts, null fractions and distinct
-/// ratios in one pass, then per column what its role exports. Returns the token namespaces
-/// used, for the manifest.
-pub fn table(
+/// The one-pass figures of a table: rows, people, window rows, and per column read.
+struct Pass {
+    total: u64,
+    people: u64,
+    window: u64,
+    columns: Vec<ColumnPass>,
+}
+
+struct ColumnPass {
+    non_null: u64,
+    distinct: u64,
+    set_people: u64,
+    null_people: u64,
+}
+
+/// Counts, null counts and distinct counts of the columns `read` of `t` in one pass over
+/// `from`.
+fn one_pass(
     client: &mut impl GenericClient,
     t: &Table,
-    roles: &[Role],
+    read: &[usize],
     window: Option<&str>,
+    from: &str,
     unit: &UnitSql,
     scan: &Scan<'_>,
-) -> Result<(TableMetrics, Vec<Namespace>)> {
-    let from = format!(
-        "{} {}",
-        scan.sample.from(&qualified(&t.schema, &t.name), "t"),
-        unit.joins
-    );
-    let read: Vec<usize> = (0..t.columns.len())
-        .filter(|&i| roles[i] != Role::Skip)
-        .collect();
+) -> Result<Pass> {
     let mut select = vec!["count(*)".to_string(), unit.count(None)];
-    // Without a window column the window count's place is taken by a constant.
-    if window.is_none() {
-        select.push("0::bigint".into());
+    match window {
+        // Without a window column the window count's place is taken by a constant.
+        None => select.push("0::bigint".into()),
+        Some(w) => {
+            let w = quote(w);
+            select.push(format!(
+                "count(*) FILTER (WHERE t.{w} >= $1::timestamptz AND t.{w} < $2::timestamptz)"
+            ));
+        }
     }
-    if let Some(w) = window {
-        let w = quote(w);
-        select.push(format!(
-            "count(*) FILTER (WHERE t.{w} >= $1::timestamptz AND t.{w} < $2::timestamptz)"
-        ));
-    }
-    let first_column = select.len();
-    for &i in &read {
+    for &i in read {
         let c = quote(&t.columns[i].name);
         select.push(format!(
             "count(t.{c}), count(DISTINCT t.{c}::text), {}, {}",
@@ -97,13 +121,90 @@ pub fn table(
         "counts, null fractions and distinct ratios of {}",
         t.qualified()
     )))?;
-    let total = row.get::<_, i64>(0) as u64;
-    let people = row.get::<_, i64>(1) as u64;
-    if people < scan.k {
+    let get = |i: usize| row.get::<_, i64>(i) as u64;
+    Ok(Pass {
+        total: get(0),
+        people: get(1),
+        window: get(2),
+        columns: (0..read.len())
+            .map(|j| ColumnPass {
+                non_null: get(3 + 4 * j),
+                distinct: get(4 + 4 * j),
+                set_people: get(5 + 4 * j),
+                null_people: get(6 + 4 * j),
+            })
+            .collect(),
+    })
+}
+
+/// The pass's counts, null counts and distinct counts noised (one release per family: the
+/// table's counts, its columns' null counts, their distinct counts).
+fn noise_pass(pass: &mut Pass, windowed: bool, scan: &Scan<'_>) -> Result<()> {
+    if !scan.noise.is_on() {
+        return Ok(());
+    }
+    let s = scan.sensitivity();
+    let exact_total = pass.total;
+    let counts = scan.noisy(
+        Family::Counts,
+        &[pass.total, pass.window],
+        s * if windowed { 2 } else { 1 },
+    )?;
+    pass.total = counts.values[0];
+    pass.window = if windowed { counts.values[1] } else { 0 };
+    let n = pass.columns.len() as u64;
+    if n == 0 {
+        return Ok(());
+    }
+    let nulls: Vec<u64> = pass
+        .columns
+        .iter()
+        .map(|c| c.nulls_of(exact_total))
+        .collect();
+    let distinct: Vec<u64> = pass.columns.iter().map(|c| c.distinct).collect();
+    let nulls = scan.noisy(Family::NullFractions, &nulls, s * n)?.values;
+    let distinct = scan.noisy(Family::DistinctRatios, &distinct, s * n)?.values;
+    for ((c, nulls), distinct) in pass.columns.iter_mut().zip(nulls).zip(distinct) {
+        c.non_null = pass.total.saturating_sub(nulls);
+        c.distinct = distinct.min(c.non_null);
+    }
+    Ok(())
+}
+
+impl ColumnPass {
+    fn nulls_of(&self, total: u64) -> u64 {
+        total.saturating_sub(self.non_null)
+    }
+}
+
+/// The metrics of table `t` and of every column (`roles[i]` is the role of `t.columns[i]`;
+/// `skip` columns are not read): its total and in-window counts, null fractions and distinct
+/// ratios in one pass, then per column what its role exports. Under DP the table's rows are
+/// clipped per unit first ([`crate::clip`]) and every figure noised. Returns the token
+/// namespaces used, for the manifest.
+pub fn table(
+    client: &mut impl GenericClient,
+    t: &Table,
+    roles: &[Role],
+    window: Option<&str>,
+    unit: &UnitSql,
+    scan: &Scan<'_>,
+) -> Result<(TableMetrics, Vec<Namespace>)> {
+    let from = format!(
+        "{} {}",
+        scan.sample.from(&qualified(&t.schema, &t.name), "t"),
+        unit.joins
+    );
+    let (from, unit) = crate::clip::rows(&from, unit, scan.clip.get());
+    let read: Vec<usize> = (0..t.columns.len())
+        .filter(|&i| roles[i] != Role::Skip)
+        .collect();
+    let mut pass = one_pass(client, t, &read, window, &from, &unit, scan)?;
+    if pass.people < scan.k {
         // The rows of fewer than k people: the schema and a row-count band, nothing else.
         return Ok((
             TableMetrics {
-                total_rows: band(scan.sample.scale(total)),
+                total_rows: band(scan.sample.scale(pass.total)),
                 count_method: "band".into(),
                 window_column: None,
                 window_rows: None,
@@ -114,81 +215,89 @@ pub fn table(
             Vec::new(),
         ));
     }
-    scan.rests(Some(people));
+    scan.rests(Some(pass.people));
+    noise_pass(&mut pass, window.is_some(), scan)?;
     let mut metrics = TableMetrics {
-        total_rows: scan.sample.scale(total),
-        count_method: if scan.sample.is_sampled() {
-            "sampled".into()
-        } else {
-            "exact".into()
+        total_rows: scan.sample.scale(pass.total),
+        count_method: match (scan.noise.is_on(), scan.sample.is_sampled()) {
+            (true, _) => "noisy".into(),
+            (false, true) => "sampled".into(),
+            (false, false) => "exact".into(),
         },
         window_column: window.map(str::to_string),
-        window_rows: window.map(|_| scan.sample.scale(row.get::<_, i64>(2) as u64)),
+        window_rows: window.map(|_| scan.sample.scale(pass.window)),
         columns: BTreeMap::new(),
         privacy_unit: None,
         min_people: None,
     };
     let mut namespaces = Vec::new();
-    let out = &mut metrics.columns;
-    for (j, &i) in read.iter().enumerate() {
-        let (c, r) = (&t.columns[i], roles[i]);
-        let at = first_column + 4 * j;
-        let non_null = row.get::<_, i64>(at) as u64;
-        let distinct = row.get::<_, i64>(at + 1) as u64;
-        let (set_people, null_people) = (
-            row.get::<_, i64>(at + 2) as u64,
-            row.get::<_, i64>(at + 3) as u64,
-        );
-        // An identifier (by its name): only its null fraction and a banded distinct ratio,
-        // like a key.
-        let ratio = (non_null > 0).then(|| distinct as f64 / non_null as f64);
-        let identifier = crate::roles::identifier_like(c, r);
-        let r = if identifier { Role::Other } else { r };
-        // The null fraction rests on the people with values and those without: where either
-        // side has fewer than k, it is said as all or nothing.
-        let null_fraction = if total == 0 || set_people < scan.k {
-            if total == 0 {
-                0.0
-            } else {
-                1.0
-            }
-        } else if null_people < scan.k {
-            0.0
-        } else {
-            round6((total - non_null) as f64 / total as f64)
-        };
-        if set_people < scan.k {
-            out.insert(
-                c.name.clone(),
-                ColumnMetrics::bare(r.to_string(), null_fraction),
-            );
-            continue;
-        }
-        scan.rests(Some(set_people));
-        if null_people >= scan.k {
-            scan.rests(Some(null_people));
-        }
-        let decimals = if identifier {
-            1
-        } else {
-            DISTINCT_RATIO_DECIMALS
-        };
-        let mut m = ColumnMetrics {
-            role: r.to_string(),
-            null_fraction,
-            distinct_ratio: ratio.map(|x| round_decimals(x, decimals)),
-            daily_days: None,
-            hourly: None,
-            weekday: None,
-            daily: None,
-            length: None,
-            categories: None,
-            number: None,
-        };
-        namespaces.extend(by_role(client, t, i, r, &from, unit, scan, &mut m)?);
-        out.insert(c.name.clone(), m);
+    for (&i, p) in read.iter().zip(&pass.columns) {
+        let c = &t.columns[i];
+        let (m, ns) = column(client, t, i, roles[i], p, pass.total, &from, &unit, scan)?;
+        namespaces.extend(ns);
+        metrics.columns.insert(c.name.clone(), m);
     }
     Ok((metrics, namespaces))
+}
+
+/// The metrics of column `i` of `t` (role `r`, one-pass figures `p` of `total` rows).
+#[allow(clippy::too_many_arguments)]
+fn column(
+    client: &mut impl GenericClient,
+    t: &Table,
+    i: usize,
+    r: Role,
+    p: &ColumnPass,
+    total: u64,
+    from: &str,
+    unit: &UnitSql,
+    scan: &Scan<'_>,
+) -> Result<(ColumnMetrics, Option<Namespace>)> {
+    let c = &t.columns[i];
+    // An identifier (by its name): only its null fraction and a banded distinct ratio, like
+    // a key.
+    let ratio = (p.non_null > 0).then(|| p.distinct as f64 / p.non_null as f64);
+    let identifier = crate::roles::identifier_like(c, r);
+    let r = if identifier { Role::Other } else { r };
+    // The null fraction rests on the people with values and those without: where either
+    // side has fewer than k, it is said as all or nothing.
+    let null_fraction = if total == 0 || p.set_people < scan.k {
+        if total == 0 {
+            0.0
+        } else {
+            1.0
+        }
+    } else if p.null_people < scan.k {
+        0.0
+    } else {
+        round6(p.nulls_of(total) as f64 / total as f64)
+    };
+    if p.set_people < scan.k {
+        return Ok((ColumnMetrics::bare(r.to_string(), null_fraction), None));
+    }
+    scan.rests(Some(p.set_people));
+    if p.null_people >= scan.k {
+        scan.rests(Some(p.null_people));
+    }
+    let decimals = if identifier {
+        1
+    } else {
+        DISTINCT_RATIO_DECIMALS
+    };
+    let mut m = ColumnMetrics {
+        role: r.to_string(),
+        null_fraction,
+        distinct_ratio: ratio.map(|x| round_decimals(x, decimals)),
+        daily_days: None,
+        hourly: None,
+        weekday: None,
+        daily: None,
+        length: None,
+        categories: None,
+        number: None,
+    };
+    let ns = by_role(client, t, i, r, from, unit, scan, &mut m)?;
+    Ok((m, ns))
 }
 
 /// What column `i` of `t` exports by its role `r` (into `m`), from the `FROM` item `from`
@@ -218,17 +327,21 @@ fn by_role(
                 crate::roles::length_sql(c, &col),
                 unit.column()
             );
-            let measured = crate::shape::measure(
-                client,
-                &with,
-                "v",
-                "v",
-                unit.expr.is_some(),
-                LENGTH_QUANTILES,
-                scan.k,
-                &scan.sample,
-                &format!("the lengths of {what}"),
-            )?;
+            let what = format!("the lengths of {what}");
+            let of = crate::shape::Of {
+                with: &with,
+                hist: "v",
+                quantile: "v",
+                by_unit: unit.expr.is_some(),
+                points: LENGTH_QUANTILES,
+                what: &what,
+            };
+            let dp = crate::shape::ShapeDp {
+                family: Family::Lengths,
+                sensitivity: scan.sensitivity(),
+                bound: scan.noise.bounds().map_or(u64::MAX, |b| b.max_length),
+            };
+            let measured = crate::shape::measure(client, &of, scan, &dp)?;
             scan.rests(measured.min_units);
             m.length = Some(measured.shape);
         }
@@ -245,24 +358,13 @@ fn by_role(
                 &crate::roles::number_sql(c, &col),
                 unit,
                 &what,
-                scan.k,
-                &scan.sample,
+                scan,
             )?;
             scan.rests(people);
             m.number = Some(number);
         }
         Role::Timestamp => {
-            let p = crate::profile::profiles(
-                client,
-                from,
-                c,
-                unit,
-                &what,
-                scan.start,
-                scan.end,
-                scan.k,
-                &scan.sample,
-            )?;
+            let p = crate::profile::profiles(client, from, c, unit, &what, scan)?;
             scan.rests(p.min_units);
             m.hourly = p.hourly;
             m.weekday = Some(p.weekday);
@@ -323,6 +425,12 @@ fn categories(
         .collect();
     // In label order: which cell complements a suppressed one never depends on the plan.
     cells.sort();
+    // Under DP the rows per label noised as one release (units stay as counted: the k rule).
+    let rows: Vec<u64> = cells.iter().map(|c| c.1).collect();
+    let noisy = scan.noisy(Family::Categories, &rows, scan.sensitivity())?;
+    for (c, n) in cells.iter_mut().zip(noisy.values) {
+        c.1 = n;
+    }
     let counts: Vec<(u64, u64)> = cells.iter().map(|c| (c.1, c.2)).collect();
     let hidden_labels: Vec<&str> = cells
         .iter()
@@ -384,7 +492,7 @@ fn categories(
 }
 
 /// Text, varchar and char columns (and domains over them).
-fn is_text_type(c: &pgshape_core::catalog::Column) -> bool {
+pub(crate) fn is_text_type(c: &pgshape_core::catalog::Column) -> bool {
     let t = c.effective_type();
     let base = t.split('(').next().unwrap_or(t).trim();
     c.type_kind != pgshape_core::catalog::TypeKind::Enum

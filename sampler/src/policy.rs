@@ -40,6 +40,10 @@ pub struct Policy {
     /// other name as it is.
     #[serde(default)]
     pub allow_names: Vec<String>,
+    /// Shares of ε per figure family replacing the defaults (`{"profiles": 0.3}`), then
+    /// scaled to sum to 1; unknown families are rejected (see [`crate::dp::budget`]).
+    #[serde(default)]
+    pub dp_split: crate::dp::budget::SplitOverride,
     /// The file it was read from (for messages).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -56,6 +60,10 @@ pub struct TablePolicy {
     /// foreign-key path), or `rows`; instead of the nearest table with PII columns.
     #[serde(default)]
     pub privacy_unit: Option<String>,
+    /// Rows of one unit this table's figures read under DP, instead of
+    /// `--max-rows-per-unit` (a table where each person has few rows needs less noise).
+    #[serde(default)]
+    pub max_rows_per_unit: Option<u64>,
     /// Per column.
     #[serde(default)]
     pub columns: BTreeMap<String, ColumnPolicy>,
@@ -244,6 +252,11 @@ impl Policy {
     /// The privacy unit the policy names for `t`, if it names one.
     pub fn privacy_unit(&self, t: &Table) -> Option<&str> {
         self.tables.get(&t.qualified())?.privacy_unit.as_deref()
+    }
+
+    /// The table's rows per unit under DP, when the policy names them.
+    pub fn max_rows_per_unit(&self, t: &Table) -> Option<u64> {
+        self.tables.get(&t.qualified())?.max_rows_per_unit
     }
 
     /// Whether the policy allows catalog name or expression `name` (flagged by a detector).

@@ -6,12 +6,12 @@
 //! profile is coarsened to weeks, then to 30-day periods, until every non-empty cell rests
 //! on `k` units, or dropped.
 
-use chrono::{DateTime, Utc};
 use pgshape_core::catalog::Column;
 use pgshape_core::{Error, Result};
 use postgres::GenericClient;
 
-use crate::sample::Sample;
+use crate::dp::budget::Family;
+use crate::metrics::Scan;
 use crate::unit::UnitSql;
 
 /// The daily profile's periods, finest first: days, weeks, 30 days.
@@ -39,11 +39,9 @@ pub fn profiles(
     c: &Column,
     unit: &UnitSql,
     what: &str,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-    k: u64,
-    sample: &Sample,
+    scan: &Scan<'_>,
 ) -> Result<Profiles> {
+    let (start, end, k, sample) = (scan.start, scan.end, scan.k, &scan.sample);
     let col = format!("t.{}", pgshape_core::ident::quote(&c.name));
     let ty = c.effective_type();
     let is_date = ty == "date";
@@ -98,6 +96,7 @@ pub fn profiles(
             *c = cell;
         }
     }
+    noise(&mut hourly, &mut weekday, &mut periods, scan)?;
     let mut min_units = None;
     let mut export = |v: &[(u64, u64)]| -> Vec<Option<u64>> {
         let out = suppress_with_complement(v, k);
@@ -127,6 +126,47 @@ pub fn profiles(
         bucket_days,
         min_units,
     })
+}
+
+/// Under DP: the hourly, weekday and daily rows noised as one release of L1 sensitivity 3 ×
+/// the rows per unit (every row is in one hour, one weekday and at most one day); weeks and
+/// 30-day periods are sums of the noisy days (post-processing). Units stay as counted.
+fn noise(
+    hourly: &mut [(u64, u64)],
+    weekday: &mut [(u64, u64)],
+    periods: &mut [Vec<(u64, u64)>],
+    scan: &Scan<'_>,
+) -> Result<()> {
+    if !scan.noise.is_on() {
+        return Ok(());
+    }
+    let (h, w) = (hourly.len(), weekday.len());
+    let rows: Vec<u64> = hourly
+        .iter()
+        .chain(weekday.iter())
+        .chain(periods[0].iter())
+        .map(|c| c.0)
+        .collect();
+    let noisy = scan
+        .noisy(Family::Profiles, &rows, 3 * scan.sensitivity())?
+        .values;
+    let cells = hourly
+        .iter_mut()
+        .chain(weekday.iter_mut())
+        .chain(periods[0].iter_mut());
+    for (c, n) in cells.zip(&noisy) {
+        c.0 = *n;
+    }
+    let days: Vec<u64> = noisy[h + w..].to_vec();
+    for (p, &b) in periods.iter_mut().zip(DAILY_BUCKETS).skip(1) {
+        p.iter_mut().for_each(|c| c.0 = 0);
+        for (d, n) in days.iter().enumerate() {
+            if let Some(c) = p.get_mut(d / b as usize) {
+                c.0 += n;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Cells `(rows, units)` → exported rows: `None` under `k` units, and when any is, also the

@@ -56,23 +56,34 @@ fn cell(n: Option<&Numbers>, name: &str) -> String {
         .map_or("–".into(), |v| v.to_string())
 }
 
-/// What the pack says of differential privacy: its mechanism, ε, δ and split, or that its
-/// figures are not noised (not a failed check while DP is not on by default: issue 13).
+/// What the pack says of differential privacy: its mechanism, ε, δ, ε per family and the
+/// contribution bounds, or (marked ✗) that its figures are exact (`--no-dp`).
 fn dp_line(pack: &Pack) -> String {
     match &pack.privacy.dp {
         Some(dp) => {
-            let split: Vec<String> = dp.split.iter().map(|(f, e)| format!("{f} {e}")).collect();
+            let split: Vec<String> = dp
+                .split
+                .iter()
+                .map(|(f, e)| format!("  - ε {f}: {}", crate::cells::significant(*e, 3)))
+                .collect();
+            let b = &dp.bounds;
+            let tables: String = b
+                .table_max_rows_per_unit
+                .iter()
+                .map(|(t, n)| format!("; {t}: {n} rows per unit"))
+                .collect();
             format!(
-                "- ✓ Differential privacy: {} at ε = {} (δ = {}) per privacy unit; split: {}",
+                "- ✓ Differential privacy: {} at ε = {} (δ = {}) per privacy unit and per pack; ε per figure family:\n{}\n  - bounds: {} rows per unit, {} children per parent, lengths to {}{tables}",
                 dp.mechanism,
                 dp.epsilon,
                 dp.delta,
-                split.join(", ")
+                split.join("\n"),
+                b.max_rows_per_unit,
+                b.max_children_per_parent,
+                b.max_length
             )
         }
-        None => {
-            "- · Differential privacy: none, the figures are not noised (docs/privacy.md)".into()
-        }
+        None => "- ✗ Differential privacy: OFF (--no-dp): exact figures under k-suppression only; two packs one person apart reveal that person (docs/privacy.md)".into(),
     }
 }
 
@@ -86,10 +97,12 @@ pub fn render(path: &Path, operator: &str) -> pgshape_core::Result<String> {
         })?
         .len();
     let sha = artifact::sha256_file(path)?;
-    let findings = validate::validate_file(path).map_err(|source| pgshape_core::Error::Io {
+    let mut findings = validate::validate_file(path).map_err(|source| pgshape_core::Error::Io {
         path: path.into(),
         source,
     })?;
+    // A --no-dp pack is marked on its own line (see `dp_line`).
+    findings.retain(|f| f.what != validate::NO_DP);
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("pack");
 
     let mut r = String::new();

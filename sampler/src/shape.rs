@@ -8,8 +8,9 @@ use pgshape_core::pack::{Bin, Shape};
 use pgshape_core::{Error, Result};
 use postgres::GenericClient;
 
+use crate::dp::budget::Family;
+use crate::metrics::Scan;
 use crate::people::{bracketed, quantile_ctes, quantile_selects, units_agg};
-use crate::sample::Sample;
 
 /// A shape and the exact totals of its observed values (before any merging).
 pub struct Measured {
@@ -18,26 +19,53 @@ pub struct Measured {
     pub total: u64,
     /// Observed zeros.
     pub zeros: u64,
+    /// The units of the zeros (as counted by the server).
+    pub zero_units: u64,
     /// The fewest units any exported bin or quantile rests on (`None`: nothing exported).
     pub min_units: Option<u64>,
 }
 
-/// The shape of `x` (bigint ≥ 0) of relation `hist` (columns `x`, `u`), its quantiles over
-/// relation `quantile` (the same columns, e.g. the non-zero values), both defined by the
-/// common table expressions `with`.
-#[allow(clippy::too_many_arguments)]
+/// What [`measure`] reads: the shape of `x` (bigint ≥ 0) of relation `hist` (columns `x`,
+/// `u`), its quantiles over relation `quantile` (the same columns, e.g. the non-zero values),
+/// both defined by the common table expressions `with`.
+pub struct Of<'a> {
+    pub with: &'a str,
+    pub hist: &'a str,
+    pub quantile: &'a str,
+    pub by_unit: bool,
+    pub points: &'a [(&'a str, f64)],
+    pub what: &'a str,
+}
+
+/// How a shape is noised under DP: its family, the L1 sensitivity of its histogram and the
+/// bound `x` is clipped at (the bins are then fixed: 0, 1, 2–3, … up to the bound's).
+pub struct ShapeDp {
+    pub family: Family,
+    pub sensitivity: u64,
+    pub bound: u64,
+}
+
+/// Noisy bins under this many times the noise scale are taken as empty (post-processing:
+/// without it the noise of the empty bins of a fixed bin set would pile up in the merges, and
+/// a spurious top bin makes values nobody has: at 3 scales a 17-bin length histogram had one
+/// about every third release, and an email column got lengths past 8 KiB). At 8 scales a
+/// bin of noise alone passes with probability e^-8 / 2 (1.7e-4).
+const EMPTY_BELOW_SCALES: f64 = 8.0;
+
+/// The shape of `of`, noised as `dp` says when the scan's noise is on.
 pub fn measure(
     client: &mut impl GenericClient,
-    with: &str,
-    hist: &str,
-    quantile: &str,
-    by_unit: bool,
-    points: &[(&str, f64)],
-    k: u64,
-    sample: &Sample,
-    what: &str,
+    of: &Of<'_>,
+    scan: &Scan<'_>,
+    dp: &ShapeDp,
 ) -> Result<Measured> {
-    let probabilities: Vec<f64> = points.iter().map(|(_, p)| *p).collect();
+    let probabilities: Vec<f64> = of.points.iter().map(|(_, p)| *p).collect();
+    let on = scan.noise.is_on();
+    let hist = if on {
+        format!("(SELECT least(x, {}) AS x, u FROM {}) h", dp.bound, of.hist)
+    } else {
+        of.hist.to_string()
+    };
     let sql = format!(
         "WITH {with},
               b AS (SELECT CASE WHEN x = 0 THEN 0 ELSE floor(log(2::numeric, x::numeric))::int + 1 END AS e,
@@ -47,31 +75,46 @@ pub fn measure(
               {qctes}
          SELECT (SELECT array_agg(e ORDER BY e) FROM b), (SELECT array_agg(n ORDER BY e) FROM b),
                 (SELECT array_agg(un ORDER BY e) FROM b), {qselects}",
-        units = units_agg(by_unit),
-        qctes = quantile_ctes("qx", 0, "$1::float8[]", by_unit),
+        with = of.with,
+        quantile = of.quantile,
+        units = units_agg(of.by_unit),
+        qctes = quantile_ctes("qx", 0, "$1::float8[]", of.by_unit),
         qselects = quantile_selects(0),
     );
     let row = client
         .query_one(&sql, &[&probabilities])
-        .map_err(Error::db(format!("the distribution of {what}")))?;
+        .map_err(Error::db(format!("the distribution of {}", of.what)))?;
     let get = |i: usize| row.get::<_, Option<Vec<i64>>>(i).unwrap_or_default();
-    let (es, ns, us) = (
-        row.get::<_, Option<Vec<i32>>>(0).unwrap_or_default(),
-        get(1),
-        get(2),
-    );
+    let es = row.get::<_, Option<Vec<i32>>>(0).unwrap_or_default();
+    let (ns, us) = (get(1), get(2));
     let values: Vec<Option<f64>> = row
         .get::<_, Option<Vec<Option<f64>>>>(3)
         .unwrap_or_default();
-    let below: Vec<Option<i64>> = row
-        .get::<_, Option<Vec<Option<i64>>>>(4)
-        .unwrap_or_default();
-    let above: Vec<Option<i64>> = row
-        .get::<_, Option<Vec<Option<i64>>>>(5)
-        .unwrap_or_default();
+    let sides = |i: usize| {
+        row.get::<_, Option<Vec<Option<i64>>>>(i)
+            .unwrap_or_default()
+    };
+    let (below, above) = (sides(4), sides(5));
+    let mut cells: Vec<(u64, u64, u64, u64)> = es
+        .iter()
+        .zip(ns.iter().zip(&us))
+        .map(|(&e, (&n, &u))| {
+            let (lo, hi) = bin_edges(e as u32);
+            (lo, hi, n as u64, u as u64)
+        })
+        .collect();
+    let mut values = values;
+    if on {
+        cells = noisy_cells(&cells, dp, scan)?;
+        // Quantiles from the noisy bins (no value of a row leaves), over the non-zero values
+        // where the quantile relation leaves zeros out.
+        let skip_zero = of.hist != of.quantile;
+        values = noisy_quantiles(&cells, &probabilities, skip_zero);
+    }
     let mut min_units: Option<u64> = None;
     let mut rests = |n: u64| min_units = Some(min_units.map_or(n, |m| m.min(n)));
-    let quantiles = points
+    let quantiles = of
+        .points
         .iter()
         .enumerate()
         .map(|(j, (name, _))| {
@@ -83,23 +126,11 @@ pub fn measure(
                 .get(j)
                 .copied()
                 .flatten()
-                .filter(|_| bracketed(b, a, k));
+                .filter(|_| bracketed(b, a, scan.k));
             if v.is_some() {
                 rests(b.unwrap_or(0).min(a.unwrap_or(0)) as u64);
             }
             (name.to_string(), v)
-        })
-        .collect();
-    let cells: Vec<(u64, u64, u64, u64)> = es
-        .iter()
-        .zip(ns.iter().zip(&us))
-        .map(|(&e, (&n, &u))| {
-            let (lo, hi) = if e == 0 {
-                (0, 0)
-            } else {
-                (1u64 << (e - 1), (1u64 << e) - 1)
-            };
-            (lo, hi, n as u64, u as u64)
         })
         .collect();
     let total = cells.iter().map(|c| c.2).sum();
@@ -107,7 +138,8 @@ pub fn measure(
         .iter()
         .find(|c| c.0 == 0 && c.1 == 0)
         .map_or(0, |c| c.2);
-    let merged = merge(cells, k);
+    let zero_units = cells.iter().find(|c| c.1 == 0).map_or(0, |c| c.3);
+    let merged = merge(cells, scan.k);
     for b in &merged {
         rests(b.3);
     }
@@ -116,8 +148,9 @@ pub fn measure(
         .map(|(lo, hi, n, _)| Bin {
             lo,
             hi,
-            count: sample.scale(n),
+            count: scan.sample.scale(n),
         })
+        .filter(|b| !on || b.count > 0 || b.hi.is_none())
         .collect();
     Ok(Measured {
         shape: Shape {
@@ -126,8 +159,68 @@ pub fn measure(
         },
         total,
         zeros,
+        zero_units,
         min_units,
     })
+}
+
+/// The values of log2 bin `e`: 0 for 0, else `2^(e-1) ..= 2^e - 1`.
+fn bin_edges(e: u32) -> (u64, u64) {
+    if e == 0 {
+        (0, 0)
+    } else {
+        (1u64 << (e - 1), (1u64 << e) - 1)
+    }
+}
+
+/// Every bin of the fixed set up to `dp.bound` (empty ones too), rows noised; units as
+/// counted (the k rule).
+fn noisy_cells(
+    cells: &[(u64, u64, u64, u64)],
+    dp: &ShapeDp,
+    scan: &Scan<'_>,
+) -> Result<Vec<(u64, u64, u64, u64)>> {
+    let top = 64 - dp.bound.max(1).leading_zeros();
+    let mut all: Vec<(u64, u64, u64, u64)> = (0..=top)
+        .map(|e| {
+            let (lo, hi) = bin_edges(e);
+            (lo, hi, 0, 0)
+        })
+        .collect();
+    for c in cells {
+        if let Some(slot) = all.iter_mut().find(|a| a.0 == c.0) {
+            *slot = *c;
+        }
+    }
+    let rows: Vec<u64> = all.iter().map(|c| c.2).collect();
+    let noisy = scan.noisy(dp.family, &rows, dp.sensitivity)?;
+    let floor = EMPTY_BELOW_SCALES * noisy.scale;
+    for (c, n) in all.iter_mut().zip(noisy.values) {
+        c.2 = if (n as f64) < floor { 0 } else { n };
+    }
+    Ok(all)
+}
+
+/// Quantiles read from noisy log2 bins (linear inside a bin, `[lo, hi + 1)`), whole numbers.
+fn noisy_quantiles(
+    cells: &[(u64, u64, u64, u64)],
+    qs: &[f64],
+    skip_zero: bool,
+) -> Vec<Option<f64>> {
+    let mut edges: Vec<f64> = cells.iter().map(|c| c.0 as f64).collect();
+    edges.push(cells.last().map_or(1.0, |c| c.1 as f64 + 1.0));
+    let counts: Vec<u64> = cells
+        .iter()
+        .map(|c| if skip_zero && c.1 == 0 { 0 } else { c.2 })
+        .collect();
+    let total = counts.iter().sum::<u64>();
+    qs.iter()
+        .map(|&q| {
+            crate::dp::histogram::quantile(&edges, &counts, q)
+                .filter(|_| total > 0)
+                .map(libm::floor)
+        })
+        .collect()
 }
 
 /// Merges bins `(lo, hi, rows, units)` (ordered) until each rests on `k` units: the sparse top
@@ -165,6 +258,17 @@ pub fn merge(mut bins: Vec<(u64, u64, u64, u64)>, k: u64) -> Vec<(u64, Option<u6
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantiles_under_dp_are_read_from_the_fixed_log2_bins() {
+        // 0: 10 values, 1: 10, 2-3: 20; the quantile relation with or without the zeros.
+        let cells = [(0, 0, 10, 5), (1, 1, 10, 5), (2, 3, 20, 5)];
+        let all = noisy_quantiles(&cells, &[0.1, 0.5, 0.75], false);
+        assert_eq!(all, vec![Some(0.0), Some(2.0), Some(3.0)]);
+        let nonzero = noisy_quantiles(&cells, &[0.1, 0.5], true);
+        assert_eq!(nonzero, vec![Some(1.0), Some(2.0)]);
+        assert_eq!(noisy_quantiles(&[(0, 0, 0, 0)], &[0.5], false), vec![None]);
+    }
 
     #[test]
     fn sparse_bins_merge_by_units_and_none_is_dropped() {

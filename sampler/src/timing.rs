@@ -13,8 +13,9 @@ use pgshape_core::pack::{Numbers, TIMING_QUANTILES};
 use pgshape_core::Result;
 use postgres::GenericClient;
 
+use crate::dp::budget::Family;
+use crate::metrics::Scan;
 use crate::policy::Policy;
-use crate::sample::Sample;
 use crate::unit::UnitSql;
 
 /// The time columns of an edge: the child's window column (none: the edge has no timings)
@@ -70,9 +71,9 @@ pub fn timings(
     fk: &ForeignKey,
     parent_time: Option<&Column>,
     unit: &UnitSql,
-    k: u64,
-    sample: &Sample,
+    scan: &Scan<'_>,
 ) -> Result<Timings> {
+    let sample = &scan.sample;
     let t = quote(&child_time.name);
     let keys: Vec<String> = fk
         .columns
@@ -96,21 +97,27 @@ pub fn timings(
         join = fk.join_sql("t", "p"),
         partition = partition.join(", "),
     );
-    let mut sources = vec!["SELECT g AS x, u FROM j".to_string()];
+    // Under DP at most `clip` children of one unit: a unit's row moves its own gap and the
+    // next child's (3 votes: one gap out, two in) and its own offset.
+    let j = crate::clip::relation("j", scan.clip.get().filter(|_| scan.noise.is_on()));
+    let mut sources = vec![format!("SELECT g AS x, u FROM {j} jc")];
+    let c = scan.sensitivity();
+    let mut sensitivities = vec![3 * c];
     if parent_time.is_some() {
-        sources.push("SELECT o AS x, u FROM j".to_string());
+        sources.push(format!("SELECT o AS x, u FROM {j} jc"));
+        sensitivities.push(c);
     }
     let what = format!("the timings of {}", fk.name);
-    let mut d = crate::numbers::distributions(
-        client,
-        Some(&with),
-        &sources,
-        unit.expr.is_some(),
-        TIMING_QUANTILES,
-        &what,
-        k,
-        sample,
-    )?;
+    let of = crate::numbers::Sources {
+        with: Some(&with),
+        sources: &sources,
+        by_unit: unit.expr.is_some(),
+        points: TIMING_QUANTILES,
+        what: &what,
+        family: Family::Timings,
+        sensitivities: &sensitivities,
+    };
+    let mut d = crate::numbers::distributions(client, &of, scan)?;
     let offset = (d.len() == 2).then(|| d.remove(1));
     let (inter_arrival_seconds, gaps_people) = d.remove(0);
     let people = [gaps_people, offset.as_ref().and_then(|o| o.1)]

@@ -14,6 +14,10 @@ use pgshape_core::pii::{self, Detector};
 use pgshape_core::token::is_token;
 use serde_json::Value;
 
+/// The finding of a pack extracted with `--no-dp`.
+pub const NO_DP: &str =
+    "no differential privacy (extracted with --no-dp): exact figures under k-suppression only";
+
 /// One finding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
@@ -62,6 +66,14 @@ pub fn validate_value(value: &Value) -> Vec<Finding> {
         (Vec::new(), false)
     };
     let structural = !structure.is_empty();
+    // A pack without noise (`--no-dp`): exact figures under k-suppression only, which
+    // differencing two packs defeats (docs/privacy.md). A finding, exit 1 like any other.
+    if value.get("pack_version").is_some() && value.pointer("/privacy/dp").is_none() {
+        findings.push(Finding {
+            json_path: "$.privacy.dp".into(),
+            what: NO_DP.into(),
+        });
+    }
     if let Some(k) = value.pointer("/privacy/k_min").and_then(Value::as_u64) {
         if k < K_FLOOR {
             findings.push(Finding {

@@ -189,19 +189,39 @@ pub fn canaries() -> Vec<(String, String)> {
         .collect()
 }
 
-/// Runs `pgshape-sampler extract` on `db` into `dir` (60-day window); returns the pack's path
-/// (the manifest is beside it, `..._mapping.json`).
+/// Runs `pgshape-sampler extract --no-dp` on `db` into `dir` (60-day window): exact figures,
+/// for tests that check them against ground truth or test something else than the noise.
+/// Returns the pack's path (the manifest is beside it, `..._mapping.json`).
 pub fn extract_pack(db: &TestDb, dir: &Path, salt: &str) -> PathBuf {
+    extract_pack_with(db, dir, salt, &["--no-dp"])
+}
+
+/// Asserts that `validate`'s output `out` found exactly one thing: the pack was extracted
+/// with `--no-dp` (exit 1, see docs/runbook.md).
+pub fn assert_only_the_no_dp_finding(out: &std::process::Output) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert!(
+        lines[0].contains("$.privacy.dp: no differential privacy"),
+        "{stdout}"
+    );
+}
+
+/// [`extract_pack`] with `extra` arguments instead of `--no-dp` (empty: DP on, the default).
+pub fn extract_pack_with(db: &TestDb, dir: &Path, salt: &str, extra: &[&str]) -> PathBuf {
     let pack = dir.join("shape-metrics-20261122.json");
+    let args = [
+        "extract",
+        "--output",
+        pack.to_str().expect("utf-8 path"),
+        "--window-days",
+        "60",
+    ];
     run_ok(
         "pgshape-sampler",
-        &[
-            "extract",
-            "--output",
-            pack.to_str().expect("utf-8 path"),
-            "--window-days",
-            "60",
-        ],
+        &[&args[..], extra].concat(),
         &[("DATABASE_URL", &db.url), ("ANONYMIZATION_SALT", salt)],
     );
     pack
@@ -252,7 +272,8 @@ pub fn generate_and_load(
 
 /// The reviewer's check of a round trip: extracts schema `synthetic` of `target` (with
 /// `extract_args`, e.g. the production pack's `--window-days`) and runs `compare --json` against
-/// `production`. Returns compare's exit code (0 every figure within its threshold, 1 some
+/// `production`. The synthetic side is extracted with `--no-dp` unless `extract_args` name an
+/// `--epsilon` (a round trip under DP). Returns compare's exit code (0 every figure within its threshold, 1 some
 /// over) and its document; any other exit fails the test.
 pub fn compare_synthetic(
     production: &Path,
@@ -269,9 +290,14 @@ pub fn compare_synthetic(
         "--schema",
         "synthetic",
     ];
+    let no_dp: &[&str] = if extract_args.contains(&"--epsilon") {
+        &[]
+    } else {
+        &["--no-dp"]
+    };
     run_ok(
         "pgshape-sampler",
-        &[&args[..], extract_args].concat(),
+        &[&args[..], extract_args, no_dp].concat(),
         &[("DATABASE_URL", &target.url), ("ANONYMIZATION_SALT", salt)],
     );
     let o = run(

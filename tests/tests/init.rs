@@ -342,6 +342,7 @@ fn shop_pack(sql: &str, dir: &Path, name: &str) -> PathBuf {
         "pgshape-sampler",
         &[
             "extract",
+            "--no-dp",
             "--output",
             pack.to_str().unwrap(),
             "--schema",

@@ -24,6 +24,7 @@ fn extract(url: &str, schema: &str, out: &Path) {
         "pgshape-sampler",
         &[
             "extract",
+            "--no-dp",
             "--output",
             out.to_str().unwrap(),
             "--schema",

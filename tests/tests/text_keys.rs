@@ -33,6 +33,7 @@ fn extract(db: &TestDb, out: &Path) {
         "pgshape-sampler",
         &[
             "extract",
+            "--no-dp",
             "--output",
             out.to_str().unwrap(),
             "--schema",

@@ -243,6 +243,7 @@ const CHECKS: &[(&str, &str)] = &[
 fn extract(db: &TestDb, schema: &str, out: &Path, policy: Option<&Path>) {
     let mut args = vec![
         "extract",
+        "--no-dp",
         "--output",
         out.to_str().unwrap(),
         "--schema",

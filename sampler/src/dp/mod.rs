@@ -8,13 +8,16 @@
 //! - [`budget`]: the ε of one pack split across figure families (documented default, policy
 //!   override) and the accountant that adds up what each release spends.
 //!
-//! Noise is random (a secure RNG inside OpenDP), never derived from the data or a seed. Until
-//! the metrics are wired to these functions (after issue 12, the privacy unit) no pack
-//! figure is noised: see `docs/privacy.md`.
+//! - [`noise`]: the noise of one extraction (each family's share split over its planned
+//!   releases), which every metric calls; the identity under `--no-dp`.
+//!
+//! Noise is random (a secure RNG inside OpenDP), never derived from the data or a seed: see
+//! `docs/privacy.md`.
 
 pub mod budget;
 pub mod histogram;
 pub mod mechanism;
+pub mod noise;
 
 /// What can go wrong releasing a figure. Messages carry parameters (ε, sensitivity,
 /// family), never a figure's value.
@@ -67,13 +70,14 @@ mod tests {
             delta: 0.0,
             split: Split::default().epsilons(1.0),
             bounds: ContributionBounds {
-                max_children_per_parent: 1000,
-                votes_per_unit_per_cell: 1,
-                max_cells_per_unit: 24,
-                max_rows_per_unit: 1,
+                max_rows_per_unit: 64,
+                max_children_per_parent: 1024,
+                max_length: 65_536,
+                table_max_rows_per_unit: Default::default(),
             },
         };
-        assert_eq!(record.bounds.histogram_sensitivity(), 24);
+        assert_eq!(record.bounds.histogram_sensitivity(1), 1);
+        assert_eq!(record.bounds.histogram_sensitivity(1_000), 64);
         let json = serde_json::to_value(&record).unwrap();
         let mut all = Vec::new();
         strings(&json, &mut all);
@@ -87,7 +91,7 @@ mod tests {
         let back: DpRecord = serde_json::from_value(json).unwrap();
         assert_eq!(back, record);
         let e = serde_json::from_str::<DpRecord>(
-            r#"{"mechanism": "x", "epsilon": 1, "delta": 0, "split": {}, "bounds": {"max_children_per_parent": 1, "votes_per_unit_per_cell": 1, "max_cells_per_unit": 1, "max_rows_per_unit": 1}, "rho": 0}"#,
+            r#"{"mechanism": "x", "epsilon": 1, "delta": 0, "split": {}, "bounds": {"max_children_per_parent": 1, "max_length": 1, "max_rows_per_unit": 1}, "rho": 0}"#,
         )
         .unwrap_err();
         assert!(e.to_string().contains("unknown field `rho`"), "{e}");

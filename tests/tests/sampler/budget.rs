@@ -98,18 +98,34 @@ fn the_ledger_refuses_past_its_total_and_the_audit_log_is_a_chain() {
     assert_eq!(charges, [1.0, 1.5]);
     let pack_a = pgshape_core::artifact::sha256_file(&dir.path().join("a.json")).unwrap();
     assert_eq!(account["extractions"][0]["pack_sha256"], pack_a.as_str());
-    assert_eq!(account["extractions"][0]["noise_applied"], false);
-    // The pack claims no DP, and the report says its figures are not noised.
+    assert_eq!(account["extractions"][0]["noise_applied"], true);
+    // The pack records the noise it was extracted under, and the report reads ε per family.
     let pack: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("a.json")).unwrap()).unwrap();
-    assert!(pack["privacy"].get("epsilon").is_none() && pack["privacy"].get("dp").is_none());
+    assert_eq!(pack["privacy"]["epsilon"], 1.0);
+    let dp = &pack["privacy"]["dp"];
+    assert_eq!(dp["mechanism"], "discrete_laplace");
+    assert_eq!(
+        (dp["epsilon"].as_f64(), dp["delta"].as_f64()),
+        (Some(1.0), Some(0.0))
+    );
+    let split: f64 = dp["split"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_f64().unwrap())
+        .sum();
+    assert!((split - 1.0).abs() < 1e-9, "{dp}");
+    assert_eq!(dp["bounds"]["max_rows_per_unit"], 64);
     let report = run_ok(
         "pgshape-sampler",
         &["report", dir.path().join("a.json").to_str().unwrap()],
         &[],
     );
     assert!(
-        report.contains("Differential privacy: none, the figures are not noised"),
+        report.contains("Differential privacy: discrete_laplace at ε = 1 (δ = 0)")
+            && report.contains("ε fanout: 0.2")
+            && report.contains("ε profiles: 0.2"),
         "{report}"
     );
 

@@ -37,6 +37,8 @@ CREATE TABLE diary (id bigint PRIMARY KEY, account_id bigint NOT NULL REFERENCES
                     body text NOT NULL, written_at timestamptz NOT NULL);
 INSERT INTO diary SELECT g, 1, repeat('d', g), timestamptz '2026-12-02 12:00:00+00' - g * interval '5 hours'
   FROM generate_series(1, 50) g;
+CREATE TABLE badges (id bigint PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts);
+INSERT INTO badges SELECT g, 1 + g % 37 FROM generate_series(1, 370) g;
 CREATE TABLE stations (id bigint PRIMARY KEY, temp integer NOT NULL);
 INSERT INTO stations SELECT g, g % 17 FROM generate_series(1, 30) g;
 ";
@@ -64,7 +66,7 @@ fn no_exported_figure_rests_on_fewer_than_k_people() {
     ];
     run_ok(
         "pgshape-sampler",
-        &["extract", "--output", out.to_str().unwrap()],
+        &["extract", "--no-dp", "--output", out.to_str().unwrap()],
         &env,
     );
     let pack: Pack = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
@@ -76,6 +78,20 @@ fn no_exported_figure_rests_on_fewer_than_k_people() {
         Some("public.accounts via ratings_account_id_fkey")
     );
     assert!(t.min_people.unwrap() >= k as u64, "{:?}", t.min_people);
+
+    // Fan-out zero fraction: 3 of 40 accounts have no badge, fewer than k people: the
+    // fraction does not count them (0.075 would say "3 accounts").
+    let badges = pack
+        .edges
+        .iter()
+        .find(|e| e.child == "public.badges")
+        .unwrap();
+    let without: i64 = people(
+        &mut c,
+        "SELECT count(*) FROM accounts a WHERE NOT EXISTS (SELECT 1 FROM badges b WHERE b.account_id = a.id)",
+    );
+    assert!(without > 0 && without < k, "{without}");
+    assert_eq!(badges.zero_fraction, 0.0, "{badges:?}");
 
     // Categories: 'solo' is one person's 400 rows.
     let genres = t.columns["genre"].categories.as_ref().unwrap();

@@ -59,6 +59,7 @@ fn sample_percent_10_keeps_the_largest_edge_within_10_percent() {
         "pgshape-sampler",
         &[
             "extract",
+            "--no-dp",
             "--output",
             path.to_str().unwrap(),
             "--window-days",
@@ -137,7 +138,13 @@ fn a_sample_percent_out_of_range_exits_2_and_writes_nothing() {
         let flag = format!("--sample-percent={bad}");
         let out = pgshape_e2e::run(
             "pgshape-sampler",
-            &["extract", "--output", path.to_str().unwrap(), &flag],
+            &[
+                "extract",
+                "--no-dp",
+                "--output",
+                path.to_str().unwrap(),
+                &flag,
+            ],
             &[("DATABASE_URL", &db.url), ("ANONYMIZATION_SALT", SALT)],
         );
         let stderr = String::from_utf8_lossy(&out.stderr);
