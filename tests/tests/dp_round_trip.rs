@@ -1,8 +1,11 @@
 //! A round trip with differential privacy on (the default, ε = 1): the chat fixture's pack
 //! noised → `init` → generate → load → the synthetic schema's pack → `compare`. Small data
-//! (about 2,000 people) under ε = 1 fails many figures by design (docs/privacy.md has the
-//! measured table at 10,000 people); this test holds that a noisy pack goes through every
-//! step, and that most judged figures still pass.
+//! (about 2,000 people) under ε = 1 loses most figures to the noise by design (docs/privacy.md
+//! has the measured table at 10,000 people, `scripts/dp-fidelity.sh`), and which ones varies
+//! from one extraction to the next: this test holds that a noisy pack goes through every step
+//! whatever the draw, and that the worst case of a noisy pack's shapes (every fan-out quantile
+//! and category count noised away, every zero fraction at 1, every parent count at 0) still
+//! gives a spec.
 
 use pgshape_core::pack::Pack;
 use pgshape_e2e::{compare_synthetic, extract_pack_with, generate_and_load, run, TestDb};
@@ -53,6 +56,50 @@ fn a_noisy_pack_goes_through_init_generate_load_and_compare() {
         eprintln!("fails under DP: {} {}", f["subject"], f["metric"]);
     }
     eprintln!("dp round trip: compare exit {code}, {pass} pass, {fail} fail");
-    assert!(pass + fail > 20, "{pass} + {fail} judged");
-    assert!(pass >= 2 * fail, "{pass} pass, {fail} fail");
+    assert!(code <= 1, "compare exit {code}");
+    assert!(pass + fail > 0, "no figure judged");
+
+    // The worst a noisy pack's shapes can say, on the exact counts of a --no-dp pack (so the
+    // check does not depend on the draw): init must still make a spec (it refused such packs
+    // with "this composite key cannot be kept unique", or a category of all-zero weights).
+    let exact_dir = work.path().join("exact");
+    std::fs::create_dir_all(&exact_dir).unwrap();
+    let exact = extract_pack_with(&production, &exact_dir, SALT, &["--no-dp"]);
+    let mut worst: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&exact).unwrap()).unwrap();
+    worst_case(&mut worst);
+    let worst_path = work.path().join("worst.json");
+    std::fs::write(&worst_path, serde_json::to_vec(&worst).unwrap()).unwrap();
+    let o = run(
+        "pgshape-generator",
+        &[
+            "init",
+            "--pack",
+            worst_path.to_str().unwrap(),
+            "--output",
+            work.path().join("worst-spec.json").to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Every edge without quantiles, parents or children, every category count 0.
+fn worst_case(pack: &mut serde_json::Value) {
+    for e in pack["edges"].as_array_mut().unwrap() {
+        e["parents"] = 0.into();
+        e["zero_fraction"] = 1.0.into();
+        for q in e["quantiles"].as_object_mut().unwrap().values_mut() {
+            *q = serde_json::Value::Null;
+        }
+    }
+    for t in pack["tables"].as_object_mut().unwrap().values_mut() {
+        for c in t["columns"].as_object_mut().unwrap().values_mut() {
+            if let Some(counts) = c.pointer_mut("/categories/counts") {
+                for n in counts.as_object_mut().unwrap().values_mut() {
+                    *n = 0.into();
+                }
+            }
+        }
+    }
 }

@@ -249,9 +249,15 @@ fn fit_profiles(ts: &mut Timestamp, cm: &ColumnMetrics, at: &str, notes: &mut Ve
     }
 }
 
-/// Category weights: enum labels by label; tokens by rank on the spec's synthetic labels.
+/// Category weights: enum labels by label; tokens by rank on the spec's synthetic labels. A
+/// pack whose counts are all 0 (every category below its noise under differential privacy)
+/// says nothing of the weights: the spec's are kept.
 fn fit_category(cat: &mut Category, counts: &Categories, at: &str, notes: &mut Vec<String>) {
-    if counts.labels {
+    if counts.counts.values().all(|&n| n == 0) {
+        notes.push(format!(
+            "{at}: every category count of the pack is 0: the spec's weights are kept"
+        ));
+    } else if counts.labels {
         // Enum labels: the production weights, by label.
         cat.weights = counts
             .counts

@@ -99,7 +99,8 @@ fn tail_for_mean(points: &[[f64; 2]], target: f64) -> Dist {
 }
 
 /// Children per parent with children, from the pack: the child table's rows whose key is set,
-/// over the edge's parents that have children.
+/// over the edge's parents that have children. When the edge's own parent count is 0 (left out,
+/// or noised away under differential privacy) the parent table's row count stands in.
 pub fn children_per_parent(pack: &Pack, edge: &EdgeMetrics) -> Option<f64> {
     let child = pack.tables.get(&edge.child)?;
     let set = edge
@@ -108,8 +109,22 @@ pub fn children_per_parent(pack: &Pack, edge: &EdgeMetrics) -> Option<f64> {
         .filter_map(|c| child.columns.get(c))
         .map(|c| 1.0 - c.null_fraction)
         .fold(1.0, f64::min);
-    let with_children = edge.parents as f64 * (1.0 - edge.zero_fraction);
+    let parents = match edge.parents {
+        0 => pack.tables.get(&edge.parent).map_or(0, |p| p.total_rows),
+        n => n,
+    };
+    let with_children = parents as f64 * (1.0 - zero_fraction_of(edge));
     (with_children > 0.0).then(|| child.total_rows as f64 * set / with_children)
+}
+
+/// The edge's share of parents without children, read as 0 when the pack says 1: the child
+/// table has rows under the key, so some parent has children (a noisy pack can say 1).
+pub fn zero_fraction_of(edge: &EdgeMetrics) -> f64 {
+    if edge.zero_fraction >= 1.0 {
+        0.0
+    } else {
+        edge.zero_fraction
+    }
 }
 
 /// A reference's popularity from the pack's edge of that foreign key: its fan-out (tail set

@@ -1,7 +1,10 @@
 //! Grouping parents: for each table, the NOT NULL foreign key (single-column to a numbered
 //! key, or composite over integer columns the parent carries) it is generated under, with
 //! that edge's fan-out; the parent deepest in the hierarchy wins, then the one with the
-//! fewest production rows, then the key name.
+//! fewest production rows, then the key name. An edge whose every fan-out quantile the pack
+//! left out (suppressed, or drowned in differential privacy's noise) groups only when no edge
+//! has quantiles, with a fan-out from its mean children per parent (`fanout_or_mean`): a
+//! table under a composite key of its foreign keys needs a grouping key to stay unique.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,7 +13,9 @@ use pgshape_core::dist::Dist;
 use pgshape_core::pack::Pack;
 
 use super::keys::{is_integer, is_sequence_key};
-use crate::authoring::shapes::{children_per_parent, fanout_with_mean};
+use crate::authoring::shapes::{
+    children_per_parent, fanout_or_mean, fanout_with_mean, zero_fraction_of,
+};
 
 /// A table's grouping key, its fan-out and its zero-child fraction.
 pub type Grouping<'a> = (&'a ForeignKey, Dist, f64);
@@ -26,7 +31,9 @@ pub fn parents<'a>(
     let mut grouping = BTreeMap::new();
     let mut depth: BTreeMap<String, usize> = BTreeMap::new();
     for t in tables {
-        match best_parent(pack, t, deferred, &depth) {
+        let best = best_parent(pack, t, deferred, &depth, false)
+            .or_else(|| best_parent(pack, t, deferred, &depth, true));
+        match best {
             Some((d, fk, fanout, zero)) => {
                 depth.insert(t.name.clone(), d + 1);
                 notes.push(format!(
@@ -68,12 +75,14 @@ fn can_group(
         })
 }
 
-/// The best grouping key of `t` with its parent's depth, fan-out and zero fraction.
+/// The best grouping key of `t` with its parent's depth, fan-out and zero fraction; with
+/// `from_mean`, edges without quantiles count too, their fan-out made from the mean.
 fn best_parent<'a>(
     pack: &Pack,
     t: &'a Table,
     deferred: &BTreeSet<(String, String)>,
     depth: &BTreeMap<String, usize>,
+    from_mean: bool,
 ) -> Option<(usize, &'a ForeignKey, Dist, f64)> {
     let total = |name: &str| {
         pack.schema
@@ -93,7 +102,13 @@ fn best_parent<'a>(
         else {
             continue;
         };
-        let Some(fanout) = fanout_with_mean(edge, children_per_parent(pack, edge)) else {
+        let mean = children_per_parent(pack, edge);
+        let fanout = if from_mean {
+            fanout_or_mean(edge, mean)
+        } else {
+            fanout_with_mean(edge, mean)
+        };
+        let Some(fanout) = fanout else {
             continue;
         };
         let d = depth.get(&fk.ref_table).copied().unwrap_or(0);
@@ -103,7 +118,7 @@ fn best_parent<'a>(
                 > (*bd, std::cmp::Reverse(*bn), std::cmp::Reverse(&bfk.name))
         });
         if better {
-            best = Some((d, n, fk, fanout, edge.zero_fraction.min(0.999)));
+            best = Some((d, n, fk, fanout, zero_fraction_of(edge).min(0.999)));
         }
     }
     best.map(|(d, _, fk, fanout, zero)| (d, fk, fanout, zero))
