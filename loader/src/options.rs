@@ -24,3 +24,24 @@ pub struct Options {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct Refused(pub String);
+
+/// How a load ends without an outcome: refused for safety before it started, an error
+/// before the run was recorded, or a recorded run that stopped (and resumes when the same
+/// command runs again). The inner error stays the source, so the exit code is still chosen
+/// from it (`pgshape_core::cli`).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Refused for safety (exit code 4).
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    /// Failed before the run was recorded.
+    #[error(transparent)]
+    Core(#[from] pgshape_core::Error),
+    /// A recorded run stopped: what it loaded is kept.
+    #[error("run {run_id} stopped; what it loaded is kept: run the same command again to resume (`pgshape-loader status` shows progress)")]
+    Stopped {
+        run_id: String,
+        #[source]
+        source: pgshape_core::Error,
+    },
+}
