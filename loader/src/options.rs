@@ -1,4 +1,5 @@
-//! What a load is asked to do, and the refusal a load can end with.
+//! What a load is asked to do, and how it can end without an outcome: refused, failed, or
+//! stopped (to resume).
 
 use std::path::PathBuf;
 
@@ -44,4 +45,27 @@ pub enum LoadError {
         #[source]
         source: pgshape_core::Error,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The exit code is chosen by finding core's error in the chain: a stopped run must keep
+    /// it as its direct source, not wrapped in another `LoadError`.
+    #[test]
+    fn a_stopped_run_keeps_the_core_error_as_its_source() {
+        let e = LoadError::Stopped {
+            run_id: "r1".into(),
+            source: pgshape_core::Error::Config("no host".into()),
+        };
+        assert!(e
+            .to_string()
+            .starts_with("run r1 stopped; what it loaded is kept"));
+        let source = std::error::Error::source(&e).expect("a source");
+        assert!(matches!(
+            source.downcast_ref::<pgshape_core::Error>(),
+            Some(pgshape_core::Error::Config(m)) if m == "no host"
+        ));
+    }
 }
