@@ -1,7 +1,8 @@
 //! `pgshape-loader` as a library.
 //!
 //! - [`guard`]: the environment check that keeps it off production.
-//! - [`options`]: what a load is asked to do.
+//! - [`options`]: what a load is asked to do, and how it can end without an outcome
+//!   ([`options::LoadError`]).
 //! - [`session`]: how the loader connects.
 //! - [`source`]: where chunks come from: a dataset directory, or the generator streaming.
 //! - [`ledger`]: the `_pgshape` schema on the target: runs and the per-chunk ledger.

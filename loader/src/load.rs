@@ -10,7 +10,6 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Context as _;
 use pgshape_core::conn::Target;
 use pgshape_core::ident::qualified;
 use pgshape_core::run_record::{RunRecord, RunResult, RunStatus, TableHash, Timings};
@@ -18,7 +17,7 @@ use pgshape_core::{artifact, Error, Result};
 use postgres::Client;
 
 use crate::ledger::{self, Run};
-pub use crate::options::{Options, Refused};
+pub use crate::options::{LoadError, Options, Refused};
 use crate::source::{Source, TablePlan};
 use crate::{check, chunks, integrity, parallel, prepare, rebuild, session};
 
@@ -42,7 +41,7 @@ pub fn load(
     source: &Source,
     opts: &Options,
     on_rows: &(dyn Fn(&str, u64) + Sync),
-) -> anyhow::Result<Outcome> {
+) -> Result<Outcome, LoadError> {
     let started = Instant::now();
     let mut client = session::connect(target)?;
     ledger::ensure(&mut client)?;
@@ -55,7 +54,7 @@ pub fn load(
     // From here on the run is recorded: whatever stops it, running the same command again
     // resumes it (chunks in the ledger are kept; rebuild, ANALYZE and checks are idempotent).
     let run_id = run.run_id.clone();
-    let mut go = || -> anyhow::Result<Outcome> {
+    let mut go = || -> Result<Outcome> {
         let mut timings = Timings {
             prepare: ms(started),
             ..Timings::default()
@@ -95,9 +94,7 @@ pub fn load(
         timings.total = ms(started);
         record(&mut client, opts, &mut run, checked, timings)
     };
-    go().with_context(|| {
-        format!("run {run_id} stopped; what it loaded is kept: run the same command again to resume (`pgshape-loader status` shows progress)")
-    })
+    go().map_err(|source| LoadError::Stopped { run_id, source })
 }
 
 /// The unfinished run of the same data into the same schema (resumed), or a new one; a
@@ -108,7 +105,7 @@ fn find_or_start(
     source: &Source,
     opts: &Options,
     tables: &[TablePlan],
-) -> anyhow::Result<Run> {
+) -> Result<Run, LoadError> {
     let existing = ledger::runs(client)?
         .into_iter()
         .find(|r| r.report_sha256 == source.identity() && r.target_schema == opts.schema);
@@ -166,7 +163,7 @@ fn record(
     run: &mut Run,
     mut result: RunResult,
     timings: Timings,
-) -> anyhow::Result<Outcome> {
+) -> Result<Outcome> {
     let ok = result.integrity.ok();
     let rec = &mut run.record;
     rec.status = if ok {

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use pgshape_core::cli::{self, code, Exit};
 use pgshape_core::conn::Target;
 use pgshape_core::run_record::{DatasetKind, RunRecord, RunStatus};
-use pgshape_loader::load::{self, Options, Refused};
+use pgshape_loader::load::{self, LoadError, Options};
 use pgshape_loader::source::Source;
 use pgshape_loader::{guard, ledger, session, teardown, verify};
 
@@ -182,11 +182,10 @@ fn run_load(target: &Target, a: LoadArgs, quiet: bool) -> Result<()> {
             b.inc(rows);
         }
     };
-    let outcome = load::load(target, &source, &opts, &on_rows).map_err(|e| {
-        match e.downcast::<Refused>() {
-            Ok(r) => Exit::new(code::REFUSED, r.0).into(),
-            Err(e) => e,
-        }
+    let outcome = load::load(target, &source, &opts, &on_rows).map_err(|e| match e {
+        LoadError::Refused(r) => Exit::new(code::REFUSED, r.0).into(),
+        LoadError::Core(e) => anyhow::Error::from(e),
+        e @ LoadError::Stopped { .. } => anyhow::Error::from(e),
     })?;
     if let Some((multi, bars)) = bars {
         bars.values().for_each(|b| b.finish_and_clear());

@@ -12,7 +12,7 @@ use pgshape_core::{Error, Result};
 use postgres::{Client, GenericClient, Transaction};
 
 use crate::ledger::{self, Run};
-use crate::options::{Options, Refused};
+use crate::options::{LoadError, Options, Refused};
 use crate::source::{Source, TablePlan};
 
 /// Records a new run of `tables` from `source`, in one transaction.
@@ -22,7 +22,7 @@ pub fn new_run(
     source: &Source,
     opts: &Options,
     tables: &[TablePlan],
-) -> anyhow::Result<Run> {
+) -> Result<Run, LoadError> {
     let mut tx = client
         .transaction()
         .map_err(Error::db("starting the run"))?;
@@ -37,7 +37,7 @@ fn prepare_in(
     source: &Source,
     opts: &Options,
     tables: &[TablePlan],
-) -> anyhow::Result<Run> {
+) -> Result<Run, LoadError> {
     let s = &opts.schema;
     let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
     let schema_existed: bool = tx
@@ -147,7 +147,7 @@ fn refuse_foreign_rows(
     tx: &mut Transaction<'_>,
     opts: &Options,
     names: &[String],
-) -> anyhow::Result<Vec<String>> {
+) -> Result<Vec<String>, LoadError> {
     let s = &opts.schema;
     let mut foreign = Vec::new();
     for t in names {

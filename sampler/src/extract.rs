@@ -79,39 +79,13 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
     if session::role_can_write(&mut tx, &opts.schemas)? {
         tracing::warn!("the role {} can write to these tables; the sampler never writes, but a production extraction role should be read-only", target.describe());
     }
-    let now: DateTime<Utc> = match opts.now {
-        Some(now) => now,
-        None => tx
-            .query_one("SELECT transaction_timestamp()", &[])
-            .map_err(Error::db("reading the server's clock"))?
-            .get(0),
-    };
+    let now = window_end(&mut tx, opts)?;
     let start = now - Duration::days(opts.window_days as i64);
-    let mut schema = catalog::read(&mut tx, &opts.schemas)?;
-    opts.policy.check(&schema)?;
-    crate::metadata::check(&mut tx, &mut schema, &opts.schemas, &opts.policy, salt)?;
-    if schema.tables.is_empty() {
-        return Err(Error::Invalid {
-            path: opts.output.clone(),
-            message: format!(
-                "no tables in schema(s) {}: nothing to extract",
-                opts.schemas.join(", ")
-            ),
-        });
-    }
+    let schema = read_schema(&mut tx, salt, opts)?;
     if opts.sample.is_sampled() {
         tracing::info!(sample = %opts.sample, "sampling rows");
     }
-    // Roles first (PII detection reads a sample of each table): the privacy units follow the
-    // foreign keys to the tables that hold PII.
-    let mut roles: BTreeMap<String, Vec<Role>> = BTreeMap::new();
-    for t in &schema.tables {
-        let mut r: Vec<Role> = opts.policy.roles(t);
-        for (column, detector) in crate::detect::reclassify(&mut tx, t, &mut r, &opts.policy)? {
-            tracing::info!(table = %t.qualified(), column = %column, detector = detector.name(), "classified pii from a sample of its values");
-        }
-        roles.insert(t.qualified(), r);
-    }
+    let roles = classify(&mut tx, &schema, &opts.policy)?;
     let units = crate::unit::units(&schema, &roles, &opts.policy)?;
     let noise = noiser(opts, &schema, &roles)?;
     let scan = Scan {
@@ -139,19 +113,18 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
     }
     tx.commit()
         .map_err(Error::db("ending the read-only transaction"))?;
-
-    let rfc = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
     let created = opts.now.unwrap_or_else(Utc::now);
+    let window = PackWindow {
+        days: opts.window_days,
+        start: rfc(start),
+        end: rfc(now),
+    };
     let pack = Pack {
         pack_version: PACK_VERSION,
         created_at: rfc(created),
         expires_at: rfc(created + Duration::days(RETENTION_DAYS)),
         tool_version: pgshape_core::TOOL_VERSION.into(),
-        window: PackWindow {
-            days: opts.window_days,
-            start: rfc(start),
-            end: rfc(now),
-        },
+        window,
         sampling: Sampling {
             method: opts.sample.method_name().into(),
             fraction: opts.sample.fraction(),
@@ -167,6 +140,63 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
         edges,
     };
     write_pair(&pack, salt, &opts.output, created, namespaces)
+}
+
+/// A time as the pack writes it: RFC 3339 in UTC, to the second.
+fn rfc(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The window's end: `opts.now`, else the server's clock at the snapshot.
+fn window_end(tx: &mut postgres::Transaction<'_>, opts: &Options) -> Result<DateTime<Utc>> {
+    Ok(match opts.now {
+        Some(now) => now,
+        None => tx
+            .query_one("SELECT transaction_timestamp()", &[])
+            .map_err(Error::db("reading the server's clock"))?
+            .get(0),
+    })
+}
+
+/// The catalog of the schemas to extract, checked against the policy and with its enum
+/// labels and comments vetted ([`crate::metadata`]); an error when it has no table.
+fn read_schema(
+    tx: &mut postgres::Transaction<'_>,
+    salt: &Salt,
+    opts: &Options,
+) -> Result<pgshape_core::catalog::Schema> {
+    let mut schema = catalog::read(tx, &opts.schemas)?;
+    opts.policy.check(&schema)?;
+    crate::metadata::check(tx, &mut schema, &opts.schemas, &opts.policy, salt)?;
+    if schema.tables.is_empty() {
+        return Err(Error::Invalid {
+            path: opts.output.clone(),
+            message: format!(
+                "no tables in schema(s) {}: nothing to extract",
+                opts.schemas.join(", ")
+            ),
+        });
+    }
+    Ok(schema)
+}
+
+/// The role of every column of every table: the policy's, then PII detection over a sample
+/// of each table's values. Roles come before units: the privacy units follow the foreign
+/// keys to the tables that hold PII.
+fn classify(
+    tx: &mut postgres::Transaction<'_>,
+    schema: &pgshape_core::catalog::Schema,
+    policy: &Policy,
+) -> Result<BTreeMap<String, Vec<Role>>> {
+    let mut roles: BTreeMap<String, Vec<Role>> = BTreeMap::new();
+    for t in &schema.tables {
+        let mut r: Vec<Role> = policy.roles(t);
+        for (column, detector) in crate::detect::reclassify(tx, t, &mut r, policy)? {
+            tracing::info!(table = %t.qualified(), column = %column, detector = detector.name(), "classified pii from a sample of its values");
+        }
+        roles.insert(t.qualified(), r);
+    }
+    Ok(roles)
 }
 
 /// The noise of the pack: off with `--no-dp`, else the policy's split of ε over the
@@ -280,7 +310,7 @@ fn write_pair(
     let pack_sha256 = artifact::sha256_hex(&bytes);
     let manifest = Manifest {
         manifest_version: MANIFEST_VERSION,
-        created_at: created.to_rfc3339_opts(SecondsFormat::Secs, true),
+        created_at: rfc(created),
         pack_file: output
             .file_name()
             .and_then(|n| n.to_str())

@@ -1,5 +1,6 @@
 //! `pgshape-sampler`: aggregate shape metrics from a production PostgreSQL; nothing row-level.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -333,6 +334,13 @@ fn run_report(file: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
+/// What `inspect` found of each table's columns: their roles and which columns PII
+/// detection reclassified from a sample of their values.
+struct Classified {
+    roles: BTreeMap<String, Vec<Role>>,
+    detected: BTreeMap<String, Vec<(String, pgshape_core::pii::Detector)>>,
+}
+
 fn run_inspect(a: DbArgs) -> Result<()> {
     let policy = a.policy()?;
     let target = a.connection.target()?;
@@ -341,15 +349,17 @@ fn run_inspect(a: DbArgs) -> Result<()> {
     let schema = catalog::read(&mut tx, &a.schemas)?;
     policy.check(&schema)?;
     let mut out = std::io::stdout().lock();
-    let mut all_roles = std::collections::BTreeMap::new();
-    let mut all_detected = std::collections::BTreeMap::new();
+    let mut found = Classified {
+        roles: BTreeMap::new(),
+        detected: BTreeMap::new(),
+    };
     for t in &schema.tables {
         let mut roles = policy.roles(t);
         let detected = pgshape_sampler::detect::reclassify(&mut tx, t, &mut roles, &policy)?;
-        all_roles.insert(t.qualified(), roles);
-        all_detected.insert(t.qualified(), detected);
+        found.roles.insert(t.qualified(), roles);
+        found.detected.insert(t.qualified(), detected);
     }
-    let units = pgshape_sampler::unit::units(&schema, &all_roles, &policy)?;
+    let units = pgshape_sampler::unit::units(&schema, &found.roles, &policy)?;
     writeln!(out, "| table | privacy unit (k counts these) |")?;
     writeln!(out, "|---|---|")?;
     for t in &schema.tables {
@@ -357,12 +367,25 @@ fn run_inspect(a: DbArgs) -> Result<()> {
         writeln!(out, "| {} | {unit} |", t.qualified())?;
     }
     writeln!(out)?;
+    inspect_columns(&mut out, &schema, &found, &policy)?;
+    writeln!(out)?;
+    inspect_edges(&mut out, &schema, &policy)?;
+    Ok(())
+}
+
+/// The `inspect` table of columns: type, role (and why), and what of it a pack exports.
+fn inspect_columns(
+    out: &mut impl Write,
+    schema: &catalog::Schema,
+    found: &Classified,
+    policy: &Policy,
+) -> Result<()> {
     writeln!(out, "| table | column | type | role | exported |")?;
     writeln!(out, "|---|---|---|---|---|")?;
     for t in &schema.tables {
         let window = policy.window_column(t);
-        let roles = all_roles[&t.qualified()].clone();
-        let detected = &all_detected[&t.qualified()];
+        let roles = found.roles[&t.qualified()].clone();
+        let detected = &found.detected[&t.qualified()];
         for (c, r) in t.columns.iter().zip(roles) {
             let identifier = pgshape_sampler::roles::identifier_like(c, r);
             let r = if identifier { Role::Other } else { r };
@@ -393,13 +416,17 @@ fn run_inspect(a: DbArgs) -> Result<()> {
             )?;
         }
     }
-    writeln!(out)?;
+    Ok(())
+}
+
+/// The `inspect` table of foreign keys: what a pack exports of each edge.
+fn inspect_edges(out: &mut impl Write, schema: &catalog::Schema, policy: &Policy) -> Result<()> {
     writeln!(out, "| foreign key | child | parent | exported |")?;
     writeln!(out, "|---|---|---|---|")?;
     for t in &schema.tables {
         for fk in &t.foreign_keys {
             let mut exported = "children per parent".to_string();
-            if let Some((c, p)) = pgshape_sampler::timing::columns(&policy, &schema, t, fk) {
+            if let Some((c, p)) = pgshape_sampler::timing::columns(policy, schema, t, fk) {
                 exported.push_str(&format!(
                     "; seconds between consecutive {} of one parent",
                     c.name

@@ -376,6 +376,9 @@ fn by_role(
     Ok(None)
 }
 
+/// One category cell: the label, its rows and the units (people) behind them.
+type Cell = (String, u64, u64);
+
 /// Rows per category: enum labels and labels the policy allow-lists plain, other labels as
 /// HMAC tokens under the column's namespace. Labels stay inside the sampler: they are
 /// tokenized before anything is written.
@@ -388,23 +391,12 @@ fn categories(
     scan: &Scan<'_>,
 ) -> Result<(Categories, Option<Namespace>)> {
     let c = &t.columns[i];
-    let col = quote(&c.name);
-    let rows = client
-        .query(
-            &format!(
-                "SELECT t.{col}::text, count(*), {} FROM {from} WHERE t.{col} IS NOT NULL GROUP BY 1",
-                unit.count(None)
-            ),
-            &[],
-        )
-        .map_err(Error::db(format!(
-            "categories of {}.{}",
-            t.qualified(),
-            c.name
-        )))?;
+    let cells = label_cells(client, t, i, from, unit, scan)?;
+    let counts: Vec<(u64, u64)> = cells.iter().map(|c| (c.1, c.2)).collect();
+    let hidden_units = hidden_people(client, t, i, from, unit, scan, &cells)?;
+    let kept = crate::profile::suppress_with_complement_given(&counts, scan.k, hidden_units);
     let enum_labels = c.type_kind == TypeKind::Enum;
     let allowed = scan.policy.labels(t, &c.name);
-    let mut tokens = 0u64;
     let ns_name = format!("{}.{}", t.qualified(), c.name);
     let tokenizer = scan.salt.namespace(&ns_name);
     let mut cats = Categories {
@@ -413,50 +405,7 @@ fn categories(
         suppressed_rows: 0,
         suppressed_categories: 0,
     };
-    let mut cells: Vec<(String, u64, u64)> = rows
-        .iter()
-        .map(|r| {
-            (
-                r.get(0),
-                r.get::<_, i64>(1) as u64,
-                r.get::<_, i64>(2) as u64,
-            )
-        })
-        .collect();
-    // In label order: which cell complements a suppressed one never depends on the plan.
-    cells.sort();
-    // Under DP the rows per label noised as one release (units stay as counted: the k rule).
-    let rows: Vec<u64> = cells.iter().map(|c| c.1).collect();
-    let noisy = scan.noisy(Family::Categories, &rows, scan.sensitivity())?;
-    for (c, n) in cells.iter_mut().zip(noisy.values) {
-        c.1 = n;
-    }
-    let counts: Vec<(u64, u64)> = cells.iter().map(|c| (c.1, c.2)).collect();
-    let hidden_labels: Vec<&str> = cells
-        .iter()
-        .filter(|c| c.2 < scan.k && c.1 > 0)
-        .map(|c| c.0.as_str())
-        .collect();
-    // The suppressed cells' people together (a label may hold a person another also holds):
-    // counted by the server, the labels never leave it.
-    let hidden_units = if hidden_labels.len() > 1 {
-        let sql = format!(
-            "SELECT {} FROM {from} WHERE t.{col}::text = ANY($1)",
-            unit.count(None)
-        );
-        let row = client
-            .query_one(&sql, &[&hidden_labels])
-            .map_err(Error::db(format!(
-                "people of the suppressed categories of {}.{}",
-                t.qualified(),
-                c.name
-            )))?;
-        Some(row.get::<_, i64>(0) as u64)
-    } else {
-        None
-    };
-    let kept = crate::profile::suppress_with_complement_given(&counts, scan.k, hidden_units);
-    let (mut hidden_rows, mut hidden) = (0u64, 0u64);
+    let (mut hidden_rows, mut hidden, mut tokens) = (0u64, 0u64, 0u64);
     for ((label, n, u), keep) in cells.into_iter().zip(kept) {
         if keep.is_none() {
             hidden_rows += n;
@@ -489,6 +438,87 @@ fn categories(
         tokens,
     });
     Ok((cats, ns))
+}
+
+/// The rows and units per label of column `i`, counted by the server, in label order, the
+/// rows noised under DP.
+fn label_cells(
+    client: &mut impl GenericClient,
+    t: &Table,
+    i: usize,
+    from: &str,
+    unit: &UnitSql,
+    scan: &Scan<'_>,
+) -> Result<Vec<Cell>> {
+    let c = &t.columns[i];
+    let col = quote(&c.name);
+    let rows = client
+        .query(
+            &format!(
+                "SELECT t.{col}::text, count(*), {} FROM {from} WHERE t.{col} IS NOT NULL GROUP BY 1",
+                unit.count(None)
+            ),
+            &[],
+        )
+        .map_err(Error::db(format!(
+            "categories of {}.{}",
+            t.qualified(),
+            c.name
+        )))?;
+    let mut cells: Vec<Cell> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.get(0),
+                r.get::<_, i64>(1) as u64,
+                r.get::<_, i64>(2) as u64,
+            )
+        })
+        .collect();
+    // In label order: which cell complements a suppressed one never depends on the plan.
+    cells.sort();
+    // Under DP the rows per label noised as one release (units stay as counted: the k rule).
+    let rows: Vec<u64> = cells.iter().map(|c| c.1).collect();
+    let noisy = scan.noisy(Family::Categories, &rows, scan.sensitivity())?;
+    for (c, n) in cells.iter_mut().zip(noisy.values) {
+        c.1 = n;
+    }
+    Ok(cells)
+}
+
+/// The suppressed cells' people together (a label may hold a person another also holds):
+/// counted by the server, the labels never leave it. `None` unless two or more are hidden.
+fn hidden_people(
+    client: &mut impl GenericClient,
+    t: &Table,
+    i: usize,
+    from: &str,
+    unit: &UnitSql,
+    scan: &Scan<'_>,
+    cells: &[Cell],
+) -> Result<Option<u64>> {
+    let hidden_labels: Vec<&str> = cells
+        .iter()
+        .filter(|c| c.2 < scan.k && c.1 > 0)
+        .map(|c| c.0.as_str())
+        .collect();
+    if hidden_labels.len() <= 1 {
+        return Ok(None);
+    }
+    let c = &t.columns[i];
+    let sql = format!(
+        "SELECT {} FROM {from} WHERE t.{}::text = ANY($1)",
+        unit.count(None),
+        quote(&c.name)
+    );
+    let row = client
+        .query_one(&sql, &[&hidden_labels])
+        .map_err(Error::db(format!(
+            "people of the suppressed categories of {}.{}",
+            t.qualified(),
+            c.name
+        )))?;
+    Ok(Some(row.get::<_, i64>(0) as u64))
 }
 
 /// Text, varchar and char columns (and domains over them).

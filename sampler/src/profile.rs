@@ -30,6 +30,14 @@ pub struct Profiles {
     pub min_units: Option<u64>,
 }
 
+/// Rows and units per cell of the three profiles, as counted by the server (index 0 of
+/// `periods` is days, then weeks, then 30-day periods: [`DAILY_BUCKETS`]).
+struct Grid {
+    hourly: Vec<(u64, u64)>,
+    weekday: Vec<(u64, u64)>,
+    periods: Vec<Vec<(u64, u64)>>,
+}
+
 /// Profiles of column `c` of the `FROM` item `from` (alias `t`, with the unit's joins) over
 /// the window `[start, end)`; timestamps without a time zone are read as UTC.
 #[allow(clippy::too_many_arguments)]
@@ -41,13 +49,58 @@ pub fn profiles(
     what: &str,
     scan: &Scan<'_>,
 ) -> Result<Profiles> {
-    let (start, end, k, sample) = (scan.start, scan.end, scan.k, &scan.sample);
+    let (k, sample) = (scan.k, &scan.sample);
+    let is_date = c.effective_type() == "date";
+    let mut g = grid(client, from, c, unit, what, scan)?;
+    noise(&mut g.hourly, &mut g.weekday, &mut g.periods, scan)?;
+    let mut min_units = None;
+    let mut export = |v: &[(u64, u64)]| -> Vec<Option<u64>> {
+        let out = suppress_with_complement(v, k);
+        for (c, (_, u)) in out.iter().zip(v) {
+            if c.is_some() {
+                min_units = Some(min_units.map_or(*u, |m: u64| m.min(*u)));
+            }
+        }
+        out.into_iter()
+            .map(|c| c.map(|n| sample.scale(n)))
+            .collect()
+    };
+    let hourly = (!is_date).then(|| export(&g.hourly));
+    let weekday = export(&g.weekday);
+    // The finest period whose every non-empty cell rests on k units.
+    let fine = g
+        .periods
+        .iter()
+        .position(|cells| cells.iter().all(|&(n, u)| n == 0 || u >= k));
+    let (daily, bucket_days) = match fine {
+        Some(i) => (Some(export(&g.periods[i])), DAILY_BUCKETS[i]),
+        None => (None, 1),
+    };
+    Ok(Profiles {
+        hourly,
+        weekday,
+        daily,
+        bucket_days,
+        min_units,
+    })
+}
+
+/// The cells of the three profiles of column `c` in one pass (grouping sets), each with the
+/// rows and the distinct units behind it.
+fn grid(
+    client: &mut impl GenericClient,
+    from: &str,
+    c: &Column,
+    unit: &UnitSql,
+    what: &str,
+    scan: &Scan<'_>,
+) -> Result<Grid> {
+    let (start, end) = (scan.start, scan.end);
     let col = format!("t.{}", pgshape_core::ident::quote(&c.name));
     let ty = c.effective_type();
-    let is_date = ty == "date";
     let utc = if ty.ends_with("with time zone") {
         format!("({col} AT TIME ZONE 'UTC')")
-    } else if is_date {
+    } else if ty == "date" {
         format!("{col}::timestamp")
     } else {
         col.clone()
@@ -74,58 +127,32 @@ pub fn profiles(
         .map_err(Error::db(format!("arrival profile of {what}")))?;
     let days = (end.date_naive() - start.date_naive()).num_days().max(0) as usize;
     let cells_of = |b: u32| vec![(0u64, 0u64); days / b as usize + 1];
-    let (mut hourly, mut weekday) = (vec![(0, 0); 24], vec![(0, 0); 7]);
-    let mut periods: Vec<Vec<(u64, u64)>> = DAILY_BUCKETS.iter().map(|&b| cells_of(b)).collect();
+    let mut g = Grid {
+        hourly: vec![(0, 0); 24],
+        weekday: vec![(0, 0); 7],
+        periods: DAILY_BUCKETS.iter().map(|&b| cells_of(b)).collect(),
+    };
     for r in rows {
         let set: i32 = r.get(0);
         let cell = (r.get::<_, i64>(6) as u64, r.get::<_, i64>(7) as u64);
         // grouping(): a bit set for each column *not* grouped, h the highest.
         type Slot<'a> = Option<&'a mut Vec<(u64, u64)>>;
         let (slot, at): (Slot<'_>, Option<i32>) = match set {
-            0b01111 => (Some(&mut hourly), r.get(1)),
+            0b01111 => (Some(&mut g.hourly), r.get(1)),
             0b10111 => (
-                Some(&mut weekday),
+                Some(&mut g.weekday),
                 r.get::<_, Option<i32>>(2).map(|d| d - 1),
             ),
-            0b11011 => (periods.get_mut(0), r.get(3)),
-            0b11101 => (periods.get_mut(1), r.get(4)),
-            0b11110 => (periods.get_mut(2), r.get(5)),
+            0b11011 => (g.periods.get_mut(0), r.get(3)),
+            0b11101 => (g.periods.get_mut(1), r.get(4)),
+            0b11110 => (g.periods.get_mut(2), r.get(5)),
             _ => (None, None),
         };
         if let Some(c) = slot.zip(at).and_then(|(v, i)| v.get_mut(i as usize)) {
             *c = cell;
         }
     }
-    noise(&mut hourly, &mut weekday, &mut periods, scan)?;
-    let mut min_units = None;
-    let mut export = |v: &[(u64, u64)]| -> Vec<Option<u64>> {
-        let out = suppress_with_complement(v, k);
-        for (c, (_, u)) in out.iter().zip(v) {
-            if c.is_some() {
-                min_units = Some(min_units.map_or(*u, |m: u64| m.min(*u)));
-            }
-        }
-        out.into_iter()
-            .map(|c| c.map(|n| sample.scale(n)))
-            .collect()
-    };
-    let hourly = (!is_date).then(|| export(&hourly));
-    let weekday = export(&weekday);
-    // The finest period whose every non-empty cell rests on k units.
-    let fine = periods
-        .iter()
-        .position(|cells| cells.iter().all(|&(n, u)| n == 0 || u >= k));
-    let (daily, bucket_days) = match fine {
-        Some(i) => (Some(export(&periods[i])), DAILY_BUCKETS[i]),
-        None => (None, 1),
-    };
-    Ok(Profiles {
-        hourly,
-        weekday,
-        daily,
-        bucket_days,
-        min_units,
-    })
+    Ok(g)
 }
 
 /// Under DP: the hourly, weekday and daily rows noised as one release of L1 sensitivity 3 ×

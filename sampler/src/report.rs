@@ -87,134 +87,226 @@ fn dp_line(pack: &Pack) -> String {
     }
 }
 
+/// Appends `s` and a newline to the report.
+fn line(r: &mut String, s: impl AsRef<str>) {
+    let _ = writeln!(r, "{}", s.as_ref());
+}
+
+/// A check line: `✓` when `ok`, `✗` otherwise.
+fn check(ok: bool, what: &str) -> String {
+    format!("- {} {what}", if ok { "✓" } else { "✗" })
+}
+
+/// What the report knows of the pack file itself besides its content.
+struct PackFile<'a> {
+    name: &'a str,
+    bytes: u64,
+    sha: String,
+}
+
 /// Renders the report of the pack at `path`.
 pub fn render(path: &Path, operator: &str) -> pgshape_core::Result<String> {
     let pack: Pack = artifact::read_json(path)?;
-    let bytes = std::fs::metadata(path)
-        .map_err(|source| pgshape_core::Error::Io {
-            path: path.into(),
-            source,
-        })?
-        .len();
-    let sha = artifact::sha256_file(path)?;
-    let mut findings = validate::validate_file(path).map_err(|source| pgshape_core::Error::Io {
+    let io = |source| pgshape_core::Error::Io {
         path: path.into(),
         source,
-    })?;
+    };
+    let bytes = std::fs::metadata(path).map_err(io)?.len();
+    let sha = artifact::sha256_file(path)?;
+    let mut findings = validate::validate_file(path).map_err(io)?;
     // A --no-dp pack is marked on its own line (see `dp_line`).
     findings.retain(|f| f.what != validate::NO_DP);
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("pack");
+    let file = PackFile { name, bytes, sha };
 
     let mut r = String::new();
-    let mut line = |s: String| {
-        let _ = writeln!(r, "{s}");
-    };
-    line("# Production Shape Extraction Report".into());
-    line(String::new());
-    line(format!("**Date**: {}", pack.created_at));
-    line(format!("**Operator**: {operator}"));
-    line(format!(
-        "**Window**: {} days ({} to {})",
-        pack.window.days, pack.window.start, pack.window.end
-    ));
-    line(format!(
-        "**Output**: {name} ({:.1} KB, sha256 `{sha}`)",
-        bytes as f64 / 1024.0
-    ));
-    line(format!("**Tool**: pgshape-sampler {}", pack.tool_version));
-    line(format!(
-        "**Sampling**: {} (fraction {})",
-        pack.sampling.method, pack.sampling.fraction
-    ));
-    line(String::new());
-    line("## Privacy Compliance".into());
-    line(String::new());
-    let check = |ok: bool, what: &str| format!("- {} {what}", if ok { "✓" } else { "✗" });
+    header(&mut r, &pack, &file, operator);
+    compliance(&mut r, &pack, &findings);
+    distribution(&mut r, &pack);
+    people(&mut r, &pack);
+    edge_timing(&mut r, &pack);
+    sign_off(&mut r);
+    Ok(r)
+}
+
+/// The title and the pack's provenance: date, operator, window, file, tool, sampling.
+fn header(r: &mut String, pack: &Pack, file: &PackFile<'_>, operator: &str) {
+    line(r, "# Production Shape Extraction Report");
+    line(r, "");
+    line(r, format!("**Date**: {}", pack.created_at));
+    line(r, format!("**Operator**: {operator}"));
+    line(
+        r,
+        format!(
+            "**Window**: {} days ({} to {})",
+            pack.window.days, pack.window.start, pack.window.end
+        ),
+    );
+    line(
+        r,
+        format!(
+            "**Output**: {} ({:.1} KB, sha256 `{}`)",
+            file.name,
+            file.bytes as f64 / 1024.0,
+            file.sha
+        ),
+    );
+    line(
+        r,
+        format!("**Tool**: pgshape-sampler {}", pack.tool_version),
+    );
+    line(
+        r,
+        format!(
+            "**Sampling**: {} (fraction {})",
+            pack.sampling.method, pack.sampling.fraction
+        ),
+    );
+    line(r, "");
+}
+
+/// The privacy compliance checks: content findings, tokens, TTL, k, DP and extremes.
+fn compliance(r: &mut String, pack: &Pack, findings: &[validate::Finding]) {
+    line(r, "## Privacy Compliance");
+    line(r, "");
+    content_checks(r, findings);
+    line(
+        r,
+        check(
+            is_token(&pack.salt_fingerprint),
+            "Tokens are HMAC-SHA256 under the production salt (salt fingerprint present, 16 hex)",
+        ),
+    );
+    line(r, ttl_check(pack));
+    line(
+        r,
+        check(
+            pack.privacy.k_min >= pgshape_core::pack::K_FLOOR,
+            &format!(
+                "k = {}: every figure rests on at least k people (floor {})",
+                pack.privacy.k_min,
+                pgshape_core::pack::K_FLOOR
+            ),
+        ),
+    );
+    line(r, dp_line(pack));
+    extremes_checks(r, pack);
+    line(r, "");
+}
+
+/// The checks of the validator's findings: emails, names, long strings, everything else.
+fn content_checks(r: &mut String, findings: &[validate::Finding]) {
     let by = |prefix: &str| {
         findings
             .iter()
             .filter(|f| f.what.starts_with(prefix))
             .count()
     };
-    line(check(
-        by("email") == 0,
-        &format!("No email addresses ({} findings)", by("email")),
-    ));
-    line(check(
-        by("person-name") == 0,
-        &format!("No personal names ({} findings)", by("person-name")),
-    ));
-    line(check(
-        by("string over") == 0,
-        &format!(
-            "No plaintext content: no string over 100 characters ({} findings)",
-            by("string over")
+    line(
+        r,
+        check(
+            by("email") == 0,
+            &format!("No email addresses ({} findings)", by("email")),
         ),
-    ));
+    );
+    line(
+        r,
+        check(
+            by("person-name") == 0,
+            &format!("No personal names ({} findings)", by("person-name")),
+        ),
+    );
+    line(
+        r,
+        check(
+            by("string over") == 0,
+            &format!(
+                "No plaintext content: no string over 100 characters ({} findings)",
+                by("string over")
+            ),
+        ),
+    );
     let other = findings.len() - by("email") - by("person-name") - by("string over");
-    line(check(other == 0, &format!("No phone, SSN, card, IBAN or IP values, and the closed format holds ({other} findings)")));
-    line(check(
-        is_token(&pack.salt_fingerprint),
-        "Tokens are HMAC-SHA256 under the production salt (salt fingerprint present, 16 hex)",
-    ));
+    line(r, check(other == 0, &format!("No phone, SSN, card, IBAN or IP values, and the closed format holds ({other} findings)")));
+}
+
+/// The 90-day TTL check: the days between the pack's creation and expiry.
+fn ttl_check(pack: &Pack) -> String {
     let ttl_days = chrono::DateTime::parse_from_rfc3339(&pack.expires_at)
         .ok()
         .zip(chrono::DateTime::parse_from_rfc3339(&pack.created_at).ok())
         .map(|(e, c)| (e - c).num_days());
-    line(check(
+    check(
         ttl_days == Some(90),
         &format!(
             "90-day TTL: expires {} ({} days)",
             pack.expires_at,
             ttl_days.map_or("?".into(), |d| d.to_string())
         ),
-    ));
-    line(check(
-        pack.privacy.k_min >= pgshape_core::pack::K_FLOOR,
-        &format!(
-            "k = {}: every figure rests on at least k people (floor {})",
-            pack.privacy.k_min,
-            pgshape_core::pack::K_FLOOR
+    )
+}
+
+/// The checks that no histogram (numeric or edge timing) reveals a raw extreme.
+fn extremes_checks(r: &mut String, pack: &Pack) {
+    let (numeric, open_ends) = numeric_extremes(pack);
+    line(
+        r,
+        check(
+            open_ends == numeric,
+            &format!(
+                "No raw minimum or maximum: {open_ends} of {numeric} numeric histograms end in an open bin, every bin at least k"
+            ),
         ),
-    ));
-    line(dp_line(&pack));
-    let (numeric, open_ends) = numeric_extremes(&pack);
-    line(check(
-        open_ends == numeric,
-        &format!(
-            "No raw minimum or maximum: {open_ends} of {numeric} numeric histograms end in an open bin, every bin at least k"
+    );
+    let (timings, closed) = timing_extremes(pack);
+    line(
+        r,
+        check(
+            closed == timings,
+            &format!(
+                "No raw shortest or longest time: {closed} of {timings} edge timing histograms (offsets, inter-arrival) end in an open bin, every bin at least k"
+            ),
         ),
-    ));
-    let (timings, closed) = timing_extremes(&pack);
-    line(check(
-        closed == timings,
-        &format!(
-            "No raw shortest or longest time: {closed} of {timings} edge timing histograms (offsets, inter-arrival) end in an open bin, every bin at least k"
-        ),
-    ));
-    line(String::new());
-    line("## Distribution Summary".into());
-    line(String::new());
-    line("| table | total rows | in window | count |".into());
-    line("|---|---:|---:|---|".into());
+    );
+}
+
+/// The row counts of each table: total, in the window, and how they were counted.
+fn distribution(r: &mut String, pack: &Pack) {
+    line(r, "## Distribution Summary");
+    line(r, "");
+    line(r, "| table | total rows | in window | count |");
+    line(r, "|---|---:|---:|---|");
     for (t, m) in &pack.tables {
-        line(format!(
-            "| {t} | {} | {} | {} |",
-            m.total_rows,
-            m.window_rows.map_or("–".into(), |w| w.to_string()),
-            m.count_method
-        ));
+        line(
+            r,
+            format!(
+                "| {t} | {} | {} | {} |",
+                m.total_rows,
+                m.window_rows.map_or("–".into(), |w| w.to_string()),
+                m.count_method
+            ),
+        );
     }
-    line(String::new());
-    line("## People behind the figures".into());
-    line(String::new());
-    line(format!(
-        "Each table's privacy unit (the person its rows describe) and the fewest units any of its exported figures rests on (k = {}).",
-        pack.privacy.k_min
-    ));
-    line(String::new());
-    line("| table | privacy unit | fewest people behind a figure |".into());
-    line("|---|---|---:|".into());
+    line(r, "");
+}
+
+/// Each table's privacy unit and the fewest people behind any of its figures.
+fn people(r: &mut String, pack: &Pack) {
+    line(r, "## People behind the figures");
+    line(r, "");
+    line(
+        r,
+        format!(
+            "Each table's privacy unit (the person its rows describe) and the fewest units any of its exported figures rests on (k = {}).",
+            pack.privacy.k_min
+        ),
+    );
+    line(r, "");
+    line(
+        r,
+        "| table | privacy unit | fewest people behind a figure |",
+    );
+    line(r, "|---|---|---:|");
     for (t, m) in &pack.tables {
         let fewest = match (m.count_method.as_str(), m.min_people) {
             ("band", _) => format!(
@@ -224,28 +316,39 @@ pub fn render(path: &Path, operator: &str) -> pgshape_core::Result<String> {
             (_, Some(n)) => n.to_string(),
             (_, None) => "–".into(),
         };
-        line(format!(
-            "| {t} | {} | {fewest} |",
-            m.privacy_unit.as_deref().unwrap_or("not recorded")
-        ));
+        line(
+            r,
+            format!(
+                "| {t} | {} | {fewest} |",
+                m.privacy_unit.as_deref().unwrap_or("not recorded")
+            ),
+        );
     }
-    if pack
+}
+
+/// The edge timing table (offset and inter-arrival medians and p90), when the pack has any.
+fn edge_timing(r: &mut String, pack: &Pack) {
+    if !pack
         .edges
         .iter()
         .any(|e| e.offset_seconds.is_some() || e.inter_arrival_seconds.is_some())
     {
-        line(String::new());
+        return;
+    }
+    line(r, "");
+    line(
+        r,
+        "| foreign key | child time | offset p50 / p90 (s) | inter-arrival p50 / p90 (s) |",
+    );
+    line(r, "|---|---|---:|---:|");
+    for e in &pack.edges {
+        let Some(c) = &e.child_column else {
+            continue;
+        };
+        let (o, g) = (e.offset_seconds.as_ref(), e.inter_arrival_seconds.as_ref());
         line(
-            "| foreign key | child time | offset p50 / p90 (s) | inter-arrival p50 / p90 (s) |"
-                .into(),
-        );
-        line("|---|---|---:|---:|".into());
-        for e in &pack.edges {
-            let Some(c) = &e.child_column else {
-                continue;
-            };
-            let (o, g) = (e.offset_seconds.as_ref(), e.inter_arrival_seconds.as_ref());
-            line(format!(
+            r,
+            format!(
                 "| {} | {}.{c} | {} / {} | {} / {} |",
                 e.foreign_key,
                 e.child,
@@ -253,14 +356,20 @@ pub fn render(path: &Path, operator: &str) -> pgshape_core::Result<String> {
                 cell(o, "p90"),
                 cell(g, "p50"),
                 cell(g, "p90")
-            ));
-        }
+            ),
+        );
     }
-    line(String::new());
-    line("## Sign-off".into());
-    line(String::new());
-    line("Privacy Officer: _________________________  Date: ___________".into());
-    line(String::new());
-    line("SRE Lead: _________________________  Date: ___________".into());
-    Ok(r)
+}
+
+/// The sign-off lines for the privacy officer and the SRE lead.
+fn sign_off(r: &mut String) {
+    line(r, "");
+    line(r, "## Sign-off");
+    line(r, "");
+    line(
+        r,
+        "Privacy Officer: _________________________  Date: ___________",
+    );
+    line(r, "");
+    line(r, "SRE Lead: _________________________  Date: ___________");
 }

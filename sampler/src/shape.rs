@@ -4,6 +4,8 @@
 //! merged until each rests on `k` units and the quantiles kept only where `k` units lie at or
 //! below and at or above them.
 
+use std::collections::BTreeMap;
+
 use pgshape_core::pack::{Bin, Shape};
 use pgshape_core::{Error, Result};
 use postgres::GenericClient;
@@ -52,6 +54,18 @@ pub struct ShapeDp {
 /// bin of noise alone passes with probability e^-8 / 2 (1.7e-4).
 const EMPTY_BELOW_SCALES: f64 = 8.0;
 
+/// A log2 bin as read: its lowest and highest value, rows and units.
+type BinCell = (u64, u64, u64, u64);
+
+/// What the server returns for a shape: the bins, and per quantile point its value and the
+/// units at or below and at or above it.
+struct Read {
+    cells: Vec<BinCell>,
+    values: Vec<Option<f64>>,
+    below: Vec<Option<i64>>,
+    above: Vec<Option<i64>>,
+}
+
 /// The shape of `of`, noised as `dp` says when the scan's noise is on.
 pub fn measure(
     client: &mut impl GenericClient,
@@ -61,10 +75,59 @@ pub fn measure(
 ) -> Result<Measured> {
     let probabilities: Vec<f64> = of.points.iter().map(|(_, p)| *p).collect();
     let on = scan.noise.is_on();
-    let hist = if on {
-        format!("(SELECT least(x, {}) AS x, u FROM {}) h", dp.bound, of.hist)
-    } else {
-        of.hist.to_string()
+    let mut read = read(client, of, on.then_some(dp.bound), &probabilities)?;
+    if on {
+        read.cells = noisy_cells(&read.cells, dp, scan)?;
+        // Quantiles from the noisy bins (no value of a row leaves), over the non-zero values
+        // where the quantile relation leaves zeros out.
+        let skip_zero = of.hist != of.quantile;
+        read.values = noisy_quantiles(&read.cells, &probabilities, skip_zero);
+    }
+    let (quantiles, mut min_units) = kept_quantiles(of, &read, scan.k);
+    let cells = read.cells;
+    let total = cells.iter().map(|c| c.2).sum();
+    let zeros = cells
+        .iter()
+        .find(|c| c.0 == 0 && c.1 == 0)
+        .map_or(0, |c| c.2);
+    let zero_units = cells.iter().find(|c| c.1 == 0).map_or(0, |c| c.3);
+    let merged = merge(cells, scan.k);
+    for b in &merged {
+        min_units = Some(min_units.map_or(b.3, |m| m.min(b.3)));
+    }
+    let histogram = merged
+        .into_iter()
+        .map(|(lo, hi, n, _)| Bin {
+            lo,
+            hi,
+            count: scan.sample.scale(n),
+        })
+        .filter(|b| !on || b.count > 0 || b.hi.is_none())
+        .collect();
+    Ok(Measured {
+        shape: Shape {
+            quantiles,
+            histogram,
+        },
+        total,
+        zeros,
+        zero_units,
+        min_units,
+    })
+}
+
+/// One statement: the log2 bins of `of` (with `x` clipped at `clip`, under DP) with their
+/// rows and units, and the nearest-rank quantiles at `probabilities` with the units on each
+/// side.
+fn read(
+    client: &mut impl GenericClient,
+    of: &Of<'_>,
+    clip: Option<u64>,
+    probabilities: &[f64],
+) -> Result<Read> {
+    let hist = match clip {
+        Some(bound) => format!("(SELECT least(x, {bound}) AS x, u FROM {}) h", of.hist),
+        None => of.hist.to_string(),
     };
     let sql = format!(
         "WITH {with},
@@ -87,15 +150,11 @@ pub fn measure(
     let get = |i: usize| row.get::<_, Option<Vec<i64>>>(i).unwrap_or_default();
     let es = row.get::<_, Option<Vec<i32>>>(0).unwrap_or_default();
     let (ns, us) = (get(1), get(2));
-    let values: Vec<Option<f64>> = row
-        .get::<_, Option<Vec<Option<f64>>>>(3)
-        .unwrap_or_default();
     let sides = |i: usize| {
         row.get::<_, Option<Vec<Option<i64>>>>(i)
             .unwrap_or_default()
     };
-    let (below, above) = (sides(4), sides(5));
-    let mut cells: Vec<(u64, u64, u64, u64)> = es
+    let cells = es
         .iter()
         .zip(ns.iter().zip(&us))
         .map(|(&e, (&n, &u))| {
@@ -103,65 +162,47 @@ pub fn measure(
             (lo, hi, n as u64, u as u64)
         })
         .collect();
-    let mut values = values;
-    if on {
-        cells = noisy_cells(&cells, dp, scan)?;
-        // Quantiles from the noisy bins (no value of a row leaves), over the non-zero values
-        // where the quantile relation leaves zeros out.
-        let skip_zero = of.hist != of.quantile;
-        values = noisy_quantiles(&cells, &probabilities, skip_zero);
-    }
+    Ok(Read {
+        cells,
+        values: row
+            .get::<_, Option<Vec<Option<f64>>>>(3)
+            .unwrap_or_default(),
+        below: sides(4),
+        above: sides(5),
+    })
+}
+
+/// The quantiles of `of`'s points, each kept only where `k` units lie at or below and at or
+/// above it, and the fewest units a kept one rests on.
+fn kept_quantiles(
+    of: &Of<'_>,
+    read: &Read,
+    k: u64,
+) -> (BTreeMap<String, Option<f64>>, Option<u64>) {
     let mut min_units: Option<u64> = None;
-    let mut rests = |n: u64| min_units = Some(min_units.map_or(n, |m| m.min(n)));
     let quantiles = of
         .points
         .iter()
         .enumerate()
         .map(|(j, (name, _))| {
             let (b, a) = (
-                below.get(j).copied().flatten(),
-                above.get(j).copied().flatten(),
+                read.below.get(j).copied().flatten(),
+                read.above.get(j).copied().flatten(),
             );
-            let v = values
+            let v = read
+                .values
                 .get(j)
                 .copied()
                 .flatten()
-                .filter(|_| bracketed(b, a, scan.k));
+                .filter(|_| bracketed(b, a, k));
             if v.is_some() {
-                rests(b.unwrap_or(0).min(a.unwrap_or(0)) as u64);
+                let n = b.unwrap_or(0).min(a.unwrap_or(0)) as u64;
+                min_units = Some(min_units.map_or(n, |m| m.min(n)));
             }
             (name.to_string(), v)
         })
         .collect();
-    let total = cells.iter().map(|c| c.2).sum();
-    let zeros = cells
-        .iter()
-        .find(|c| c.0 == 0 && c.1 == 0)
-        .map_or(0, |c| c.2);
-    let zero_units = cells.iter().find(|c| c.1 == 0).map_or(0, |c| c.3);
-    let merged = merge(cells, scan.k);
-    for b in &merged {
-        rests(b.3);
-    }
-    let histogram = merged
-        .into_iter()
-        .map(|(lo, hi, n, _)| Bin {
-            lo,
-            hi,
-            count: scan.sample.scale(n),
-        })
-        .filter(|b| !on || b.count > 0 || b.hi.is_none())
-        .collect();
-    Ok(Measured {
-        shape: Shape {
-            quantiles,
-            histogram,
-        },
-        total,
-        zeros,
-        zero_units,
-        min_units,
-    })
+    (quantiles, min_units)
 }
 
 /// The values of log2 bin `e`: 0 for 0, else `2^(e-1) ..= 2^e - 1`.
