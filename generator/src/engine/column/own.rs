@@ -40,34 +40,15 @@ pub(super) fn own_value(
             corpus: Some(corpus),
             length,
             ..
-        } => {
-            let len = libm::round(length.quantile(s.unit())).max(0.0) as usize;
-            match corpus.choose(s, len) {
-                Some((start, len)) => Value::Corpus { start, len },
-                None => {
-                    let start = out.arena_mut().len() as u32;
-                    corpus.write_long(out.arena_mut(), s, len);
-                    Value::Text {
-                        start,
-                        len: len as u32,
-                    }
-                }
-            }
-        }
+        } => corpus_text(corpus, length, s, out),
         Gen::Text {
             length,
             style,
             unique,
             corpus: None,
         } => {
-            let len = libm::round(length.quantile(s.unit())).max(0.0) as usize;
-            text_buf.clear();
             let suffix = if *unique { row } else { None };
-            text::write(text_buf, s, len, *style, suffix);
-            if *style == TextStyle::Email {
-                debug_assert!(text_buf.ends_with("@example.invalid"));
-            }
-            out.push_text(text_buf.as_bytes())
+            own_text(length, *style, suffix, s, out, text_buf)
         }
         Gen::Boolean { p } => Value::Bool(s.unit() < *p),
         Gen::Uuid => uuid(s, out),
@@ -98,6 +79,47 @@ pub(super) fn own_value(
         )),
         _ => unreachable!("own_value of a generator that reads other values"),
     }
+}
+
+/// Sentence text of a length drawn from `length`, cut from the column's corpus (or written
+/// out when longer than any cut).
+fn corpus_text(
+    corpus: &text::Corpus,
+    length: &Compiled,
+    s: &mut Stream,
+    out: &mut GroupBuf,
+) -> Value {
+    let len = libm::round(length.quantile(s.unit())).max(0.0) as usize;
+    match corpus.choose(s, len) {
+        Some((start, len)) => Value::Corpus { start, len },
+        None => {
+            let start = out.arena_mut().len() as u32;
+            corpus.write_long(out.arena_mut(), s, len);
+            Value::Text {
+                start,
+                len: len as u32,
+            }
+        }
+    }
+}
+
+/// Text of a length drawn from `length` in `style` (a unique text ends with `suffix`, made
+/// from its row).
+fn own_text(
+    length: &Compiled,
+    style: TextStyle,
+    suffix: Option<u64>,
+    s: &mut Stream,
+    out: &mut GroupBuf,
+    text_buf: &mut String,
+) -> Value {
+    let len = libm::round(length.quantile(s.unit())).max(0.0) as usize;
+    text_buf.clear();
+    text::write(text_buf, s, len, style, suffix);
+    if style == TextStyle::Email {
+        debug_assert!(text_buf.ends_with("@example.invalid"));
+    }
+    out.push_text(text_buf.as_bytes())
 }
 
 /// A number drawn at `q`, as its column type holds it: integers rounded, intervals in
