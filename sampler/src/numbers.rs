@@ -9,7 +9,7 @@ use postgres::GenericClient;
 use crate::cells::significant;
 use crate::dp::budget::Family;
 use crate::metrics::Scan;
-use crate::people::bracketed;
+use crate::people::kept_quantiles;
 use crate::sample::Sample;
 use crate::unit::UnitSql;
 
@@ -146,27 +146,10 @@ fn source_numbers(
             .unwrap_or_default()
     };
     let (below, above) = (side(at + 1), side(at + 2));
-    let mut least: Option<u64> = None;
-    let quantiles = of
-        .points
-        .iter()
-        .enumerate()
-        .map(|(j, (name, _))| {
-            let (b, a) = (
-                below.get(j).copied().flatten(),
-                above.get(j).copied().flatten(),
-            );
-            let safe = bracketed(b, a, scan.k);
-            let v = values.get(j).copied().flatten().filter(|_| safe);
-            if v.is_some() {
-                let n = b.unwrap_or(0).min(a.unwrap_or(0)) as u64;
-                least = Some(least.map_or(n, |m| m.min(n)));
-            }
-            (
-                name.to_string(),
-                v.map(|v| significant(v, NUMBER_SIGNIFICANT_DIGITS)),
-            )
-        })
+    let (kept, least) = kept_quantiles(of.points, &values, &below, &above, scan.k);
+    let quantiles = kept
+        .into_iter()
+        .map(|(name, v)| (name, v.map(|v| significant(v, NUMBER_SIGNIFICANT_DIGITS))))
         .collect();
     let (histogram, bins_least) = histogram(cells, scan.k, &scan.sample);
     let least = match (least, bins_least) {

@@ -51,3 +51,37 @@ pub fn quantile_selects(i: usize) -> String {
 pub fn bracketed(below: Option<i64>, above: Option<i64>, k: u64) -> bool {
     below.zip(above).is_some_and(|(b, a)| b.min(a) >= k as i64)
 }
+
+/// The quantiles at `points` (name, probability): `values[j]`, kept only where `k` units lie
+/// at or below (`below[j]`) and at or above (`above[j]`) it, and the fewest units a kept one
+/// rests on.
+pub fn kept_quantiles(
+    points: &[(&str, f64)],
+    values: &[Option<f64>],
+    below: &[Option<i64>],
+    above: &[Option<i64>],
+    k: u64,
+) -> (Vec<(String, Option<f64>)>, Option<u64>) {
+    let mut least: Option<u64> = None;
+    let kept = points
+        .iter()
+        .enumerate()
+        .map(|(j, (name, _))| {
+            let (b, a) = (
+                below.get(j).copied().flatten(),
+                above.get(j).copied().flatten(),
+            );
+            let v = values
+                .get(j)
+                .copied()
+                .flatten()
+                .filter(|_| bracketed(b, a, k));
+            if v.is_some() {
+                let n = b.unwrap_or(0).min(a.unwrap_or(0)) as u64;
+                least = Some(least.map_or(n, |m| m.min(n)));
+            }
+            (name.to_string(), v)
+        })
+        .collect();
+    (kept, least)
+}

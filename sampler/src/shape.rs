@@ -12,7 +12,7 @@ use postgres::GenericClient;
 
 use crate::dp::budget::Family;
 use crate::metrics::Scan;
-use crate::people::{bracketed, quantile_ctes, quantile_selects, units_agg};
+use crate::people::{quantile_ctes, quantile_selects, units_agg};
 
 /// A shape and the exact totals of its observed values (before any merging).
 pub struct Measured {
@@ -179,30 +179,9 @@ fn kept_quantiles(
     read: &Read,
     k: u64,
 ) -> (BTreeMap<String, Option<f64>>, Option<u64>) {
-    let mut min_units: Option<u64> = None;
-    let quantiles = of
-        .points
-        .iter()
-        .enumerate()
-        .map(|(j, (name, _))| {
-            let (b, a) = (
-                read.below.get(j).copied().flatten(),
-                read.above.get(j).copied().flatten(),
-            );
-            let v = read
-                .values
-                .get(j)
-                .copied()
-                .flatten()
-                .filter(|_| bracketed(b, a, k));
-            if v.is_some() {
-                let n = b.unwrap_or(0).min(a.unwrap_or(0)) as u64;
-                min_units = Some(min_units.map_or(n, |m| m.min(n)));
-            }
-            (name.to_string(), v)
-        })
-        .collect();
-    (quantiles, min_units)
+    let (kept, least) =
+        crate::people::kept_quantiles(of.points, &read.values, &read.below, &read.above, k);
+    (kept.into_iter().collect(), least)
 }
 
 /// The values of log2 bin `e`: 0 for 0, else `2^(e-1) ..= 2^e - 1`.
