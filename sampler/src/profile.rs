@@ -40,7 +40,6 @@ struct Grid {
 
 /// Profiles of column `c` of the `FROM` item `from` (alias `t`, with the unit's joins) over
 /// the window `[start, end)`; timestamps without a time zone are read as UTC.
-#[allow(clippy::too_many_arguments)]
 pub fn profiles(
     client: &mut impl GenericClient,
     from: &str,
