@@ -366,7 +366,7 @@ fn generating_onto_a_full_or_read_only_file_system_fails_clearly_and_leaves_no_d
 }
 
 #[test]
-fn sigterm_and_sigint_stop_the_generator_and_the_loader_and_reruns_match_a_clean_run() {
+fn sigterm_and_sigint_leave_no_generator_report_and_the_loader_resumes_to_a_clean_run() {
     let work = tempfile::tempdir().unwrap();
     let mut seen = Seen::default();
     let db = TestDb::new("faults_signal");
@@ -466,22 +466,28 @@ fn a_connection_cut_during_copy_rebuild_or_validation_exits_3_and_the_rerun_resu
             assert!(phase != "COPY", "a COPY was never seen");
             continue;
         }
-        let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(3), "{phase}: {err}");
-        assert!(
-            err.contains("run the same command again to resume"),
-            "{phase}: {err}"
-        );
-        eprintln!(
-            "{phase}: exit 3: {}",
-            err.lines()
-                .filter(|l| l.starts_with("error") || l.contains("caused by"))
-                .collect::<Vec<_>>()
-                .join(" / ")
-        );
+        assert_stopped_with_resume_hint(phase, &out);
         resume_matches(&mut seen, &db.url, &args, &schema, &clean);
     }
     seen.assert_no_secret();
+}
+
+/// A load stopped by a database fault: exit 3 and the hint to run it again (printed with the
+/// error lines, for the note).
+fn assert_stopped_with_resume_hint(what: &str, out: &Output) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(3), "{what}: {err}");
+    assert!(
+        err.contains("run the same command again to resume"),
+        "{what}: {err}"
+    );
+    eprintln!(
+        "{what}: exit 3: {}",
+        err.lines()
+            .filter(|l| l.starts_with("error") || l.contains("caused by"))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    );
 }
 
 /// Active statements of the database matching `pattern` (ILIKE), other than the caller's.
@@ -525,19 +531,7 @@ fn a_server_restart_during_key_rebuild_or_validation_exits_3_and_the_rerun_resum
             continue;
         }
         exercised += 1;
-        let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(3), "{phase}: {err}");
-        assert!(
-            err.contains("run the same command again to resume"),
-            "{phase}: {err}"
-        );
-        eprintln!(
-            "restart during {phase}: exit 3: {}",
-            err.lines()
-                .filter(|l| l.starts_with("error") || l.contains("caused by"))
-                .collect::<Vec<_>>()
-                .join(" / ")
-        );
+        assert_stopped_with_resume_hint(&format!("restart during {phase}"), &out);
         resume_matches(&mut seen, &url, &args, "synth", &clean);
     }
     assert!(
