@@ -27,7 +27,9 @@ use pgshape_core::spec::{
 };
 use pgshape_core::{Error, Result};
 
-use super::shapes::{children_per_parent, fanout_with_mean, length_of, offset_of, popularity_of};
+use super::shapes::{
+    children_per_parent, fanout_with_mean, length_of, offset_of, popularity_of, zero_fraction_for,
+};
 use super::untruncate::{parent_room, untruncate};
 
 fn unqualified(name: &str) -> &str {
@@ -106,10 +108,11 @@ fn fit_fanout(
     let Rows::PerParent(pp) = &mut t.rows else {
         return;
     };
-    match fanout_with_mean(edge, children_per_parent(pack, edge)) {
+    let mean = children_per_parent(pack, edge);
+    match fanout_with_mean(edge, mean) {
         Some(d) => {
+            pp.zero_fraction = zero_fraction_for(edge, &d, mean);
             pp.fanout = d;
-            pp.zero_fraction = edge.zero_fraction.min(0.999);
             notes.push(format!(
                 "{tname}: fan-out per {} from {} ({} parents)",
                 pp.parent, edge.foreign_key, edge.parents

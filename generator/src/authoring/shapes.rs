@@ -10,12 +10,7 @@ use pgshape_core::spec::Popularity;
 
 /// The fan-out quantile function of an edge, or `None` when the pack suppressed too much.
 pub fn fanout_of(edge: &EdgeMetrics) -> Option<Dist> {
-    let lowest = edge
-        .histogram
-        .iter()
-        .find(|b| b.lo > 0)
-        .map_or(1.0, |b| b.lo as f64);
-    let mut points = known_points(lowest, &edge.quantiles, EDGE_QUANTILES)?;
+    let mut points = known_points(lowest_children(edge), &edge.quantiles, EDGE_QUANTILES)?;
     // Beyond the last exported quantile, the histogram's open bin (at least k parents with
     // `lo` children or more) pins the quantile function at 1 - its share; the maximum is
     // never exported, so the tail ends at 4x that (a power-law guess, documented).
@@ -40,6 +35,17 @@ pub fn fanout_of(edge: &EdgeMetrics) -> Option<Dist> {
     d.validate().ok().map(|_| d)
 }
 
+/// The fewest children a parent with children has by the edge's histogram: the lower edge
+/// of the first non-empty bin holding counts of 1 or more (at least 1). A bin merged down to
+/// 0 (sparse bins join their neighbours) holds parents with children too, from 1 up: an
+/// empty open bin past it says nothing.
+fn lowest_children(edge: &EdgeMetrics) -> f64 {
+    edge.histogram
+        .iter()
+        .find(|b| b.count > 0 && b.hi.is_none_or(|h| h > 0))
+        .map_or(1.0, |b| b.lo.max(1) as f64)
+}
+
 /// [`fanout_of`] whose tail (the last point, which no pack exports) is set so the mean is
 /// `mean` children per parent with children — the pack's child rows over its parents with
 /// children — rather than guessed: a guessed tail makes the child table too small or too
@@ -61,11 +67,7 @@ pub fn fanout_or_mean(edge: &EdgeMetrics, mean: Option<f64>) -> Option<Dist> {
         return Some(d);
     }
     let target = mean.filter(|m| m.is_finite() && *m > 0.0)?;
-    let lowest = edge
-        .histogram
-        .iter()
-        .find(|b| b.lo > 0)
-        .map_or(1.0, |b| b.lo as f64);
+    let lowest = lowest_children(edge);
     let d = tail_for_mean(&[[0.0, lowest], [1.0, lowest]], target);
     d.validate().ok().map(|_| d)
 }
@@ -125,6 +127,23 @@ pub fn zero_fraction_of(edge: &EdgeMetrics) -> f64 {
     } else {
         edge.zero_fraction
     }
+}
+
+/// The zero fraction of a fan-out `fanout` fitted to `edge`: the edge's, unless the fan-out's
+/// mean is above `mean` (children per parent with children, from the pack's counts) — its
+/// quantiles, noisy or read off coarse bins, can imply more children than the child table
+/// has, and no tail brings the mean down then. The share of parents with children is then
+/// scaled down so the child table keeps the pack's size (the table's count is what a
+/// performance test is sized by; the zero fraction moves instead).
+pub fn zero_fraction_for(edge: &EdgeMetrics, fanout: &Dist, mean: Option<f64>) -> f64 {
+    let zero = zero_fraction_of(edge).min(0.999);
+    let (Some(target), m) = (mean.filter(|m| m.is_finite() && *m > 0.0), fanout.mean()) else {
+        return zero;
+    };
+    if m.is_nan() || m <= target * 1.01 {
+        return zero;
+    }
+    (1.0 - (1.0 - zero) * target / m).clamp(zero, 0.999)
 }
 
 /// A reference's popularity from the pack's edge of that foreign key: its fan-out (tail set
@@ -219,6 +238,67 @@ pub fn round6(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn a_fanout_starts_at_one_child_when_sparse_bins_were_merged_down_to_zero() {
+        // A noisy pack: the bins of 0 to 255 children merged into one (each alone rested on
+        // fewer than k people), then an empty open bin at 256. The quantiles are 3.
+        let bin = |lo, hi, count| pgshape_core::pack::Bin { lo, hi, count };
+        let edge = EdgeMetrics {
+            foreign_key: "c_p_fkey".into(),
+            child: "s.c".into(),
+            columns: vec!["p".into()],
+            parent: "s.p".into(),
+            ref_columns: vec!["id".into()],
+            parents: 4000,
+            zero_fraction: 0.0,
+            quantiles: EDGE_QUANTILES
+                .iter()
+                .map(|(k, _)| (k.to_string(), Some(3.0).filter(|_| *k != "p99.9")))
+                .collect(),
+            histogram: vec![bin(0, Some(255), 2448), bin(256, None, 0)],
+            child_column: None,
+            parent_column: None,
+            offset_seconds: None,
+            inter_arrival_seconds: None,
+        };
+        let Some(Dist::Quantiles(points)) = fanout_of(&edge) else {
+            panic!("a fan-out");
+        };
+        assert_eq!(points[0], [0.0, 1.0], "{points:?}");
+        assert!(points.iter().any(|p| p == &[0.5, 3.0]), "{points:?}");
+    }
+
+    #[test]
+    fn a_fanout_above_the_counts_mean_lowers_the_share_of_parents_with_children() {
+        let mut edge = EdgeMetrics {
+            foreign_key: "c_p_fkey".into(),
+            child: "s.c".into(),
+            columns: vec!["p".into()],
+            parent: "s.p".into(),
+            ref_columns: vec!["id".into()],
+            parents: 1000,
+            zero_fraction: 0.4,
+            quantiles: BTreeMap::new(),
+            histogram: Vec::new(),
+            child_column: None,
+            parent_column: None,
+            offset_seconds: None,
+            inter_arrival_seconds: None,
+        };
+        // Three children each, but the counts say 1.5 per parent with children.
+        let three = Dist::Quantiles(vec![[0.0, 3.0], [1.0, 3.0]]);
+        let z = zero_fraction_for(&edge, &three, Some(1.5));
+        assert!((z - 0.7).abs() < 1e-9, "{z}");
+        // The child table's size is kept: parents × (1 - z) × mean = 1000 × 0.6 × 1.5.
+        assert!((1000.0 * (1.0 - z) * three.mean() - 900.0).abs() < 1e-6);
+        // A mean the fan-out can reach, or none: the edge's own.
+        assert_eq!(zero_fraction_for(&edge, &three, Some(3.0)), 0.4);
+        assert_eq!(zero_fraction_for(&edge, &three, None), 0.4);
+        edge.zero_fraction = 1.0;
+        assert_eq!(zero_fraction_for(&edge, &three, Some(3.0)), 0.0);
+    }
 
     #[test]
     fn rounded_lengths_keep_the_histograms_closed_bins() {

@@ -14,7 +14,7 @@ use pgshape_core::pack::Pack;
 
 use super::keys::{is_integer, is_sequence_key};
 use crate::authoring::shapes::{
-    children_per_parent, fanout_or_mean, fanout_with_mean, zero_fraction_of,
+    children_per_parent, fanout_or_mean, fanout_with_mean, zero_fraction_for,
 };
 
 /// A table's grouping key, its fan-out and its zero-child fraction.
@@ -118,7 +118,8 @@ fn best_parent<'a>(
                 > (*bd, std::cmp::Reverse(*bn), std::cmp::Reverse(&bfk.name))
         });
         if better {
-            best = Some((d, n, fk, fanout, zero_fraction_of(edge).min(0.999)));
+            let zero = zero_fraction_for(edge, &fanout, mean);
+            best = Some((d, n, fk, fanout, zero));
         }
     }
     best.map(|(d, _, fk, fanout, zero)| (d, fk, fanout, zero))
