@@ -350,6 +350,12 @@ pub struct TableMetrics {
     /// `band`: the table's rows belong to fewer than `k_min` people).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_people: Option<u64>,
+    /// Under differential privacy, for a table whose people have several rows each: the rows
+    /// per person its count read, chosen from a noisy histogram of rows per person (rows past
+    /// it of the heaviest people are not counted). Its other figures read at most the smaller
+    /// of this and `privacy.dp.bounds.max_rows_per_unit`. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count_clip: Option<u64>,
 }
 
 /// The mapping manifest (`..._mapping.json`): how tokens were made, never a value and never a

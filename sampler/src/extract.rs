@@ -98,7 +98,9 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
         rests_on: std::cell::Cell::new(None),
         noise: &noise,
         clip: std::cell::Cell::new(None),
+        chosen: Default::default(),
     };
+    choose_clips(&mut tx, &schema, &units, &scan)?;
     let mut tables = BTreeMap::new();
     let mut edges = Vec::new();
     let mut namespaces = Vec::new();
@@ -110,6 +112,7 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
     }
     if noise.is_on() {
         tracing::info!(epsilon = noise.spent(), "figures noised");
+        crate::consistent::counts(&mut tables, &mut edges);
     }
     tx.commit()
         .map_err(Error::db("ending the read-only transaction"))?;
@@ -223,10 +226,10 @@ fn noiser(
     Noiser::new(dp.epsilon, split, &plan, bounds).map_err(config)
 }
 
-/// Rows per unit of a table's figures under DP: none (one row per unit) for rows as units and
-/// the unit table itself, else the policy's bound for the table (`override_rows`, at least 1)
-/// or the pack's.
-fn clip_of(unit: &crate::unit::Unit, noise: &Noiser, override_rows: Option<u64>) -> Option<u64> {
+/// The bound on rows per unit of a table's figures under DP: none (one row per unit) for rows
+/// as units and the unit table itself, else the policy's bound for the table
+/// (`override_rows`, at least 1) or the pack's.
+fn bound_of(unit: &crate::unit::Unit, noise: &Noiser, override_rows: Option<u64>) -> Option<u64> {
     let bounds = noise.bounds()?;
     match unit {
         crate::unit::Unit::Table { path, .. } if !path.is_empty() => {
@@ -234,6 +237,45 @@ fn clip_of(unit: &crate::unit::Unit, noise: &Noiser, override_rows: Option<u64>)
         }
         _ => None,
     }
+}
+
+/// Rows per unit table `t`'s figures read under DP: its bound ([`bound_of`]), lowered to the
+/// clip [`choose_clips`] chose from its rows per person.
+fn clip_of(
+    t: &pgshape_core::catalog::Table,
+    unit: &crate::unit::Unit,
+    scan: &Scan<'_>,
+) -> Option<u64> {
+    let bound = bound_of(unit, scan.noise, scan.policy.max_rows_per_unit(t))?;
+    Some(
+        scan.chosen
+            .borrow()
+            .get(&t.qualified())
+            .map_or(bound, |c| c.figures_clip(bound)),
+    )
+}
+
+/// Under DP, the rows per person of every table whose figures are clipped, and the clip each
+/// gets ([`crate::volume`]), before any figure is read: an edge's fan-out is bounded by its
+/// parent table's clip.
+fn choose_clips(
+    tx: &mut postgres::Transaction<'_>,
+    schema: &pgshape_core::catalog::Schema,
+    units: &BTreeMap<String, crate::unit::Unit>,
+    scan: &Scan<'_>,
+) -> Result<()> {
+    for t in &schema.tables {
+        let q = t.qualified();
+        let unit = &units[&q];
+        let Some(bound) = bound_of(unit, scan.noise, scan.policy.max_rows_per_unit(t)) else {
+            continue;
+        };
+        let window = scan.policy.window_column(t);
+        let chosen = crate::volume::choose(tx, t, &unit.sql(), window, bound, scan)?;
+        tracing::debug!(table = %q, count_clip = chosen.count_clip(bound), "rows per person read");
+        scan.chosen.borrow_mut().insert(q, chosen);
+    }
+    Ok(())
 }
 
 /// The metrics of table `t`, the edges of its foreign keys and the token namespaces used.
@@ -248,8 +290,7 @@ fn measure_table(
     let q = t.qualified();
     let unit = &units[&q];
     scan.rests_on.set(None);
-    scan.clip
-        .set(clip_of(unit, scan.noise, scan.policy.max_rows_per_unit(t)));
+    scan.clip.set(clip_of(t, unit, scan));
     let window = scan.policy.window_column(t);
     let (mut metrics, namespaces) =
         crate::metrics::table(tx, t, &roles[&q], window, &unit.sql(), scan)?;
@@ -263,12 +304,10 @@ fn measure_table(
         let parent = format!("{}.{}", fk.ref_schema, fk.ref_table);
         let parent_unit = units.get(&parent);
         let parent_sql = parent_unit.map_or(UnitSql::rows(), |u| u.sql());
-        let parent_rows = schema
-            .tables
-            .iter()
-            .find(|p| p.qualified() == parent)
-            .and_then(|p| scan.policy.max_rows_per_unit(p));
-        let parent_clip = parent_unit.and_then(|u| clip_of(u, scan.noise, parent_rows));
+        let parent_table = schema.tables.iter().find(|p| p.qualified() == parent);
+        let parent_clip = parent_unit
+            .zip(parent_table)
+            .and_then(|(u, p)| clip_of(p, u, scan));
         let (mut edge, people) = crate::fanout::edge(tx, t, fk, &parent_sql, parent_clip, scan)?;
         scan.rests(people);
         // Timings where the child has a time column (and offsets where the parent does).

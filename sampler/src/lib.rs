@@ -9,7 +9,9 @@
 //!   profiles; [`fanout`]: children per parent of each foreign key; [`timing`]: each edge's
 //!   child-minus-parent offsets and inter-arrival times.
 //! - [`metadata`]: catalog names, labels and expressions through the PII detectors.
-//! - [`unit`](mod@unit): the privacy unit of each table (the person k counts).
+//! - [`unit`](mod@unit): the privacy unit of each table (the person k counts); [`clip`]: at
+//!   most so many rows of one person under DP; [`volume`]: a clipped table's row count;
+//!   [`consistent`]: a noisy pack's counts made to agree.
 //! - [`cells`]: the small-cell rules every metric shares; [`sample`]: `--sample-percent`.
 //! - [`detect`]: PII detection from a small in-memory sample of a column's values.
 //! - [`policy`]: the policy file's per-table and per-column overrides (roles, window
@@ -30,6 +32,7 @@ pub mod audit;
 pub mod books;
 pub mod cells;
 pub mod clip;
+pub mod consistent;
 pub mod detect;
 pub mod dp;
 pub mod extract;
@@ -53,3 +56,4 @@ pub mod structure;
 pub mod timing;
 pub mod unit;
 pub mod validate;
+pub mod volume;

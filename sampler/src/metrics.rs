@@ -37,6 +37,9 @@ pub struct Scan<'a> {
     /// Rows per unit the current table's figures read (`None`: not clipped, because DP is off
     /// or each unit has one row); see [`crate::clip`].
     pub clip: std::cell::Cell<Option<u64>>,
+    /// Per clipped table (qualified name), its rows per person and clip, chosen before any
+    /// figure is read ([`crate::volume`]).
+    pub chosen: std::cell::RefCell<BTreeMap<String, crate::volume::Chosen>>,
 }
 
 impl Scan<'_> {
@@ -138,20 +141,28 @@ fn one_pass(
 }
 
 /// The pass's counts, null counts and distinct counts noised (one release per family: the
-/// table's counts, its columns' null counts, their distinct counts).
-fn noise_pass(pass: &mut Pass, windowed: bool, scan: &Scan<'_>) -> Result<()> {
+/// table's counts, its columns' null counts, their distinct counts). `read`: a clipped
+/// table's noisy count of the rows read, already released.
+fn noise_pass(pass: &mut Pass, windowed: bool, read: Option<u64>, scan: &Scan<'_>) -> Result<()> {
     if !scan.noise.is_on() {
         return Ok(());
     }
     let s = scan.sensitivity();
     let exact_total = pass.total;
-    let counts = scan.noisy(
-        Family::Counts,
-        &[pass.total, pass.window],
-        s * if windowed { 2 } else { 1 },
-    )?;
-    pass.total = counts.values[0];
-    pass.window = if windowed { counts.values[1] } else { 0 };
+    let counts = match read {
+        // A clipped table's rows read, released with its count ([`crate::volume`]).
+        Some(read) => vec![read, 0],
+        None => {
+            scan.noisy(
+                Family::Counts,
+                &[pass.total, pass.window],
+                s * if windowed { 2 } else { 1 },
+            )?
+            .values
+        }
+    };
+    pass.total = counts[0];
+    pass.window = if windowed { counts[1] } else { 0 };
     let n = pass.columns.len() as u64;
     if n == 0 {
         return Ok(());
@@ -211,24 +222,46 @@ pub fn table(
                 columns: BTreeMap::new(),
                 privacy_unit: None,
                 min_people: None,
+                count_clip: None,
             },
             Vec::new(),
         ));
     }
     scan.rests(Some(pass.people));
-    noise_pass(&mut pass, window.is_some(), scan)?;
+    // A clipped table's count ([`crate::volume`]), from its rows per person read before.
+    let chosen = scan.chosen.borrow().get(&t.qualified()).cloned();
+    let volume = match (chosen, scan.clip.get()) {
+        (Some(chosen), Some(_)) => Some(crate::volume::estimate(
+            &chosen,
+            window.is_some(),
+            chosen.per_person.bound,
+            scan,
+        )?),
+        _ => None,
+    };
+    noise_pass(
+        &mut pass,
+        window.is_some(),
+        volume.as_ref().map(|v| v.read),
+        scan,
+    )?;
+    let (total, window_total) = match &volume {
+        Some(v) => (v.total, v.window),
+        None => (pass.total, pass.window),
+    };
     let mut metrics = TableMetrics {
-        total_rows: scan.sample.scale(pass.total),
+        total_rows: scan.sample.scale(total),
         count_method: match (scan.noise.is_on(), scan.sample.is_sampled()) {
             (true, _) => "noisy".into(),
             (false, true) => "sampled".into(),
             (false, false) => "exact".into(),
         },
         window_column: window.map(str::to_string),
-        window_rows: window.map(|_| scan.sample.scale(pass.window)),
+        window_rows: window.map(|_| scan.sample.scale(window_total)),
         columns: BTreeMap::new(),
         privacy_unit: None,
         min_people: None,
+        count_clip: volume.as_ref().map(|v| v.clip),
     };
     let mut namespaces = Vec::new();
     for (&i, p) in read.iter().zip(&pass.columns) {

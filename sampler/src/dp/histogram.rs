@@ -14,6 +14,9 @@ use super::DpError;
 #[derive(Debug, Clone, PartialEq)]
 pub struct NoisyHistogram {
     pub counts: Vec<u64>,
+    /// The same noisy counts before negatives became 0: their sums are unbiased (the sum of
+    /// non-negative ones over many empty bins is not), for totals read off the bins.
+    pub signed: Vec<i64>,
     /// ε spent (OpenDP's map).
     pub epsilon: f64,
     /// The discrete Laplace scale used.
@@ -34,7 +37,8 @@ pub fn release(counts: &[u64], sensitivity: u64, epsilon: f64) -> Result<NoisyHi
         scale,
     } = mechanism::noisy_counts(&raw, sensitivity, epsilon)?;
     Ok(NoisyHistogram {
-        counts: values.into_iter().map(|v| v.max(0) as u64).collect(),
+        counts: values.iter().map(|&v| v.max(0) as u64).collect(),
+        signed: values,
         epsilon,
         scale,
     })

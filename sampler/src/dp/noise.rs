@@ -40,6 +40,8 @@ pub struct Noiser {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Noisy {
     pub values: Vec<u64>,
+    /// The values before negatives became 0 (unbiased: sum these for a total).
+    pub signed: Vec<i64>,
     pub scale: f64,
 }
 
@@ -109,21 +111,44 @@ impl Noiser {
         counts: &[u64],
         sensitivity: u64,
     ) -> Result<Noisy, DpError> {
+        self.release_part(family, counts, sensitivity, 1.0)
+    }
+
+    /// [`Noiser::release`] at `part` (in (0, 1]) of one planned release's ε: a figure made of
+    /// several releases (a table's count, see [`crate::volume`]) splits its one planned
+    /// release between them, the parts summing to at most 1.
+    pub fn release_part(
+        &self,
+        family: Family,
+        counts: &[u64],
+        sensitivity: u64,
+        part: f64,
+    ) -> Result<Noisy, DpError> {
         let Some(state) = &self.state else {
             return Ok(Noisy {
                 values: counts.to_vec(),
+                signed: counts
+                    .iter()
+                    .map(|&c| i64::try_from(c).unwrap_or(i64::MAX))
+                    .collect(),
                 scale: 0.0,
             });
         };
+        if !(part > 0.0 && part <= 1.0) {
+            return Err(DpError::Parameter(format!(
+                "a release's part of its ε must be in (0, 1], got {part}"
+            )));
+        }
         let mut s = state.borrow_mut();
         let epsilon = s.per_release.get(&family).copied().ok_or_else(|| {
             DpError::Parameter(format!("no release of {} was planned", family.name()))
         })?;
         let h = s
             .accountant
-            .histogram(family, counts, sensitivity, epsilon)?;
+            .histogram(family, counts, sensitivity, epsilon * part)?;
         Ok(Noisy {
             values: h.counts,
+            signed: h.signed,
             scale: h.scale,
         })
     }
@@ -176,7 +201,7 @@ mod tests {
         for _ in 0..2 {
             let r = on.release(Family::Counts, &[1000, 0, 5], 8).unwrap();
             assert_eq!(r.values.len(), 3);
-            assert!(r.scale > 8.0 / 0.05 * 1.5, "{r:?}");
+            assert!(r.scale > 8.0 / 0.15 * 1.5, "{r:?}");
         }
         // A third release of counts was not planned: its budget is spent.
         let e = on.release(Family::Counts, &[1], 1).unwrap_err().to_string();
@@ -187,7 +212,7 @@ mod tests {
             .to_string();
         assert!(e.contains("no release of numbers"), "{e}");
         on.release(Family::Profiles, &[1; 24], 8).unwrap();
-        assert!(on.spent() <= 0.25 + 1e-9, "{}", on.spent());
+        assert!(on.spent() <= 0.3 + 1e-9, "{}", on.spent());
         let rec = on.record().unwrap();
         assert_eq!(rec.epsilon, 1.0);
         assert_eq!(rec.split.len(), 9);

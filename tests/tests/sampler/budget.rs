@@ -124,8 +124,8 @@ fn the_ledger_refuses_past_its_total_and_the_audit_log_is_a_chain() {
     );
     assert!(
         report.contains("Differential privacy: discrete_laplace at ε = 1 (δ = 0)")
-            && report.contains("ε fanout: 0.2")
-            && report.contains("ε profiles: 0.2"),
+            && report.contains("ε fanout: 0.15")
+            && report.contains("ε profiles: 0.15"),
         "{report}"
     );
 

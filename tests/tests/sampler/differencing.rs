@@ -8,6 +8,7 @@
 use pgshape_core::pack::Pack;
 use pgshape_e2e::{run, run_ok, TestDb};
 use pgshape_sampler::dp::mechanism::{exact_probability, variance};
+use pgshape_sampler::volume;
 
 use super::SALT;
 
@@ -29,8 +30,9 @@ INSERT INTO events (account_id, happened_at)
 SELECT 101, timestamptz '2026-12-01 03:00:00+00' - g * interval '1 day' FROM generate_series(1, 10) g;
 ";
 
-/// The person's rows.
+/// The person's rows, and each of the 100 others'.
 const PERSON_ROWS: u64 = 10;
+const BASE_ROWS: u64 = 6;
 const EPSILON: &str = "8";
 const MAX_ROWS: u64 = 4;
 const RUNS: usize = 30;
@@ -63,33 +65,40 @@ fn events_rows(p: &Pack) -> f64 {
 }
 
 /// The discrete Laplace scale of the events table's count release, from what the pack
-/// records: the counts family's ε over one release per table, a sensitivity of the rows per
-/// unit times the two counts (total and in-window).
+/// records: the counts family's ε over one release per table, of which the count's part
+/// (`pgshape_sampler::volume`), at the sensitivity of the recorded count clip (the figures
+/// read at most `MAX_ROWS`), with the in-window count.
 fn recorded_scale(p: &Pack) -> f64 {
     let dp = p.privacy.dp.as_ref().expect("a DP pack records its noise");
     assert_eq!(dp.mechanism, "discrete_laplace");
     assert_eq!(dp.bounds.max_rows_per_unit, MAX_ROWS);
-    let per_release = dp.split["counts"] / p.tables.len() as f64;
-    let counts = if p.tables["public.events"].window_column.is_some() {
-        2.0
-    } else {
-        1.0
-    };
-    MAX_ROWS as f64 * counts / per_release
+    let events = &p.tables["public.events"];
+    let clip = events
+        .count_clip
+        .expect("a clipped table records its count's clip");
+    let per_release = dp.split["counts"] / p.tables.len() as f64 * volume::COUNT_PART;
+    let windowed = events.window_column.is_some();
+    volume::count_sensitivity(clip, clip.min(MAX_ROWS), windowed) as f64 / per_release
 }
 
-/// Whether the differences `d` (B − A) look like the difference of two releases of scale
-/// `scale`: their variance within [0.15, 5] × twice the mechanism's (30 draws of a
-/// heavy-tailed variable: a wide band), their mean within 5 standard errors of the clipped
-/// contribution.
-fn consistent_with_noise(d: &[f64], scale: f64, contribution: f64) -> bool {
-    let n = d.len() as f64;
-    let mean = d.iter().sum::<f64>() / n;
-    let var = d.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0);
-    let want = 2.0 * variance(scale);
-    let ratio = var / want;
-    eprintln!("differences: mean {mean:.1}, variance {var:.1} = {ratio:.2} x the mechanism's");
-    (0.15..=5.0).contains(&ratio) && (mean - contribution).abs() <= 5.0 * (want / n).sqrt()
+/// What the person adds to the events count of B over A, at each pack's clip: every person
+/// counts up to the clip.
+fn contribution(pa: &Pack, pb: &Pack) -> f64 {
+    let clip = |p: &Pack| p.tables["public.events"].count_clip.unwrap();
+    let (ca, cb) = (clip(pa), clip(pb));
+    (100 * BASE_ROWS.min(cb) + PERSON_ROWS.min(cb)) as f64 - (100 * BASE_ROWS.min(ca)) as f64
+}
+
+/// Whether the standardised differences `z` ((B − A − contribution) over the standard
+/// deviation of the two releases' noise) look like noise: their variance within [0.15, 5]
+/// (30 draws of a heavy-tailed variable: a wide band), their mean within 5 standard errors
+/// of 0.
+fn consistent_with_noise(z: &[f64]) -> bool {
+    let n = z.len() as f64;
+    let mean = z.iter().sum::<f64>() / n;
+    let var = z.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0);
+    eprintln!("standardised differences: mean {mean:.2}, variance {var:.2} (noise: 0 and 1)");
+    (0.15..=5.0).contains(&var) && mean.abs() <= 5.0 / n.sqrt()
 }
 
 /// How often the person's exact row count may come out of `n` differences: its
@@ -109,25 +118,25 @@ fn two_databases_one_person_apart_differ_only_by_the_recorded_noise() {
     b.client().batch_execute(PERSON).unwrap();
     let dir = tempfile::tempdir().unwrap();
 
-    let mut diffs = Vec::new();
-    let mut scale = 0.0;
+    let (mut diffs, mut z) = (Vec::new(), Vec::new());
+    let mut least_scale = f64::INFINITY;
+    let mut sd = 0.0;
     for i in 0..RUNS {
         let (pa, pb) = (
             extract(&a, dir.path(), i, true),
             extract(&b, dir.path(), i, true),
         );
-        scale = recorded_scale(&pa);
-        assert_eq!(scale, recorded_scale(&pb));
-        diffs.push(events_rows(&pb) - events_rows(&pa));
+        let (sa, sb) = (recorded_scale(&pa), recorded_scale(&pb));
+        least_scale = least_scale.min(sa).min(sb);
+        sd = (variance(sa) + variance(sb)).sqrt();
+        let d = events_rows(&pb) - events_rows(&pa);
+        diffs.push(d);
+        z.push((d - contribution(&pa, &pb)) / sd);
     }
-    // The person's clipped contribution is MAX_ROWS of their PERSON_ROWS rows.
-    assert!(
-        consistent_with_noise(&diffs, scale, MAX_ROWS as f64),
-        "{diffs:?} at scale {scale}"
-    );
+    assert!(consistent_with_noise(&z), "{diffs:?} ({z:?})");
     let exact = diffs.iter().filter(|&&d| d == PERSON_ROWS as f64).count();
     assert!(
-        exact <= allowed_exact(RUNS, scale),
+        exact <= allowed_exact(RUNS, least_scale),
         "the person's exact count came out {exact} times of {RUNS}: {diffs:?}"
     );
     // A DP pack is clean for validate (and so matches the published schema).
@@ -155,6 +164,10 @@ fn two_databases_one_person_apart_differ_only_by_the_recorded_noise() {
         })
         .collect();
     assert_eq!(plain, vec![PERSON_ROWS as f64; 3]);
-    assert!(!consistent_with_noise(&plain, scale, MAX_ROWS as f64));
-    assert!(plain.len() > allowed_exact(plain.len(), scale));
+    let plain_z: Vec<f64> = plain
+        .iter()
+        .map(|d| (d - PERSON_ROWS as f64) / sd)
+        .collect();
+    assert!(!consistent_with_noise(&plain_z));
+    assert!(plain.len() > allowed_exact(plain.len(), least_scale));
 }
