@@ -89,7 +89,7 @@ pub fn distributions(
                         FROM g{i} GROUP BY 1, 2),
              {quantiles}",
             units = crate::people::units_agg(by_unit),
-            quantiles = crate::people::quantile_ctes(&format!("v{i}"), i, "$1::float8[]", by_unit),
+            quantiles = crate::people::quantile_ctes(&format!("v{i}"), i, "$1::float8[]", by_unit, scan.k),
         ));
         selects.push(format!(
             "{},

@@ -75,7 +75,7 @@ pub fn measure(
 ) -> Result<Measured> {
     let probabilities: Vec<f64> = of.points.iter().map(|(_, p)| *p).collect();
     let on = scan.noise.is_on();
-    let mut read = read(client, of, on.then_some(dp.bound), &probabilities)?;
+    let mut read = read(client, of, on.then_some(dp.bound), &probabilities, scan.k)?;
     // Under DP the total and the zeros are the noisy bins' signed sums: the bins under the
     // empty-bin floor are shown as 0, but counting them as 0 would drop every parent of a
     // table whose bins all fall under it (and a sum of non-negative noise would add some).
@@ -129,14 +129,15 @@ pub fn measure(
     })
 }
 
-/// One statement: the log2 bins of `of` (with `x` clipped at `clip`, under DP) with their
-/// rows and units, and the nearest-rank quantiles at `probabilities` with the units on each
-/// side.
+/// One statement: the bins of `of` (with `x` clipped at `clip`, under DP) with their rows
+/// and units, and the quantiles at `probabilities` (values `k` units share or bracket, see
+/// [`crate::people`]) with the units on each side.
 fn read(
     client: &mut impl GenericClient,
     of: &Of<'_>,
     clip: Option<u64>,
     probabilities: &[f64],
+    k: u64,
 ) -> Result<Read> {
     let hist = match clip {
         Some(bound) => format!("(SELECT least(x, {bound}) AS x, u FROM {}) h", of.hist),
@@ -155,7 +156,7 @@ fn read(
         bin = bin_sql(clip.is_some()),
         quantile = of.quantile,
         units = units_agg(of.by_unit),
-        qctes = quantile_ctes("qx", 0, "$1::float8[]", of.by_unit),
+        qctes = quantile_ctes("qx", 0, "$1::float8[]", of.by_unit, k),
         qselects = quantile_selects(0),
     );
     let row = client

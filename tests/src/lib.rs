@@ -389,6 +389,44 @@ pub fn read_report(dir: &Path) -> pgshape_core::dataset_report::Report {
     pgshape_core::dataset_report::Report::read(&path).unwrap()
 }
 
+/// A quantile as issue 12 lets it leave, computed here independently of the sampler's SQL:
+/// `q` (a nearest-rank value of `values`, each `(x, unit)`) when at least `k` units hold it or
+/// have values on both sides of it, else the mean, over the `k` units nearest to it, of each
+/// one's value nearest to it (its smallest or largest, or `q` where it brackets it; ties by
+/// the smaller value).
+pub fn k_safe_quantile(values: &[(f64, i64)], q: f64, k: usize) -> f64 {
+    let mut range: std::collections::BTreeMap<i64, (f64, f64)> = Default::default();
+    for &(x, u) in values {
+        let r = range.entry(u).or_insert((x, x));
+        r.0 = r.0.min(x);
+        r.1 = r.1.max(x);
+    }
+    if range
+        .values()
+        .filter(|(lo, hi)| *lo <= q && q <= *hi)
+        .count()
+        >= k
+    {
+        return q;
+    }
+    let mut near: Vec<(f64, f64)> = range
+        .values()
+        .map(|&(lo, hi)| {
+            let x = if hi < q {
+                hi
+            } else if lo > q {
+                lo
+            } else {
+                q
+            };
+            ((x - q).abs(), x)
+        })
+        .collect();
+    near.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let n = near.len().min(k);
+    near[..n].iter().map(|p| p.1).sum::<f64>() / n as f64
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
