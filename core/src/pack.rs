@@ -286,7 +286,9 @@ pub struct DpRecord {
     pub mechanism: String,
     /// ε of the whole pack, per privacy unit (sequential composition of every release).
     pub epsilon: f64,
-    /// δ (0 for pure ε-DP).
+    /// δ: the chance, summed over the pack's category columns, that a label only one person
+    /// holds appears (labels are kept by a noisy count of their people against a threshold;
+    /// every other figure is pure ε-DP). 0 when the pack has no category column.
     pub delta: f64,
     /// ε per figure family (`counts`, `null_fractions`, `distinct_ratios`, `numbers`,
     /// `profiles`, `lengths`, `categories`, `fanout`, `timings`), summing to `epsilon`.
@@ -310,6 +312,11 @@ pub struct ContributionBounds {
     pub max_children_per_parent: u64,
     /// Text lengths counted up to this value (longer ones fall in the last bin).
     pub max_length: u64,
+    /// Category labels of one unit counted when deciding which labels appear at all (those
+    /// of this many of its rows, drawn at random); see `delta` in [`DpRecord`]. Absent from packs made
+    /// before labels were selected this way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_categories_per_unit: Option<u64>,
     /// Per table (qualified name), rows per unit where the policy sets another bound than
     /// `max_rows_per_unit`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

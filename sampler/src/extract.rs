@@ -52,6 +52,8 @@ pub struct Options {
 #[derive(Debug, Clone)]
 pub struct DpOptions {
     pub epsilon: f64,
+    /// δ of the label selection (see [`crate::dp::threshold`]).
+    pub delta: f64,
     pub bounds: ContributionBounds,
 }
 
@@ -223,7 +225,7 @@ fn noiser(
                 .insert(t.qualified(), n.max(1));
         }
     }
-    Noiser::new(dp.epsilon, split, &plan, bounds).map_err(config)
+    Noiser::new(dp.epsilon, dp.delta, split, &plan, bounds).map_err(config)
 }
 
 /// The bound on rows per unit of a table's figures under DP: none (one row per unit) for rows
@@ -327,7 +329,9 @@ fn measure_table(
         }
         edges.push(edge);
     }
-    metrics.min_people = scan.rests_on.get();
+    // Under DP which figures leave is itself noisy: an exact count of the fewest people
+    // behind one would be a figure outside the budget.
+    metrics.min_people = scan.rests_on.get().filter(|_| !scan.noise.is_on());
     tracing::info!(table = %q, rows = metrics.total_rows, unit = %unit, "measured");
     Ok((metrics, edges, namespaces))
 }

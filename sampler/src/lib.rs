@@ -4,7 +4,8 @@
 //! - [`roles`]: what each column is (key, timestamp, number, category, text, PII) and so what
 //!   may be exported of it.
 //! - [`extract`]: catalog + SQL aggregates → metrics pack and mapping manifest.
-//! - [`metrics`]: per-column aggregates: null fractions, distinct ratios, lengths, categories.
+//! - [`metrics`]: per-column aggregates: null fractions, distinct ratios, lengths.
+//! - [`categories`]: category frequencies, and which labels may appear at all.
 //! - [`numbers`]: numeric quantiles and histograms; [`profile`]: hourly, weekday and daily
 //!   profiles; [`fanout`]: children per parent of each foreign key; [`timing`]: each edge's
 //!   child-minus-parent offsets and inter-arrival times.
@@ -30,6 +31,7 @@
 
 pub mod audit;
 pub mod books;
+pub mod categories;
 pub mod cells;
 pub mod clip;
 pub mod consistent;

@@ -141,7 +141,7 @@ struct BooksArgs {
     epsilon: f64,
     /// No differential privacy: exact figures under k-suppression only. `validate` reports
     /// such a pack as a finding and `report` marks it; refused with --budget-ledger.
-    #[arg(long, conflicts_with_all = ["max_rows_per_unit", "max_children_per_parent", "max_length"])]
+    #[arg(long, conflicts_with_all = ["max_rows_per_unit", "max_children_per_parent", "max_length", "max_categories_per_unit", "delta"])]
     no_dp: bool,
     /// Rows of one privacy unit a table's figures read under DP (the rest are left out, so
     /// the noise covers one unit); 1 for tables whose rows are their own units.
@@ -153,6 +153,14 @@ struct BooksArgs {
     /// Text length counted under DP (longer values fall in the last bin).
     #[arg(long, value_name = "N", default_value_t = pgshape_sampler::dp::noise::DEFAULT_MAX_LENGTH)]
     max_length: u64,
+    /// Labels of one privacy unit counted under DP when deciding which of a column's labels
+    /// appear at all (those of N of its rows, drawn at random).
+    #[arg(long, value_name = "N", default_value_t = pgshape_sampler::dp::noise::DEFAULT_MAX_CATEGORIES_PER_UNIT)]
+    max_categories_per_unit: u64,
+    /// δ under DP: the chance, over all category columns, that a label only one person
+    /// holds appears in the pack (every other figure is pure ε-DP).
+    #[arg(long, value_name = "DELTA", default_value_t = pgshape_sampler::dp::noise::DEFAULT_DELTA)]
+    delta: f64,
     /// The budget ledger (JSON, created when missing): adds up epsilon per database and
     /// salt; an extraction past --budget-total is refused (exit 4) before anything is read.
     #[arg(long, value_name = "PATH")]
@@ -208,10 +216,12 @@ fn run_extract(a: ExtractArgs, now: Option<chrono::DateTime<chrono::Utc>>) -> Re
         policy: a.db.policy()?,
         dp: (!a.books.no_dp).then_some(extract::DpOptions {
             epsilon: a.books.epsilon,
+            delta: a.books.delta,
             bounds: pgshape_core::pack::ContributionBounds {
                 max_rows_per_unit: a.books.max_rows_per_unit,
                 max_children_per_parent: a.books.max_children_per_parent,
                 max_length: a.books.max_length,
+                max_categories_per_unit: Some(a.books.max_categories_per_unit),
                 table_max_rows_per_unit: Default::default(),
             },
         }),

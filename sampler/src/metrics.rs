@@ -1,14 +1,15 @@
 //! The metrics of one table, computed by the server: counts, null fractions and distinct
 //! ratios in one pass over the table, then per column by role length distributions, category
-//! frequencies, numeric distributions and arrival profiles. Only aggregates cross the wire.
+//! frequencies ([`crate::categories`]), numeric distributions and arrival profiles. Only
+//! aggregates cross the wire.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use pgshape_core::catalog::{Table, TypeKind};
+use pgshape_core::catalog::Table;
 use pgshape_core::ident::{qualified, quote};
 use pgshape_core::pack::{
-    Categories, ColumnMetrics, Namespace, TableMetrics, DISTINCT_RATIO_DECIMALS, LENGTH_QUANTILES,
+    ColumnMetrics, Namespace, TableMetrics, DISTINCT_RATIO_DECIMALS, LENGTH_QUANTILES,
 };
 use pgshape_core::token::Salt;
 use pgshape_core::{Error, Result};
@@ -379,7 +380,7 @@ fn by_role(
             m.length = Some(measured.shape);
         }
         Role::Category => {
-            let (cats, ns) = categories(client, t, i, from, unit, scan)?;
+            let (cats, ns) = crate::categories::categories(client, t, i, from, unit, scan)?;
             m.categories = Some(cats);
             return Ok(ns);
         }
@@ -407,151 +408,6 @@ fn by_role(
         Role::Text | Role::Pii | Role::Key | Role::Other | Role::Skip => {}
     }
     Ok(None)
-}
-
-/// One category cell: the label, its rows and the units (people) behind them.
-type Cell = (String, u64, u64);
-
-/// Rows per category: enum labels and labels the policy allow-lists plain, other labels as
-/// HMAC tokens under the column's namespace. Labels stay inside the sampler: they are
-/// tokenized before anything is written.
-fn categories(
-    client: &mut impl GenericClient,
-    t: &Table,
-    i: usize,
-    from: &str,
-    unit: &UnitSql,
-    scan: &Scan<'_>,
-) -> Result<(Categories, Option<Namespace>)> {
-    let c = &t.columns[i];
-    let cells = label_cells(client, t, i, from, unit, scan)?;
-    let counts: Vec<(u64, u64)> = cells.iter().map(|c| (c.1, c.2)).collect();
-    let hidden_units = hidden_people(client, t, i, from, unit, scan, &cells)?;
-    let kept = crate::profile::suppress_with_complement_given(&counts, scan.k, hidden_units);
-    let enum_labels = c.type_kind == TypeKind::Enum;
-    let allowed = scan.policy.labels(t, &c.name);
-    let ns_name = format!("{}.{}", t.qualified(), c.name);
-    let tokenizer = scan.salt.namespace(&ns_name);
-    let mut cats = Categories {
-        labels: enum_labels,
-        counts: BTreeMap::new(),
-        suppressed_rows: 0,
-        suppressed_categories: 0,
-    };
-    let (mut hidden_rows, mut hidden, mut tokens) = (0u64, 0u64, 0u64);
-    for ((label, n, u), keep) in cells.into_iter().zip(kept) {
-        if keep.is_none() {
-            hidden_rows += n;
-            hidden += 1;
-            continue;
-        }
-        scan.rests(Some(u));
-        // An enum label that looks like PII (allowed through by the policy, see
-        // crate::metadata) leaves as the token the schema block carries.
-        let flagged = enum_labels && !pgshape_core::pii::scan(&label).is_empty();
-        let key = if flagged {
-            crate::metadata::enum_token(scan.salt, &label)
-        } else if enum_labels || allowed.contains(&label) {
-            label
-        } else {
-            tokens += 1;
-            tokenizer.token(label.as_bytes())
-        };
-        cats.counts.insert(key, scan.sample.scale(n));
-    }
-    // Banded: rows to two significant digits, categories up to a multiple of k.
-    cats.suppressed_rows =
-        crate::cells::significant(scan.sample.scale(hidden_rows) as f64, 2) as u64;
-    cats.suppressed_categories = hidden.div_ceil(scan.k) * scan.k;
-    // Every key a label (enum, or all allow-listed): consumers may use them as such.
-    cats.labels = enum_labels || (tokens == 0 && !allowed.is_empty());
-    let ns = (!enum_labels).then(|| Namespace {
-        name: ns_name.clone(),
-        columns: vec![ns_name],
-        tokens,
-    });
-    Ok((cats, ns))
-}
-
-/// The rows and units per label of column `i`, counted by the server, in label order, the
-/// rows noised under DP.
-fn label_cells(
-    client: &mut impl GenericClient,
-    t: &Table,
-    i: usize,
-    from: &str,
-    unit: &UnitSql,
-    scan: &Scan<'_>,
-) -> Result<Vec<Cell>> {
-    let c = &t.columns[i];
-    let col = quote(&c.name);
-    let rows = client
-        .query(
-            &format!(
-                "SELECT t.{col}::text, count(*), {} FROM {from} WHERE t.{col} IS NOT NULL GROUP BY 1",
-                unit.count(None)
-            ),
-            &[],
-        )
-        .map_err(Error::db(format!(
-            "categories of {}.{}",
-            t.qualified(),
-            c.name
-        )))?;
-    let mut cells: Vec<Cell> = rows
-        .iter()
-        .map(|r| {
-            (
-                r.get(0),
-                r.get::<_, i64>(1) as u64,
-                r.get::<_, i64>(2) as u64,
-            )
-        })
-        .collect();
-    // In label order: which cell complements a suppressed one never depends on the plan.
-    cells.sort();
-    // Under DP the rows per label noised as one release (units stay as counted: the k rule).
-    let rows: Vec<u64> = cells.iter().map(|c| c.1).collect();
-    let noisy = scan.noisy(Family::Categories, &rows, scan.sensitivity())?;
-    for (c, n) in cells.iter_mut().zip(noisy.values) {
-        c.1 = n;
-    }
-    Ok(cells)
-}
-
-/// The suppressed cells' people together (a label may hold a person another also holds):
-/// counted by the server, the labels never leave it. `None` unless two or more are hidden.
-fn hidden_people(
-    client: &mut impl GenericClient,
-    t: &Table,
-    i: usize,
-    from: &str,
-    unit: &UnitSql,
-    scan: &Scan<'_>,
-    cells: &[Cell],
-) -> Result<Option<u64>> {
-    let hidden_labels: Vec<&str> = cells
-        .iter()
-        .filter(|c| c.2 < scan.k && c.1 > 0)
-        .map(|c| c.0.as_str())
-        .collect();
-    if hidden_labels.len() <= 1 {
-        return Ok(None);
-    }
-    let c = &t.columns[i];
-    let sql = format!(
-        "SELECT {} FROM {from} WHERE t.{}::text = ANY($1)",
-        unit.count(None),
-        quote(&c.name)
-    );
-    let row = client
-        .query_one(&sql, &[&hidden_labels])
-        .map_err(Error::db(format!(
-            "people of the suppressed categories of {}.{}",
-            t.qualified(),
-            c.name
-        )))?;
-    Ok(Some(row.get::<_, i64>(0) as u64))
 }
 
 /// Text, varchar and char columns (and domains over them).

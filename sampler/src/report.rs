@@ -314,6 +314,9 @@ fn people(r: &mut String, pack: &Pack) {
                 pack.privacy.k_min
             ),
             (_, Some(n)) => n.to_string(),
+            (_, None) if pack.privacy.dp.is_some() => {
+                "not exported under ε-DP (kept by noisy counts, see above)".into()
+            }
             (_, None) => "–".into(),
         };
         line(

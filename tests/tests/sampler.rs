@@ -15,6 +15,8 @@ mod detect;
 mod differencing;
 #[path = "sampler/handover.rs"]
 mod handover;
+#[path = "sampler/labels.rs"]
+mod labels;
 #[path = "sampler/metadata.rs"]
 mod metadata;
 #[path = "sampler/metrics.rs"]

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::histogram::{self, NoisyHistogram};
 use super::mechanism::{self, Release};
+use super::threshold::{self, Selection};
 use super::DpError;
 
 /// The families of figures a pack holds, each with its share of ε.
@@ -129,6 +130,7 @@ pub struct Accountant {
     total: f64,
     allotted: BTreeMap<Family, f64>,
     spent: BTreeMap<Family, f64>,
+    delta: f64,
 }
 
 impl Accountant {
@@ -139,6 +141,7 @@ impl Accountant {
             total,
             allotted: split.0.iter().map(|(&f, &s)| (f, s * total)).collect(),
             spent: BTreeMap::new(),
+            delta: 0.0,
         })
     }
 
@@ -160,6 +163,11 @@ impl Accountant {
     /// What every release has spent so far (sequential composition: the sum).
     pub fn spent(&self) -> f64 {
         self.spent.values().sum()
+    }
+
+    /// δ spent so far (the sum of the threshold releases', OpenDP's maps).
+    pub fn delta_spent(&self) -> f64 {
+        self.delta
     }
 
     /// An equal part of what is left of a family's allotment for each of `n` releases
@@ -223,6 +231,23 @@ impl Accountant {
         let h = histogram::release(counts, sensitivity, epsilon)?;
         self.charge(family, h.epsilon)?;
         Ok(h)
+    }
+
+    /// The keys of `votes` kept by the threshold mechanism, charged to `family` (ε and δ).
+    pub fn threshold(
+        &mut self,
+        family: Family,
+        votes: &[u64],
+        max_keys: u32,
+        epsilon: f64,
+        delta: f64,
+        floor: u64,
+    ) -> Result<Selection, DpError> {
+        self.precheck(family, epsilon)?;
+        let s = threshold::select(votes, max_keys, epsilon, delta, floor)?;
+        self.charge(family, s.epsilon)?;
+        self.delta += s.delta;
+        Ok(s)
     }
 }
 

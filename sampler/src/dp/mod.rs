@@ -8,6 +8,8 @@
 //! - [`budget`]: the ε of one pack split across figure families (documented default, policy
 //!   override) and the accountant that adds up what each release spends.
 //!
+//! - [`threshold`]: which keys of a data-dependent domain (category labels) appear at all,
+//!   by a noisy count of the people behind each key against a threshold ((ε, δ)-DP).
 //! - [`noise`]: the noise of one extraction (each family's share split over its planned
 //!   releases), which every metric calls; the identity under `--no-dp`.
 //!
@@ -18,6 +20,7 @@ pub mod budget;
 pub mod histogram;
 pub mod mechanism;
 pub mod noise;
+pub mod threshold;
 
 /// What can go wrong releasing a figure. Messages carry parameters (ε, sensitivity,
 /// family), never a figure's value.
@@ -73,6 +76,7 @@ mod tests {
                 max_rows_per_unit: 64,
                 max_children_per_parent: 1024,
                 max_length: 65_536,
+                max_categories_per_unit: Some(4),
                 table_max_rows_per_unit: Default::default(),
             },
         };

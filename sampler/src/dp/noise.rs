@@ -12,6 +12,7 @@ use pgshape_core::pack::{ContributionBounds, DpRecord};
 
 use super::budget::{Accountant, Family, Split};
 use super::mechanism::MECHANISM;
+use super::threshold::Selection;
 use super::DpError;
 
 /// The releases an extraction makes per family (what each family's allotment is split by).
@@ -23,12 +24,22 @@ pub const DEFAULT_MAX_ROWS_PER_UNIT: u64 = 64;
 pub const DEFAULT_MAX_CHILDREN_PER_PARENT: u64 = 1024;
 /// Default text length counted (longer values fall in the last bin).
 pub const DEFAULT_MAX_LENGTH: u64 = 4_096;
+/// Default labels of one unit counted when selecting a column's labels.
+pub const DEFAULT_MAX_CATEGORIES_PER_UNIT: u64 = 1;
+/// Default δ of a pack: the chance that any label of one person's alone appears.
+pub const DEFAULT_DELTA: f64 = 1e-8;
+/// A category column's release: this part of its ε selects the labels, the rest counts
+/// their rows.
+pub const SELECTION_PART: f64 = 0.5;
 
 struct State {
     accountant: Accountant,
     per_release: BTreeMap<Family, f64>,
     split: Split,
     bounds: ContributionBounds,
+    /// δ asked of the pack, and per category release.
+    delta: f64,
+    delta_per_release: f64,
 }
 
 /// Noise for the figures of one pack, or none.
@@ -56,11 +67,18 @@ impl Noiser {
     /// figure left out for want of budget is not implemented yet).
     pub fn new(
         epsilon: f64,
+        delta: f64,
         split: Split,
         plan: &Plan,
         bounds: ContributionBounds,
     ) -> Result<Noiser, DpError> {
         let accountant = Accountant::new(epsilon, &split)?;
+        if !(delta > 0.0 && delta < 1e-3) {
+            return Err(DpError::Parameter(format!(
+                "delta must be in (0, 0.001), got {delta}"
+            )));
+        }
+        let categories = plan.get(&Family::Categories).copied().unwrap_or(0);
         let mut per_release = BTreeMap::new();
         for (&family, &n) in plan.iter().filter(|(_, &n)| n > 0) {
             let e = accountant.per_release(family, n);
@@ -76,6 +94,10 @@ impl Noiser {
             ("max_rows_per_unit", bounds.max_rows_per_unit),
             ("max_children_per_parent", bounds.max_children_per_parent),
             ("max_length", bounds.max_length),
+            (
+                "max_categories_per_unit",
+                bounds.max_categories_per_unit.unwrap_or(1),
+            ),
         ] {
             if b == 0 || b > 1 << 32 {
                 return Err(DpError::Parameter(format!(
@@ -89,6 +111,8 @@ impl Noiser {
                 per_release,
                 split,
                 bounds,
+                delta: if categories > 0 { delta } else { 0.0 },
+                delta_per_release: delta / categories.max(1) as f64,
             })),
         })
     }
@@ -153,6 +177,37 @@ impl Noiser {
         })
     }
 
+    /// Which of `votes` (the people behind each label, each person voting for at most
+    /// `max_keys` labels) may appear: OpenDP's threshold mechanism at [`SELECTION_PART`] of a
+    /// planned release of `family`'s ε and the pack's δ per category release, never below
+    /// `floor` (k). `None` when off (the caller applies k to exact counts).
+    pub fn select(
+        &self,
+        family: Family,
+        votes: &[u64],
+        max_keys: u32,
+        floor: u64,
+    ) -> Result<Option<Selection>, DpError> {
+        let Some(state) = &self.state else {
+            return Ok(None);
+        };
+        let mut s = state.borrow_mut();
+        let epsilon = s.per_release.get(&family).copied().ok_or_else(|| {
+            DpError::Parameter(format!("no release of {} was planned", family.name()))
+        })?;
+        let delta = s.delta_per_release;
+        s.accountant
+            .threshold(
+                family,
+                votes,
+                max_keys,
+                epsilon * SELECTION_PART,
+                delta,
+                floor,
+            )
+            .map(Some)
+    }
+
     /// ε spent so far (the sum of every release's, OpenDP's maps).
     pub fn spent(&self) -> f64 {
         self.state
@@ -161,14 +216,15 @@ impl Noiser {
     }
 
     /// What the pack records: the mechanism, ε (the total asked; what was spent is at most
-    /// that), δ = 0, ε per family and the bounds. `None` when off.
+    /// that), δ (asked, when the pack has category columns), ε per family and the bounds.
+    /// `None` when off.
     pub fn record(&self) -> Option<DpRecord> {
         let s = self.state.as_ref()?.borrow();
         let epsilon = s.accountant.total();
         Some(DpRecord {
             mechanism: MECHANISM.into(),
             epsilon,
-            delta: 0.0,
+            delta: s.delta,
             split: s.split.epsilons(epsilon),
             bounds: s.bounds.clone(),
         })
@@ -184,6 +240,7 @@ mod tests {
             max_rows_per_unit: 8,
             max_children_per_parent: 16,
             max_length: 64,
+            max_categories_per_unit: Some(2),
             table_max_rows_per_unit: Default::default(),
         }
     }
@@ -197,7 +254,7 @@ mod tests {
         );
         assert!(off.record().is_none());
         let plan: Plan = [(Family::Counts, 2), (Family::Profiles, 1)].into();
-        let on = Noiser::new(1.0, Split::default(), &plan, bounds()).unwrap();
+        let on = Noiser::new(1.0, 1e-8, Split::default(), &plan, bounds()).unwrap();
         for _ in 0..2 {
             let r = on.release(Family::Counts, &[1000, 0, 5], 8).unwrap();
             assert_eq!(r.values.len(), 3);
@@ -215,18 +272,51 @@ mod tests {
         assert!(on.spent() <= 0.3 + 1e-9, "{}", on.spent());
         let rec = on.record().unwrap();
         assert_eq!(rec.epsilon, 1.0);
+        // No category column planned: nothing has a δ.
+        assert_eq!(rec.delta, 0.0);
         assert_eq!(rec.split.len(), 9);
+    }
+
+    #[test]
+    fn label_selection_spends_its_part_and_the_pack_records_its_delta() {
+        let plan: Plan = [(Family::Categories, 2)].into();
+        let on = Noiser::new(1.0, 1e-8, Split::default(), &plan, bounds()).unwrap();
+        let s = on
+            .select(Family::Categories, &[0, 1, 50_000], 2, 10)
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.kept[0], None);
+        assert!(s.kept[2].is_some() && s.threshold >= 10, "{s:?}");
+        // Half of one of the two planned releases of 0.1: 0.025, and δ its half of 1e-8.
+        assert!(s.epsilon <= 0.025 && s.epsilon > 0.0249, "{s:?}");
+        assert!(s.delta <= 0.5e-8, "{s:?}");
+        assert!((on.spent() - s.epsilon).abs() < 1e-12);
+        assert_eq!(on.record().unwrap().delta, 1e-8);
+        assert_eq!(
+            Noiser::off()
+                .select(Family::Categories, &[1], 1, 10)
+                .unwrap(),
+            None
+        );
+        let e = Noiser::new(1.0, 0.0, Split::default(), &plan, bounds())
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("delta"), "{e}");
     }
 
     #[test]
     fn a_zero_share_with_figures_planned_and_bad_bounds_are_refused() {
         let plan: Plan = [(Family::Categories, 1)].into();
         let split = Split::with(&[(Family::Categories, 0.0)].into()).unwrap();
-        let e = Noiser::new(1.0, split, &plan, bounds()).err().unwrap();
+        let e = Noiser::new(1.0, 1e-8, split, &plan, bounds())
+            .err()
+            .unwrap();
         assert!(e.to_string().contains("share of categories is 0"), "{e}");
         let mut b = bounds();
         b.max_rows_per_unit = 0;
-        let e = Noiser::new(1.0, Split::default(), &plan, b).err().unwrap();
+        let e = Noiser::new(1.0, 1e-8, Split::default(), &plan, b)
+            .err()
+            .unwrap();
         assert!(e.to_string().contains("max_rows_per_unit"), "{e}");
     }
 }

@@ -1,0 +1,262 @@
+//! Category frequencies: rows per label, counted by the server. Enum labels and labels the
+//! policy allow-lists leave plain, other labels as HMAC tokens under the column's namespace;
+//! labels stay inside the sampler and are tokenized before anything is written.
+//!
+//! Which labels appear at all is the privacy question, because a column's labels are not
+//! known in advance: a label only one person holds would single them out.
+//! - With `--no-dp`, a label leaves when at least k people hold it, and a complement is
+//!   suppressed with it when the hidden ones could be recovered by subtraction
+//!   ([`crate::profile::suppress_with_complement_given`]).
+//! - Under DP, each person votes for the labels of at most `max_categories_per_unit` of their
+//!   rows (drawn at random by the server), and a label leaves when its noisy votes reach a threshold at or above k
+//!   ([`crate::dp::threshold`], the only figure with a δ). The rows of the labels kept and of
+//!   the rest together, then the number of labels hidden, are noised as two releases over that
+//!   selection: nothing exact about the hidden labels leaves.
+
+use std::collections::BTreeMap;
+
+use pgshape_core::catalog::{Table, TypeKind};
+use pgshape_core::ident::quote;
+use pgshape_core::pack::{Categories, Namespace};
+use pgshape_core::{Error, Result};
+use postgres::GenericClient;
+
+use crate::dp::budget::Family;
+use crate::dp::noise::SELECTION_PART;
+use crate::metrics::Scan;
+use crate::unit::UnitSql;
+
+/// Part of a category column's ε that counts its rows (the rest of what the selection left
+/// counts the hidden labels).
+const ROWS_PART: f64 = 0.4;
+
+/// One category cell: the label, its rows, the units (people) behind them, and their votes
+/// (units for whom it is the label of one of `max_categories_per_unit` of their rows, drawn at
+/// random, so that a label's votes follow its share of each person's rows; the units
+/// themselves with DP off).
+struct Cell {
+    label: String,
+    rows: u64,
+    units: u64,
+    votes: u64,
+}
+
+/// What leaves of the cells: per cell its rows when exported, the hidden rows and labels.
+struct Kept {
+    rows: Vec<Option<u64>>,
+    hidden_rows: u64,
+    hidden_labels: u64,
+}
+
+/// The category frequencies of column `i` of `t` over `from` (alias `t`), and the token
+/// namespace used (none for enum labels).
+pub fn categories(
+    client: &mut impl GenericClient,
+    t: &Table,
+    i: usize,
+    from: &str,
+    unit: &UnitSql,
+    scan: &Scan<'_>,
+) -> Result<(Categories, Option<Namespace>)> {
+    let c = &t.columns[i];
+    let what = format!("categories of {}.{}", t.qualified(), c.name);
+    let max_keys = max_keys(scan);
+    let votes = scan.noise.is_on().then_some(max_keys);
+    let cells = cells(client, &quote(&c.name), from, unit, votes, &what)?;
+    let kept = if scan.noise.is_on() {
+        private(&cells, max_keys, scan)?
+    } else {
+        k_suppressed(client, &quote(&c.name), from, unit, scan, &cells, &what)?
+    };
+    let enum_labels = c.type_kind == TypeKind::Enum;
+    let allowed = scan.policy.labels(t, &c.name);
+    let ns_name = format!("{}.{}", t.qualified(), c.name);
+    let tokenizer = scan.salt.namespace(&ns_name);
+    let mut cats = Categories {
+        labels: enum_labels,
+        counts: BTreeMap::new(),
+        suppressed_rows: 0,
+        suppressed_categories: 0,
+    };
+    let mut tokens = 0u64;
+    for (cell, rows) in cells.into_iter().zip(kept.rows) {
+        let Some(rows) = rows else { continue };
+        if !scan.noise.is_on() {
+            scan.rests(Some(cell.units));
+        }
+        // An enum label that looks like PII (allowed through by the policy, see
+        // crate::metadata) leaves as the token the schema block carries.
+        let label = cell.label;
+        let flagged = enum_labels && !pgshape_core::pii::scan(&label).is_empty();
+        let key = if flagged {
+            crate::metadata::enum_token(scan.salt, &label)
+        } else if enum_labels || allowed.contains(&label) {
+            label
+        } else {
+            tokens += 1;
+            tokenizer.token(label.as_bytes())
+        };
+        cats.counts.insert(key, scan.sample.scale(rows));
+    }
+    // Banded: rows to two significant digits, categories up to a multiple of k.
+    cats.suppressed_rows =
+        crate::cells::significant(scan.sample.scale(kept.hidden_rows) as f64, 2) as u64;
+    cats.suppressed_categories = kept.hidden_labels.div_ceil(scan.k) * scan.k;
+    // Every key a label (enum, or all allow-listed): consumers may use them as such.
+    cats.labels = enum_labels || (tokens == 0 && !allowed.is_empty());
+    let ns = (!enum_labels).then(|| Namespace {
+        name: ns_name.clone(),
+        columns: vec![ns_name],
+        tokens,
+    });
+    Ok((cats, ns))
+}
+
+/// Labels one person votes for under DP: the bound, and never more than the rows of theirs
+/// the table's figures read.
+fn max_keys(scan: &Scan<'_>) -> u32 {
+    let bound = scan
+        .noise
+        .bounds()
+        .and_then(|b| b.max_categories_per_unit)
+        .unwrap_or(1);
+    bound.min(scan.sensitivity()).clamp(1, u64::from(u32::MAX)) as u32
+}
+
+/// The cells of column `col`, in label order (which cell complements a suppressed one never
+/// depends on the plan). Votes for at most `votes` labels per unit are counted under DP, where
+/// a unit can hold several rows (else they are the units).
+fn cells(
+    client: &mut impl GenericClient,
+    col: &str,
+    from: &str,
+    unit: &UnitSql,
+    votes: Option<u32>,
+    what: &str,
+) -> Result<Vec<Cell>> {
+    let sql = match (&unit.expr, votes) {
+        (Some(_), Some(max_keys)) => format!(
+            "WITH r AS (SELECT t.{col}::text AS l, {u} AS u, \
+             row_number() OVER (PARTITION BY {u} ORDER BY random()) AS rank \
+             FROM {from} WHERE t.{col} IS NOT NULL) \
+             SELECT l, count(*), count(DISTINCT u), count(DISTINCT u) FILTER (WHERE rank <= {max_keys}) \
+             FROM r GROUP BY l",
+            u = unit.column()
+        ),
+        _ => format!(
+            "SELECT t.{col}::text, count(*), {units}, {units} FROM {from} \
+             WHERE t.{col} IS NOT NULL GROUP BY 1",
+            units = unit.count(None)
+        ),
+    };
+    let rows = client.query(&sql, &[]).map_err(Error::db(what))?;
+    let mut cells: Vec<Cell> = rows
+        .iter()
+        .map(|r| Cell {
+            label: r.get(0),
+            rows: r.get::<_, i64>(1) as u64,
+            units: r.get::<_, i64>(2) as u64,
+            votes: r.get::<_, i64>(3) as u64,
+        })
+        .collect();
+    cells.sort_by(|a, b| a.label.cmp(&b.label));
+    Ok(cells)
+}
+
+/// Under DP: the labels whose noisy votes reach the threshold; then one release of their
+/// rows and the rest's (a person's rows move it by at most the clip), and one of the number
+/// of labels hidden that someone voted for (a person moves it by at most `max_keys`).
+fn private(cells: &[Cell], max_keys: u32, scan: &Scan<'_>) -> Result<Kept> {
+    let dp = |e: crate::dp::DpError| Error::Config(e.to_string());
+    let votes: Vec<u64> = cells.iter().map(|c| c.votes).collect();
+    let selection = scan
+        .noise
+        .select(Family::Categories, &votes, max_keys, scan.k)
+        .map_err(dp)?
+        .ok_or_else(|| Error::Config("categories: a private release with DP off".into()))?;
+    let mut rows: Vec<u64> = Vec::new();
+    let (mut rest, mut hidden) = (0u64, 0u64);
+    for (c, kept) in cells.iter().zip(&selection.kept) {
+        match kept {
+            Some(_) => rows.push(c.rows),
+            None => {
+                rest += c.rows;
+                hidden += u64::from(c.votes > 0);
+            }
+        }
+    }
+    rows.push(rest);
+    let noisy = scan
+        .noise
+        .release_part(Family::Categories, &rows, scan.sensitivity(), ROWS_PART)
+        .map_err(dp)?
+        .values;
+    let hidden_part = 1.0 - SELECTION_PART - ROWS_PART;
+    let hidden = scan
+        .noise
+        .release_part(
+            Family::Categories,
+            &[hidden],
+            u64::from(max_keys),
+            hidden_part,
+        )
+        .map_err(dp)?
+        .values[0];
+    let mut noisy_kept = noisy.iter();
+    let out = selection
+        .kept
+        .iter()
+        .map(|k| k.and_then(|_| noisy_kept.next().copied()))
+        .collect();
+    Ok(Kept {
+        rows: out,
+        hidden_rows: noisy[noisy.len() - 1],
+        hidden_labels: hidden,
+    })
+}
+
+/// With DP off: labels of at least k people, with a complement where the hidden ones could
+/// be recovered by subtraction.
+fn k_suppressed(
+    client: &mut impl GenericClient,
+    col: &str,
+    from: &str,
+    unit: &UnitSql,
+    scan: &Scan<'_>,
+    cells: &[Cell],
+    what: &str,
+) -> Result<Kept> {
+    let hidden_labels: Vec<&str> = cells
+        .iter()
+        .filter(|c| c.units < scan.k && c.rows > 0)
+        .map(|c| c.label.as_str())
+        .collect();
+    // The suppressed cells' people together (a label may hold a person another also holds):
+    // counted by the server, the labels never leave it.
+    let hidden_units = if hidden_labels.len() <= 1 {
+        None
+    } else {
+        let sql = format!(
+            "SELECT {} FROM {from} WHERE t.{col}::text = ANY($1)",
+            unit.count(None)
+        );
+        let row = client
+            .query_one(&sql, &[&hidden_labels])
+            .map_err(Error::db(format!("people of the suppressed {what}")))?;
+        Some(row.get::<_, i64>(0) as u64)
+    };
+    let counts: Vec<(u64, u64)> = cells.iter().map(|c| (c.rows, c.units)).collect();
+    let rows = crate::profile::suppress_with_complement_given(&counts, scan.k, hidden_units);
+    let (mut hidden_rows, mut hidden) = (0, 0);
+    for (c, r) in cells.iter().zip(&rows) {
+        if r.is_none() {
+            hidden_rows += c.rows;
+            hidden += 1;
+        }
+    }
+    Ok(Kept {
+        rows,
+        hidden_rows,
+        hidden_labels: hidden,
+    })
+}
