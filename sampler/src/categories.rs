@@ -11,12 +11,14 @@
 //!   rows (drawn at random by the server), and a label leaves when its noisy votes reach a threshold at or above k
 //!   ([`crate::dp::threshold`], the only figure with a δ). The rows of the labels kept and of
 //!   the rest together, then the number of labels hidden, are noised as two releases over that
-//!   selection: nothing exact about the hidden labels leaves.
+//!   selection: nothing exact about the hidden labels leaves. An enum column's labels are the
+//!   catalog's, a public domain: its rows per label (every label, empty ones too) are one
+//!   pure-ε release, with no selection.
 
 use std::collections::BTreeMap;
 
 use pgshape_core::catalog::{Table, TypeKind};
-use pgshape_core::ident::quote;
+use pgshape_core::ident::{qualified, quote};
 use pgshape_core::pack::{Categories, Namespace};
 use pgshape_core::{Error, Result};
 use postgres::GenericClient;
@@ -62,8 +64,15 @@ pub fn categories(
     let what = format!("categories of {}.{}", t.qualified(), c.name);
     let max_keys = max_keys(scan);
     let votes = scan.noise.is_on().then_some(max_keys);
-    let cells = cells(client, &quote(&c.name), from, unit, votes, &what)?;
-    let kept = if scan.noise.is_on() {
+    let mut cells = cells(client, &quote(&c.name), from, unit, votes, &what)?;
+    let domain = match scan.noise.is_on() && c.type_kind == TypeKind::Enum {
+        true => enum_domain(client, t, &c.name, &what)?,
+        false => Vec::new(),
+    };
+    let kept = if !domain.is_empty() {
+        cells = complete(cells, &domain);
+        fixed(&cells, scan)?
+    } else if scan.noise.is_on() {
         private(&cells, max_keys, scan)?
     } else {
         k_suppressed(client, &quote(&c.name), from, unit, scan, &cells, &what)?
@@ -163,6 +172,65 @@ fn cells(
     Ok(cells)
 }
 
+/// The labels of an enum column's type in the catalog (a public domain: which of them the data
+/// holds need not be hidden), in sort order; none for a domain over an enum.
+fn enum_domain(
+    client: &mut impl GenericClient,
+    t: &Table,
+    column: &str,
+    what: &str,
+) -> Result<Vec<String>> {
+    let rows = client
+        .query(
+            "SELECT e.enumlabel::text FROM pg_attribute a JOIN pg_enum e ON e.enumtypid = a.atttypid \
+             WHERE a.attrelid = $1::text::regclass AND a.attname::text = $2::text ORDER BY e.enumsortorder",
+            &[&qualified(&t.schema, &t.name), &column],
+        )
+        .map_err(Error::db(format!("the enum labels of {what}")))?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// `cells` with a cell of no rows for every label of `domain` the data does not hold.
+fn complete(mut cells: Vec<Cell>, domain: &[String]) -> Vec<Cell> {
+    for label in domain {
+        if !cells.iter().any(|c| &c.label == label) {
+            cells.push(Cell {
+                label: label.clone(),
+                rows: 0,
+                units: 0,
+                votes: 0,
+            });
+        }
+    }
+    cells.sort_by(|a, b| a.label.cmp(&b.label));
+    cells
+}
+
+/// Noisy values under this many noise scales are taken as empty (post-processing): the noise
+/// of an empty cell alone reaches it about 2 % of the time.
+const FLOOR_SCALES: f64 = 3.0;
+
+/// Under DP over a public domain (an enum's labels, every one of them a cell): one release of
+/// the rows per label (pure ε, no selection); a label whose noisy rows are under the floor
+/// is left out as empty.
+fn fixed(cells: &[Cell], scan: &Scan<'_>) -> Result<Kept> {
+    let rows: Vec<u64> = cells.iter().map(|c| c.rows).collect();
+    let noisy = scan
+        .noise
+        .release(Family::Categories, &rows, scan.sensitivity())
+        .map_err(|e| Error::Config(e.to_string()))?;
+    let floor = FLOOR_SCALES * noisy.scale;
+    Ok(Kept {
+        rows: noisy
+            .values
+            .iter()
+            .map(|&v| (v as f64 >= floor).then_some(v))
+            .collect(),
+        hidden_rows: 0,
+        hidden_labels: 0,
+    })
+}
+
 /// Under DP: the labels whose noisy votes reach the threshold; then one release of their
 /// rows and the rest's (a person's rows move it by at most the clip), and one of the number
 /// of labels hidden that someone voted for (a person moves it by at most `max_keys`).
@@ -186,11 +254,16 @@ fn private(cells: &[Cell], max_keys: u32, scan: &Scan<'_>) -> Result<Kept> {
         }
     }
     rows.push(rest);
-    let noisy = scan
+    let released = scan
         .noise
         .release_part(Family::Categories, &rows, scan.sensitivity(), ROWS_PART)
-        .map_err(dp)?
-        .values;
+        .map_err(dp)?;
+    let mut noisy = released.values;
+    // The rest under the floor is the noise of nothing hidden (post-processing).
+    let last = noisy.len() - 1;
+    if (noisy[last] as f64) < FLOOR_SCALES * released.scale {
+        noisy[last] = 0;
+    }
     let hidden_part = 1.0 - SELECTION_PART - ROWS_PART;
     let hidden = scan
         .noise

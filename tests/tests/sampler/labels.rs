@@ -4,7 +4,8 @@
 //! appearing. Two databases one person apart, the person holding a label nobody else holds:
 //! over repeated extractions that label never appears and the packs' label sets are the same,
 //! while every label many people hold does appear; with `--no-dp` at k = 1 the label does
-//! appear (so the test can fail).
+//! appear (so the test can fail). An enum column's labels, a public domain, leave without the
+//! selection.
 
 use std::collections::BTreeSet;
 
@@ -19,10 +20,12 @@ use super::SALT;
 const BASE: &str = "
 CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL);
 INSERT INTO accounts SELECT g, 'member' || g || '@example.com' FROM generate_series(1, 600) g;
+CREATE TYPE order_status AS ENUM ('open', 'paid', 'void');
 CREATE TABLE orders (id bigserial PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts,
-                     kind text NOT NULL);
-INSERT INTO orders (account_id, kind)
-SELECT a, (ARRAY['card', 'cash', 'transfer'])[1 + (a + g) % 3]
+                     kind text NOT NULL, status order_status NOT NULL DEFAULT 'open');
+INSERT INTO orders (account_id, kind, status)
+SELECT a, (ARRAY['card', 'cash', 'transfer'])[1 + (a + g) % 3],
+       (ARRAY['open', 'paid'])[1 + g % 2]::order_status
   FROM generate_series(1, 600) a, generate_series(1, 6) g;
 INSERT INTO orders (account_id, kind) SELECT a, 'voucher' FROM generate_series(1, 3) a;
 ";
@@ -78,6 +81,18 @@ fn a_label_of_one_person_never_appears_under_dp_and_the_common_ones_always_do() 
         assert_eq!(dp.bounds.max_categories_per_unit, Some(1));
         // Nothing exact about what is hidden: no exact figure of the people behind any.
         assert_eq!(pa.tables["public.orders"].min_people, None);
+        // An enum's labels are the catalog's (public): released without a selection, the
+        // unused one under the noise floor.
+        let status = pb.tables["public.orders"].columns["status"]
+            .categories
+            .as_ref()
+            .unwrap();
+        let labels: Vec<&str> = status.counts.keys().map(String::as_str).collect();
+        assert!(status.labels, "{status:?}");
+        assert!(
+            labels.contains(&"open") && labels.contains(&"paid"),
+            "{labels:?}"
+        );
     }
 
     // Without noise and with k at 1 the person's label is there: the check above can fail.
