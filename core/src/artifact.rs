@@ -44,7 +44,7 @@ pub fn read_json_max<T: DeserializeOwned>(path: &Path, max_bytes: u64) -> Result
     // `take` holds the limit even if the file grows while it is read.
     let reader = std::io::BufReader::with_capacity(1 << 16, file.take(max_bytes + 1));
     let mut de = serde_json::Deserializer::from_reader(reader);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(format_err(path))?;
+    let value = serde_path_to_error::deserialize(&mut de).map_err(format_err(path, max_bytes))?;
     de.end().map_err(|e| trailing(path, &e))?;
     Ok(value)
 }
@@ -52,7 +52,8 @@ pub fn read_json_max<T: DeserializeOwned>(path: &Path, max_bytes: u64) -> Result
 /// Parses JSON bytes that came from `path` (used for messages only).
 pub fn parse_json<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(format_err(path))?;
+    let value =
+        serde_path_to_error::deserialize(&mut de).map_err(format_err(path, MAX_JSON_BYTES))?;
     de.end().map_err(|e| trailing(path, &e))?;
     Ok(value)
 }
@@ -66,13 +67,16 @@ fn trailing(path: &Path, e: &serde_json::Error) -> Error {
     }
 }
 
-fn format_err(path: &Path) -> impl Fn(serde_path_to_error::Error<serde_json::Error>) -> Error + '_ {
+fn format_err(
+    path: &Path,
+    max_bytes: u64,
+) -> impl Fn(serde_path_to_error::Error<serde_json::Error>) -> Error + '_ {
     move |e| {
         let json_path = json_path(e.path());
         let inner = e.into_inner();
         let message = if inner.is_io() {
             // Only `take`'s limit ends the read early: the file grew past it.
-            format!("more than the {MAX_JSON_BYTES} bytes a file may have, or unreadable: {inner}")
+            format!("more than the {max_bytes} bytes this file may have, or unreadable: {inner}")
         } else {
             describe_serde_error(&inner)
         };

@@ -26,6 +26,10 @@ use crate::roles::{is_numeric_type, is_timestamp_type, role, Role};
 /// The policy format version this build reads.
 pub const POLICY_VERSION: u32 = 1;
 
+/// The largest policy file read (it is written by hand: a few kilobytes); a larger one is
+/// refused before a byte of it is parsed.
+pub const MAX_POLICY_BYTES: u64 = 1 << 20;
+
 /// A policy file.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -117,7 +121,7 @@ impl From<PolicyRole> for Role {
 impl Policy {
     /// Reads a policy file strictly (the catalog check comes later, see [`Policy::check`]).
     pub fn read(path: &Path) -> Result<Policy> {
-        let mut p: Policy = artifact::read_json(path)?;
+        let mut p: Policy = artifact::read_json_max(path, MAX_POLICY_BYTES)?;
         p.source = Some(path.to_path_buf());
         if p.policy_version != POLICY_VERSION {
             return Err(p.error(
@@ -277,6 +281,20 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_policy_over_its_size_limit_is_refused_naming_the_file_and_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("policy.json");
+        let pad = " ".repeat(MAX_POLICY_BYTES as usize);
+        std::fs::write(&path, format!(r#"{{"policy_version": 1{pad}}}"#)).unwrap();
+        let e = Policy::read(&path).unwrap_err().to_string();
+        assert!(e.contains("policy.json"), "{e}");
+        assert!(e.contains(&MAX_POLICY_BYTES.to_string()), "{e}");
+        // Just under the limit it is read.
+        std::fs::write(&path, r#"{"policy_version": 1}"#).unwrap();
+        assert!(Policy::read(&path).is_ok());
+    }
 
     #[test]
     fn unknown_keys_and_roles_name_the_file_and_path() {
