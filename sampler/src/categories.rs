@@ -206,8 +206,9 @@ fn complete(mut cells: Vec<Cell>, domain: &[String]) -> Vec<Cell> {
     cells
 }
 
-/// Noisy values under this many noise scales are taken as empty (post-processing): the noise
-/// of an empty cell alone reaches it about 2 % of the time.
+/// Noisy values under this many noise scales are taken as empty ([`crate::dp::noise::Noisy::floored`]):
+/// the noise of an empty cell alone reaches it about 2 % of the time. Lower than a
+/// histogram's (8 to 10) because a column has few labels: an enum's rarest real labels stay.
 const FLOOR_SCALES: f64 = 3.0;
 
 /// Under DP over a public domain (an enum's labels, every one of them a cell): one release of
@@ -219,12 +220,11 @@ fn fixed(cells: &[Cell], scan: &Scan<'_>) -> Result<Kept> {
         .noise
         .release(Family::Categories, &rows, scan.sensitivity())
         .map_err(|e| Error::Config(e.to_string()))?;
-    let floor = FLOOR_SCALES * noisy.scale;
     Ok(Kept {
         rows: noisy
-            .values
-            .iter()
-            .map(|&v| (v as f64 >= floor).then_some(v))
+            .floored(FLOOR_SCALES)
+            .into_iter()
+            .map(|v| (v > 0).then_some(v))
             .collect(),
         hidden_rows: 0,
         hidden_labels: 0,
@@ -258,12 +258,10 @@ fn private(cells: &[Cell], max_keys: u32, scan: &Scan<'_>) -> Result<Kept> {
         .noise
         .release_part(Family::Categories, &rows, scan.sensitivity(), ROWS_PART)
         .map_err(dp)?;
-    let mut noisy = released.values;
-    // The rest under the floor is the noise of nothing hidden (post-processing).
+    let mut noisy = released.values.clone();
+    // The rest under the floor is the noise of nothing hidden.
     let last = noisy.len() - 1;
-    if (noisy[last] as f64) < FLOOR_SCALES * released.scale {
-        noisy[last] = 0;
-    }
+    noisy[last] = released.floored(FLOOR_SCALES)[last];
     let hidden_part = 1.0 - SELECTION_PART - ROWS_PART;
     let hidden = scan
         .noise

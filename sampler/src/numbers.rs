@@ -207,9 +207,8 @@ fn noisy_bins(
     }
     let rows: Vec<u64> = all.iter().map(|c| c.2).collect();
     let noisy = scan.noisy(family, &rows, sensitivity)?;
-    let floor = EMPTY_BELOW_SCALES * noisy.scale;
-    for (c, n) in all.iter_mut().zip(noisy.values) {
-        c.2 = if (n as f64) < floor { 0 } else { n };
+    for (c, n) in all.iter_mut().zip(noisy.floored(EMPTY_BELOW_SCALES)) {
+        c.2 = n;
     }
     let total: u64 = all.iter().map(|c| c.2).sum();
     let quantiles = qs

@@ -315,7 +315,7 @@ fn people(r: &mut String, pack: &Pack) {
             ),
             (_, Some(n)) => n.to_string(),
             (_, None) if pack.privacy.dp.is_some() => {
-                "not exported under ε-DP (kept by noisy counts, see above)".into()
+                "not exported under ε-DP (an exact figure outside the budget)".into()
             }
             (_, None) => "–".into(),
         };

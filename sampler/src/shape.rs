@@ -260,9 +260,8 @@ fn noisy_cells(
     }
     let rows: Vec<u64> = all.iter().map(|c| c.2).collect();
     let noisy = scan.noisy(dp.family, &rows, dp.sensitivity)?;
-    let floor = EMPTY_BELOW_SCALES * noisy.scale;
-    for (c, n) in all.iter_mut().zip(noisy.values) {
-        c.2 = if (n as f64) < floor { 0 } else { n };
+    for (c, n) in all.iter_mut().zip(noisy.floored(EMPTY_BELOW_SCALES)) {
+        c.2 = n;
     }
     Ok((all, noisy.signed))
 }

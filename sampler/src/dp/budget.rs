@@ -130,7 +130,6 @@ pub struct Accountant {
     total: f64,
     allotted: BTreeMap<Family, f64>,
     spent: BTreeMap<Family, f64>,
-    delta: f64,
 }
 
 impl Accountant {
@@ -141,7 +140,6 @@ impl Accountant {
             total,
             allotted: split.0.iter().map(|(&f, &s)| (f, s * total)).collect(),
             spent: BTreeMap::new(),
-            delta: 0.0,
         })
     }
 
@@ -163,11 +161,6 @@ impl Accountant {
     /// What every release has spent so far (sequential composition: the sum).
     pub fn spent(&self) -> f64 {
         self.spent.values().sum()
-    }
-
-    /// δ spent so far (the sum of the threshold releases', OpenDP's maps).
-    pub fn delta_spent(&self) -> f64 {
-        self.delta
     }
 
     /// An equal part of what is left of a family's allotment for each of `n` releases
@@ -233,7 +226,8 @@ impl Accountant {
         Ok(h)
     }
 
-    /// The keys of `votes` kept by the threshold mechanism, charged to `family` (ε and δ).
+    /// The keys of `votes` kept by the threshold mechanism, its ε charged to `family` (its δ
+    /// is at most the `delta` asked, which the pack records: see [`super::noise::Noiser`]).
     pub fn threshold(
         &mut self,
         family: Family,
@@ -246,7 +240,6 @@ impl Accountant {
         self.precheck(family, epsilon)?;
         let s = threshold::select(votes, max_keys, epsilon, delta, floor)?;
         self.charge(family, s.epsilon)?;
-        self.delta += s.delta;
         Ok(s)
     }
 }

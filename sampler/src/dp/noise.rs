@@ -42,6 +42,15 @@ struct State {
     delta_per_release: f64,
 }
 
+impl State {
+    /// The ε of one planned release of `family`.
+    fn planned(&self, family: Family) -> Result<f64, DpError> {
+        self.per_release.get(&family).copied().ok_or_else(|| {
+            DpError::Parameter(format!("no release of {} was planned", family.name()))
+        })
+    }
+}
+
 /// Noise for the figures of one pack, or none.
 pub struct Noiser {
     state: Option<RefCell<State>>,
@@ -54,6 +63,18 @@ pub struct Noisy {
     /// The values before negatives became 0 (unbiased: sum these for a total).
     pub signed: Vec<i64>,
     pub scale: f64,
+}
+
+impl Noisy {
+    /// The values with those under `scales` noise scales taken as 0: at that height a value
+    /// is likelier the noise of an empty cell than a count (post-processing, free).
+    pub fn floored(&self, scales: f64) -> Vec<u64> {
+        let floor = scales * self.scale;
+        self.values
+            .iter()
+            .map(|&v| if (v as f64) < floor { 0 } else { v })
+            .collect()
+    }
 }
 
 impl Noiser {
@@ -164,9 +185,7 @@ impl Noiser {
             )));
         }
         let mut s = state.borrow_mut();
-        let epsilon = s.per_release.get(&family).copied().ok_or_else(|| {
-            DpError::Parameter(format!("no release of {} was planned", family.name()))
-        })?;
+        let epsilon = s.planned(family)?;
         let h = s
             .accountant
             .histogram(family, counts, sensitivity, epsilon * part)?;
@@ -192,9 +211,7 @@ impl Noiser {
             return Ok(None);
         };
         let mut s = state.borrow_mut();
-        let epsilon = s.per_release.get(&family).copied().ok_or_else(|| {
-            DpError::Parameter(format!("no release of {} was planned", family.name()))
-        })?;
+        let epsilon = s.planned(family)?;
         let delta = s.delta_per_release;
         s.accountant
             .threshold(
