@@ -9,6 +9,7 @@
 //! | 3 | database error: connection, statement, timeout |
 //! | 4 | refused for safety: production target, foreign rows, expired pack |
 //! | 5 | an internal error (a bug: please report it) |
+//! | 130, 143 | stopped cleanly by SIGINT or SIGTERM (`generate` and `load`): run the same command again to resume |
 
 use std::process::ExitCode;
 
@@ -22,6 +23,12 @@ pub mod code {
     pub const DATABASE: u8 = 3;
     pub const REFUSED: u8 = 4;
     pub const INTERNAL: u8 = 5;
+
+    /// Stopped by a signal (SIGINT 130, SIGTERM 143): what a shell reports for a command the
+    /// signal killed, but after a clean stop.
+    pub fn interrupted(signal: i32) -> u8 {
+        (128 + signal.clamp(1, 127)) as u8
+    }
 }
 
 /// An error that carries its own exit code (raised at the binaries' edge).
@@ -200,6 +207,7 @@ fn exit_code(err: &anyhow::Error) -> u8 {
                 #[cfg(feature = "db")]
                 Error::Db { .. } => code::DATABASE,
                 Error::Refused(_) => code::REFUSED,
+                Error::Interrupted { signal } => code::interrupted(*signal),
             };
         }
         #[cfg(feature = "db")]

@@ -39,6 +39,10 @@ pub enum Error {
     /// Refused for safety (e.g. catalog metadata that looks like PII); exit code 4.
     #[error("{0}")]
     Refused(String),
+    /// Stopped by SIGTERM or SIGINT between two units of work ([`crate::interrupt`]);
+    /// exit code 128 + the signal's number.
+    #[error("stopped by {}", crate::interrupt::name(*signal))]
+    Interrupted { signal: i32 },
 }
 
 /// Shorthand for results in this crate.

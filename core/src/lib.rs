@@ -33,6 +33,7 @@ pub mod dist;
 pub mod entropy;
 pub mod error;
 pub mod ident;
+pub mod interrupt;
 pub mod pack;
 pub mod pii;
 pub mod rng;

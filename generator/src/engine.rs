@@ -10,7 +10,7 @@
 //! engine: each caller thread borrows one for a chunk and gives it back, so buffers are reused
 //! across chunks whoever drives the engine, and a context never meets another model.
 //!
-//! Inside, arrows point down only: `dataset` → `chunk` → `group` → `column` → (`ascending`,
+//! Inside, arrows point down only: `dataset` → (`resume`, `chunk`) → `group` → `column` → (`ascending`,
 //! `text`, `value`, `popularity`) → `model` → (`plan`, `key`).
 
 mod alignment;
@@ -25,6 +25,7 @@ pub mod model;
 mod nulls;
 mod plan;
 mod popularity;
+mod resume;
 mod tally;
 mod text;
 pub mod value;
@@ -41,6 +42,7 @@ pub use key::digits36;
 pub use model::Model;
 pub use pgshape_core::dataset_report::{Format, Shard};
 pub use plan::{Chunk, ROOT_BLOCK};
+pub use resume::{Done, Journal, RunId, STATE_DIR};
 
 use group::Ctx;
 use value::GroupBuf;

@@ -13,7 +13,7 @@ use pgshape_core::cli::{self, code, Exit};
 use pgshape_core::pack::{Pack, PACK_VERSION};
 use pgshape_core::spec::Spec;
 use pgshape_generator::authoring::{calibrate, init};
-use pgshape_generator::engine::{self, Engine, Format, Model, RunOptions, Shard};
+use pgshape_generator::engine::{self, Engine, Format, Journal, Model, RunId, RunOptions, Shard};
 use pgshape_generator::fidelity::compare::{self as fidelity, Thresholds};
 use pgshape_generator::fidelity::{
     html,
@@ -161,7 +161,9 @@ fn parse_band(s: &str) -> std::result::Result<(String, u64), String> {
 struct GenerateArgs {
     #[command(flatten)]
     common: Common,
-    /// The output directory (created; must be empty).
+    /// The output directory: created, or empty, or holding an unfinished run of the same
+    /// command (stopped by a signal, a full disk, ...), which is resumed: its finished chunks
+    /// are checked against their hashes and kept, the rest generated.
     #[arg(long)]
     output: PathBuf,
     /// Chunk file encoding.
@@ -293,14 +295,22 @@ fn progress(model: &Model, quiet: bool) -> Option<indicatif::ProgressBar> {
 }
 
 fn generate(a: GenerateArgs, quiet: bool) -> Result<()> {
+    pgshape_core::interrupt::install().context("installing the SIGTERM/SIGINT handlers")?;
     let l = load(&a.common)?;
-    if a.output.exists() && std::fs::read_dir(&a.output)?.next().is_some() {
-        return Err(Exit::new(
-            code::BAD_INPUT,
-            format!("{}: the output directory is not empty", a.output.display()),
-        )
-        .into());
-    }
+    let format = match a.format {
+        FormatArg::Binary => Format::Binary,
+        FormatArg::Csv => Format::Csv,
+    };
+    let id = RunId {
+        tool_version: pgshape_core::TOOL_VERSION.into(),
+        spec_sha256: l.spec_sha256.clone(),
+        band: a.common.band.clone(),
+        seed: a.common.seed.clone(),
+        format,
+        shard: a.common.shard,
+        tables: (!a.common.tables.is_empty()).then(|| a.common.tables.clone()),
+    };
+    let resuming = a.output.exists() && resumable(&a.output, &id)?;
     // Read the DDL first: an unreadable file must fail before hours of generation.
     let ddl = match &l.engine.model().spec.ddl {
         Some(ddl) => {
@@ -324,16 +334,19 @@ fn generate(a: GenerateArgs, quiet: bool) -> Result<()> {
         }
         None => None,
     };
-    let format = match a.format {
-        FormatArg::Binary => Format::Binary,
-        FormatArg::Csv => Format::Csv,
+    let jobs = engine::jobs_of(l.engine.model(), a.common.shard, l.tables.as_deref());
+    let (journal, done) = if resuming {
+        let (journal, done) = Journal::resume(&a.output, l.engine.model(), format, &jobs)?;
+        tracing::info!(dir = %a.output.display(), done = done.chunks.len(), chunks = jobs.len(), "resuming an unfinished run");
+        (journal, Some(done))
+    } else {
+        if !a.no_space_check {
+            pgshape_generator::space::check_fits(&l.engine, &jobs, format, &a.output)?;
+        }
+        std::fs::create_dir_all(&a.output)
+            .with_context(|| format!("creating {}", a.output.display()))?;
+        (Journal::start(&a.output, &id)?, None)
     };
-    if !a.no_space_check {
-        let jobs = engine::jobs_of(l.engine.model(), a.common.shard, l.tables.as_deref());
-        pgshape_generator::space::check_fits(&l.engine, &jobs, format, &a.output)?;
-    }
-    std::fs::create_dir_all(&a.output)
-        .with_context(|| format!("creating {}", a.output.display()))?;
     let bar = progress(l.engine.model(), quiet);
     let on_chunk = |_: &str, rows: u64| {
         if let Some(b) = &bar {
@@ -347,8 +360,19 @@ fn generate(a: GenerateArgs, quiet: bool) -> Result<()> {
         output: Some(&a.output),
         on_chunk: &on_chunk,
         tables: l.tables.as_deref(),
+        journal: Some(&journal),
+        done: done.as_ref(),
     };
-    let mut report = l.engine.run(&l.spec_sha256, &opts, l.plan_ms)?;
+    let mut report = l
+        .engine
+        .run(&l.spec_sha256, &opts, l.plan_ms)
+        .with_context(|| {
+            format!(
+                "{}: generation stopped; the chunks finished are kept: run the same command again \
+             to resume (once the cause below is fixed)",
+                a.output.display()
+            )
+        })?;
     if let Some(bytes) = &ddl {
         artifact::write_atomic(&a.output.join("schema.sql"), bytes)?;
         report.ddl = Some("schema.sql".into());
@@ -357,12 +381,60 @@ fn generate(a: GenerateArgs, quiet: bool) -> Result<()> {
         b.finish_and_clear();
     }
     let path = report.save(&a.output)?;
+    journal.finish(&a.output)?;
     for (name, t) in &report.tables {
         tracing::info!(table = %name, rows = t.rows, chunks = t.chunks.len(), "generated");
     }
     tracing::info!(report = %path.display(), ms = report.timings.generate_ms, "dataset complete");
     writeln!(std::io::stdout().lock(), "{}", path.display())?;
     Ok(())
+}
+
+/// Whether the existing output directory `dir` holds an unfinished run of `id` (resumed);
+/// `false` when it is empty. Any other content is refused: a complete dataset, another run,
+/// files that are not a run's.
+fn resumable(dir: &Path, id: &RunId) -> Result<bool> {
+    let refuse = |why: String| Exit::new(code::BAD_INPUT, format!("{}: {why}", dir.display()));
+    let mut entries = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<std::io::Result<Vec<_>>>()
+        .with_context(|| format!("reading {}", dir.display()))?;
+    if entries.is_empty() {
+        return Ok(false);
+    }
+    entries.sort();
+    if let Some(r) = entries
+        .iter()
+        .find(|n| n.starts_with("report_") && n.ends_with(".json"))
+    {
+        return Err(refuse(format!(
+            "holds a complete dataset ({r}): choose another directory, or remove this one"
+        ))
+        .into());
+    }
+    let Some(prev) = Journal::unfinished(dir)? else {
+        return Err(refuse("the output directory is not empty".into()).into());
+    };
+    let differs = [
+        ("tool version", prev.tool_version != id.tool_version),
+        ("spec (sha256)", prev.spec_sha256 != id.spec_sha256),
+        ("band", prev.band != id.band),
+        ("seed", prev.seed != id.seed),
+        ("format", prev.format != id.format),
+        ("shard", prev.shard != id.shard),
+        ("--tables", prev.tables != id.tables),
+    ];
+    let what: Vec<&str> = differs.iter().filter(|d| d.1).map(|d| d.0).collect();
+    if !what.is_empty() {
+        return Err(refuse(format!(
+            "holds an unfinished run of another {}: run its own command again to resume \
+             it, or remove the directory",
+            what.join(", ")
+        ))
+        .into());
+    }
+    Ok(true)
 }
 
 /// Reads a pack, refusing an unknown format version and, unless allowed, an expired pack.
@@ -461,6 +533,8 @@ fn hash(a: HashArgs) -> Result<()> {
         output: None,
         on_chunk: &|_, _| {},
         tables: l.tables.as_deref(),
+        journal: None,
+        done: None,
     };
     let report = l.engine.run(&l.spec_sha256, &opts, l.plan_ms)?;
     if a.json {

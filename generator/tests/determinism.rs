@@ -22,6 +22,8 @@ fn run(engine: &Engine, threads: usize, shard: Shard, format: Format) -> Report 
         output: None,
         on_chunk: &|_, _| {},
         tables: None,
+        journal: None,
+        done: None,
     };
     engine.run("test", &opts, 0).expect("generation")
 }

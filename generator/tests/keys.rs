@@ -127,6 +127,8 @@ fn text_and_uuid_keys_do_not_depend_on_threads_or_format() {
             output: None,
             on_chunk: &|_, _| {},
             tables: None,
+            journal: None,
+            done: None,
         };
         let report = engine.run("test", &opts, 0).unwrap();
         report

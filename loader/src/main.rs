@@ -131,6 +131,7 @@ fn main() -> ExitCode {
 }
 
 fn run_load(target: &Target, a: LoadArgs, quiet: bool) -> Result<()> {
+    pgshape_core::interrupt::install().context("installing the SIGTERM/SIGINT handlers")?;
     let environment =
         guard::check(a.environment.as_deref()).map_err(|m| Exit::new(code::REFUSED, m))?;
     let (source, spec_dir) = match (&a.dataset, &a.spec) {

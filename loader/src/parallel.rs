@@ -1,6 +1,7 @@
 //! Work spread over the `--jobs` connections: chunks to copy, tables to index, analyse and
-//! check. Items are taken in order by whichever connection is free; the first error stops the
-//! others after their current item.
+//! check. Items are taken in order by whichever connection is free; the first error, or a
+//! stop asked by SIGTERM or SIGINT ([`pgshape_core::interrupt`]), stops the others after
+//! their current item.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -37,6 +38,10 @@ where
                 };
                 loop {
                     if failure.lock().expect("lock").is_some() {
+                        return;
+                    }
+                    if let Err(e) = pgshape_core::interrupt::check() {
+                        failure.lock().expect("lock").get_or_insert(e);
                         return;
                     }
                     let i = next.fetch_add(1, Ordering::Relaxed);

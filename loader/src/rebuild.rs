@@ -103,6 +103,7 @@ pub fn restore(client: &mut Client, target: &Target, jobs: usize, aside: &SetAsi
     parallel::each(jobs, &keys, &tuned, |c, k| add_constraint(c, s, k, false))?;
     parallel::each(jobs, &aside.indexes, &tuned, restore_index)?;
     for fk in &fks {
+        pgshape_core::interrupt::check()?;
         add_constraint(client, s, fk, true)?;
     }
     let to_validate: Vec<&&SavedConstraint> =

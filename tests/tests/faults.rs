@@ -5,15 +5,14 @@
 //! restarted (a cluster of the test's own) during a key rebuild and a validation.
 //!
 //! Each case: the documented exit code (2 for a file that cannot be written, 3 for the
-//! database, death by the signal for SIGTERM/SIGINT), a clear message, nothing a later run
-//! takes for complete, and a rerun that ends with the content hashes of a clean run
-//! (`pgshape-generator hash`). Every output of every case, at `-vv`, is searched for the
+//! database, 143 and 130 for a clean stop on SIGTERM and SIGINT), a clear message, nothing a
+//! later run takes for complete, and the same command run again resuming to the content
+//! hashes of a clean run (`pgshape-generator hash`). Every output of every case, at `-vv`, is searched for the
 //! password of `DATABASE_URL` and the salt.
 //!
 //! The file-system cases mount a small tmpfs (root on Linux); where that is impossible they
 //! say so on stderr and check nothing else.
 
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -318,10 +317,31 @@ fn generating_onto_a_full_or_read_only_file_system_fails_clearly_and_leaves_no_d
         stderr(&out).lines().last().unwrap_or("")
     );
 
+    let clean = clean_hashes(&mut seen, SPEC, "faults");
+    // The full disk's run, moved to a larger file system, resumes there too (the directory
+    // holds paths relative to itself only).
+    let moved = work.path().join("moved");
+    let cp = Command::new("cp")
+        .args(["-a"])
+        .arg(&out_dir)
+        .arg(&moved)
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    let args = gen(&moved, &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = seen.run("pgshape-generator", &args, None);
+    assert_resumed(&out, &moved, &clean, "disk full, moved");
+    seen.add_dir(&moved);
+
     // The output directory made read-only in the middle of the run (root ignores permissions:
-    // the generator then runs as nobody).
+    // the generator then runs as nobody), on a file system large enough for the whole band
+    // (a tmpfs: world-writable, unlike the test's temp dir).
     std::fs::remove_dir_all(&out_dir).unwrap();
-    let ro_dir = fs.0.join("ro");
+    let Some(large) = Tmpfs::mount(&work.path().join("large"), "512m") else {
+        return;
+    };
+    let ro_dir = large.0.join("ro");
     let ro = gen(&ro_dir, &["--no-space-check", "--threads", "1"]);
     let mut child = Spawned::new(unprivileged(command("pgshape-generator", &ro, None)));
     let landed = wait_for(&mut child, || chunk_files(&ro_dir) >= 1);
@@ -351,18 +371,36 @@ fn generating_onto_a_full_or_read_only_file_system_fails_clearly_and_leaves_no_d
         stderr(&out).lines().last().unwrap_or("")
     );
 
-    // The rerun elsewhere ends with a clean run's hashes.
-    let again = work.path().join("again");
-    let args = gen(&again, &[]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = seen.run("pgshape-generator", &args, None);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        dataset_hashes(&again),
-        clean_hashes(&mut seen, SPEC, "faults")
-    );
-    seen.add_dir(&again);
+    // Made writable again, the same command resumes it to a clean run's hashes.
+    let chmod = Command::new("chmod")
+        .args(["-R", "u+w"])
+        .arg(&ro_dir)
+        .status()
+        .unwrap();
+    assert!(chmod.success());
+    let out = Spawned::new(unprivileged(command("pgshape-generator", &ro, None))).wait();
+    seen.add(&out);
+    assert_resumed(&out, &ro_dir, &clean, "read-only");
+
     seen.assert_no_secret();
+}
+
+/// `out`, a rerun of a stopped generation into `dir`, resumed it (kept at least one chunk)
+/// and ended with the content hashes of a clean run, its resume state removed.
+fn assert_resumed(out: &Output, dir: &Path, clean: &[String], what: &str) {
+    let err = stderr(out);
+    assert!(out.status.success(), "{what}: {err}");
+    let kept = err
+        .lines()
+        .find(|l| l.contains("resuming an unfinished run"))
+        .unwrap_or_else(|| panic!("{what}: not resumed: {err}"));
+    assert!(!kept.contains(" done=0 "), "{what}: nothing kept: {kept}");
+    assert_eq!(dataset_hashes(dir), clean, "{what}: resumed dataset");
+    assert!(
+        !dir.join(".pgshape-generate").exists(),
+        "{what}: resume state left"
+    );
+    eprintln!("{what}: the rerun resumed ({kept}) to a clean run's hashes");
 }
 
 #[test]
@@ -393,14 +431,30 @@ fn sigterm_and_sigint_leave_no_generator_report_and_the_loader_resumes_to_a_clea
         let out = child.wait();
         seen.add(&out);
         assert!(landed, "generate ended before SIG{signal}");
-        assert!(!out.status.success());
+        let code = if signal == "TERM" { 143 } else { 130 };
+        assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("stopped by SIG{signal}"))
+                && stderr(&out).contains("run the same command again to resume"),
+            "{}",
+            stderr(&out)
+        );
         eprintln!(
-            "generate, SIG{signal}: {:?} (signal {:?})",
-            out.status.code(),
-            out.status.signal()
+            "generate, SIG{signal}: exit {code}: {}",
+            stderr(&out)
+                .lines()
+                .rev()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" / ")
         );
         assert!(!has_report(&dir), "a stopped generation has no report");
         assert_refused_as_incomplete(&mut seen, &dir, &db);
+        let mut cmd = command("pgshape-generator", &args, None);
+        cmd.arg(&dir);
+        let out = Spawned::new(cmd).wait();
+        seen.add(&out);
+        assert_resumed(&out, &dir, &clean, &format!("generate, SIG{signal}"));
     }
 
     let url = with_password(&db.url);
@@ -418,11 +472,22 @@ fn sigterm_and_sigint_leave_no_generator_report_and_the_loader_resumes_to_a_clea
             "the load ended before SIG{signal}: {}",
             stderr(&out)
         );
-        assert!(!out.status.success());
+        let code = if signal == "TERM" { 143 } else { 130 };
+        assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("stopped by SIG{signal}"))
+                && stderr(&out).contains("run the same command again to resume"),
+            "{}",
+            stderr(&out)
+        );
         eprintln!(
-            "load, SIG{signal}: {:?} (signal {:?})",
-            out.status.code(),
-            out.status.signal()
+            "load, SIG{signal}: exit {code}: {}",
+            stderr(&out)
+                .lines()
+                .rev()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" / ")
         );
         resume_matches(&mut seen, &db.url, &args, &schema, &clean);
     }
@@ -614,4 +679,105 @@ fn resume_matches(seen: &mut Seen, url: &str, args: &[String], schema: &str, cle
     );
     let resumed = stderr(&out).contains("resuming an unfinished run");
     eprintln!("  rerun: exit 0, resumed: {resumed}, content hashes = a clean run's");
+}
+
+#[test]
+fn a_resumed_generation_checks_what_it_keeps_and_refuses_another_runs_directory() {
+    let work = tempfile::tempdir().unwrap();
+    let mut seen = Seen::default();
+    let dir = work.path().join("gen");
+    let args = |seed: &str| -> Vec<String> {
+        [
+            "generate",
+            "--spec",
+            SPEC,
+            "--band",
+            "ci",
+            "--seed",
+            seed,
+            "--threads",
+            "1",
+            "--output",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([dir.to_str().unwrap().to_string()])
+        .collect()
+    };
+    let mut child = Spawned::new(command("pgshape-generator", &args("resume"), None));
+    let landed = wait_for(&mut child, || chunk_files(&dir) >= 4);
+    kill(&child, "TERM");
+    let out = child.wait();
+    seen.add(&out);
+    assert!(landed, "generate ended before SIGTERM");
+    assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
+
+    // Another seed, format or spec is another run: refused, nothing touched.
+    let before = walk(&dir).len();
+    let out = {
+        let o = command("pgshape-generator", &args("other"), None)
+            .output()
+            .unwrap();
+        seen.add(&o);
+        o
+    };
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("holds an unfinished run of another seed"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(walk(&dir).len(), before);
+
+    // Damage: a kept chunk's byte flipped, another removed, the journal's last line torn.
+    let mut chunks: Vec<PathBuf> = walk(&dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "bin"))
+        .collect();
+    chunks.sort();
+    assert!(chunks.len() >= 3, "{chunks:?}");
+    let mut bytes = std::fs::read(&chunks[0]).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&chunks[0], bytes).unwrap();
+    std::fs::remove_file(&chunks[1]).unwrap();
+    let journal = dir.join(".pgshape-generate/journal.jsonl");
+    let text = std::fs::read(&journal).unwrap();
+    std::fs::write(&journal, &text[..text.len() - 7]).unwrap();
+
+    let out = {
+        let o = command("pgshape-generator", &args("resume"), None)
+            .output()
+            .unwrap();
+        seen.add(&o);
+        o
+    };
+    let err = stderr(&out);
+    assert!(
+        err.contains("does not match its file") && err.contains("torn last line"),
+        "{err}"
+    );
+    assert_resumed(
+        &out,
+        &dir,
+        &clean_hashes(&mut seen, SPEC, "resume"),
+        "damaged resume",
+    );
+
+    // A complete dataset is never written into again.
+    let out = {
+        let o = command("pgshape-generator", &args("resume"), None)
+            .output()
+            .unwrap();
+        seen.add(&o);
+        o
+    };
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("holds a complete dataset"),
+        "{}",
+        stderr(&out)
+    );
+    seen.add_dir(&dir);
+    seen.assert_no_secret();
 }

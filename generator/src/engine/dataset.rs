@@ -18,6 +18,7 @@ use pgshape_core::{Error, Result};
 use super::chunk::{generate_chunk_tallied, Job};
 use super::group::Ctx;
 use super::model::{Gen, Model};
+use super::resume::{Done, Journal};
 use super::tally::Tally;
 use super::Engine;
 
@@ -53,6 +54,10 @@ pub struct RunOptions<'a> {
     pub on_chunk: &'a (dyn Fn(&str, u64) + Sync),
     /// Only these tables (indexes into the model); `None` for all.
     pub tables: Option<&'a [usize]>,
+    /// Where finished chunks are recorded, so that a stopped run resumes (with `output`).
+    pub journal: Option<&'a Journal>,
+    /// Chunks a resumed run takes as done (from the journal), not generated again.
+    pub done: Option<&'a Done>,
 }
 
 /// What the workers made: per job its chunk report, per table its merged tally.
@@ -90,24 +95,42 @@ fn make_dirs(model: &Model, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Runs `jobs` on `opts.threads` workers, each with a generation context of the engine's,
-/// taking jobs from a shared counter; the first error stops every worker.
+/// Runs `jobs` (but those `opts.done` holds) on `opts.threads` workers, each with a
+/// generation context of the engine's, taking jobs from a shared counter; the first error,
+/// or a stop asked by a signal ([`pgshape_core::interrupt`]), stops every worker after its
+/// current chunk (a chunk being written is abandoned: its temp file is removed).
 fn work(engine: &Engine, jobs: &[Job], opts: &RunOptions<'_>) -> Result<Made> {
     let model = engine.model();
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<ChunkReport>>> = Mutex::new(vec![None; jobs.len()]);
+    let done: Vec<Option<ChunkReport>> = jobs
+        .iter()
+        .map(|j| {
+            let d = opts.done?.chunks.get(&(j.table, j.chunk.index))?;
+            (opts.on_chunk)(&model.tables[j.table].name, d.rows);
+            Some(d.clone())
+        })
+        .collect();
+    let todo: Vec<usize> = (0..jobs.len()).filter(|&i| done[i].is_none()).collect();
+    let results: Mutex<Vec<Option<ChunkReport>>> = Mutex::new(done);
     // Achieved distributions, one running tally per table: a chunk's is merged (integer counts,
     // in any order) as soon as the chunk is done, so memory does not grow with the chunk count.
-    let tallies: Mutex<Vec<Tally>> =
-        Mutex::new(model.tables.iter().map(Tally::for_table).collect());
+    let tallies: Mutex<Vec<Tally>> = Mutex::new(match opts.done {
+        Some(d) => d.tallies.clone(),
+        None => model.tables.iter().map(Tally::for_table).collect(),
+    });
     let failure: Mutex<Option<Error>> = Mutex::new(None);
     let worker = || {
         engine.with_ctx(|ctx| loop {
             if failure.lock().expect("lock").is_some() {
                 return;
             }
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(&job) = jobs.get(i) else { return };
+            if let Err(e) = pgshape_core::interrupt::check() {
+                failure.lock().expect("lock").get_or_insert(e);
+                return;
+            }
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&i) = todo.get(k) else { return };
+            let job = jobs[i];
             match run_job(model, job, opts, ctx) {
                 Ok((report, tally)) => {
                     results.lock().expect("lock")[i] = Some(report);
@@ -223,7 +246,17 @@ fn run_job(
             let rel = format!("{}/{:06}.{ext}", t.name, job.chunk.index);
             let path: PathBuf = dir.join(&rel);
             let mut f = AtomicFile::create(&path)?;
+            // A CSV file is checked on resume by its own hash (a binary one by its rows').
+            let mut file_hash =
+                (opts.journal.is_some() && opts.format == Format::Csv).then(blake3::Hasher::new);
+            let mut bytes = 0u64;
             let mut write = |b: &[u8]| {
+                // A stop abandons the chunk being written (about every MiB).
+                pgshape_core::interrupt::check()?;
+                bytes += b.len() as u64;
+                if let Some(h) = &mut file_hash {
+                    h.update(b);
+                }
                 std::io::Write::write_all(&mut f, b).map_err(|source| Error::Io {
                     path: path.clone(),
                     source,
@@ -232,6 +265,16 @@ fn run_job(
             let (rows, hash) =
                 generate_chunk_tallied(model, job, opts.format, ctx, &mut write, &mut tally)?;
             f.commit()?;
+            if let Some(j) = opts.journal {
+                let report = ChunkReport {
+                    index: job.chunk.index,
+                    file: Some(rel.clone()),
+                    rows,
+                    hash: hash.clone(),
+                };
+                let file_hash = file_hash.map(|h| h.finalize().to_hex().to_string());
+                j.record(&t.name, &report, bytes, file_hash, &tally)?;
+            }
             (rows, hash, Some(rel))
         }
         None => {

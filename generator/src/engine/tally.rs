@@ -3,15 +3,19 @@
 //! Constant memory: sizes are counted exactly below 1,024 and in 1/64-octave bins above.
 
 use pgshape_core::dataset_report::{Achieved, Fanout};
+use serde::{Deserialize, Serialize};
 
 use super::model::TableModel;
 use super::value::{GroupBuf, Value};
 
 const EXACT: usize = 1024;
 const SUB: usize = 64;
+/// Log bins a group of `u64::MAX` rows would need: a bound on what a stored tally may hold.
+const MAX_LOG_BINS: usize = 54 * SUB;
 
 /// A histogram of group sizes.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(into = "SizeHistRecord", from = "SizeHistRecord")]
 pub struct SizeHist {
     exact: Vec<u64>,
     log: Vec<u64>,
@@ -74,8 +78,55 @@ impl SizeHist {
     }
 }
 
+/// A [`SizeHist`] as stored (a resumable run's journal): both parts sparse, as (bin, count)
+/// pairs of the bins that count something.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SizeHistRecord {
+    exact: Vec<(usize, u64)>,
+    log: Vec<(usize, u64)>,
+}
+
+fn sparse(bins: &[u64]) -> Vec<(usize, u64)> {
+    bins.iter()
+        .enumerate()
+        .filter(|(_, c)| **c > 0)
+        .map(|(n, c)| (n, *c))
+        .collect()
+}
+
+impl From<SizeHist> for SizeHistRecord {
+    fn from(h: SizeHist) -> SizeHistRecord {
+        SizeHistRecord {
+            exact: sparse(&h.exact),
+            log: sparse(&h.log),
+        }
+    }
+}
+
+impl From<SizeHistRecord> for SizeHist {
+    /// Sizes out of range are dropped: [`Tally::fits`] refuses such a record first.
+    fn from(r: SizeHistRecord) -> SizeHist {
+        let mut h = SizeHist::default();
+        if !r.exact.is_empty() {
+            h.exact = vec![0; EXACT];
+            for (n, c) in r.exact.into_iter().filter(|(n, _)| *n < EXACT) {
+                h.exact[n] = c;
+            }
+        }
+        for (b, c) in r.log.into_iter().filter(|(b, _)| *b < MAX_LOG_BINS) {
+            if h.log.len() <= b {
+                h.log.resize(b + 1, 0);
+            }
+            h.log[b] = c;
+        }
+        h
+    }
+}
+
 /// What one chunk (or a whole table, once merged) achieved.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Tally {
     sizes: SizeHist,
     groups: u64,
@@ -83,6 +134,7 @@ pub struct Tally {
     max: u64,
     hourly: Vec<(String, [u64; 24])>,
     /// Live rows of the group whose segments are being added.
+    #[serde(skip)]
     live: u64,
 }
 
@@ -125,6 +177,20 @@ impl Tally {
             }
             h += 1;
         }
+    }
+
+    /// Whether a stored tally can be one of table `t`'s chunks: its hourly profiles those of
+    /// `t`'s timestamp columns, in order, and its histogram within bounds.
+    pub fn fits(&self, t: &TableModel) -> bool {
+        let fresh = Tally::for_table(t);
+        self.hourly.len() == fresh.hourly.len()
+            && self
+                .hourly
+                .iter()
+                .zip(&fresh.hourly)
+                .all(|(a, b)| a.0 == b.0)
+            && self.sizes.log.len() <= MAX_LOG_BINS
+            && self.zero <= self.groups
     }
 
     /// Adds another tally of the same table.
@@ -195,5 +261,32 @@ mod tests {
         big.add(5000);
         let q = big.quantile(0.5);
         assert!((q - 5000.0).abs() / 5000.0 < 0.011, "{q}");
+    }
+
+    #[test]
+    fn a_stored_tally_reads_back_the_same() {
+        let mut t = Tally {
+            hourly: vec![("at".into(), [0; 24])],
+            ..Tally::default()
+        };
+        for n in [0, 1, 1, 7, 1023, 1024, 5000, 1 << 20] {
+            t.sizes.add(n);
+            t.groups += 1;
+            t.zero += (n == 0) as u64;
+            t.max = t.max.max(n);
+        }
+        t.hourly[0].1[3] = 9;
+        let json = serde_json::to_string(&t).unwrap();
+        // Sparse: 4 exact sizes, not 1,024 counts.
+        assert!(json.len() < 600, "{json}");
+        let back: Tally = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.sizes.exact, t.sizes.exact);
+        assert_eq!(back.sizes.log, t.sizes.log);
+        assert_eq!(back.summary(true), t.summary(true));
+        // Out-of-range sizes are dropped, never allocated for.
+        let hostile = r#"{"sizes":{"exact":[[18446744073709551615,1]],"log":[[18446744073709551615,1]]},"groups":1,"zero":0,"max":1,"hourly":[]}"#;
+        let h: Tally = serde_json::from_str(hostile).unwrap();
+        assert_eq!(h.sizes.exact.iter().sum::<u64>(), 0);
+        assert!(h.sizes.log.is_empty());
     }
 }
