@@ -338,6 +338,14 @@ fn generate(a: GenerateArgs, quiet: bool) -> Result<()> {
     let (journal, done) = if resuming {
         let (journal, done) = Journal::resume(&a.output, l.engine.model(), format, &jobs)?;
         tracing::info!(dir = %a.output.display(), done = done.chunks.len(), chunks = jobs.len(), "resuming an unfinished run");
+        let left: Vec<_> = jobs
+            .iter()
+            .filter(|j| !done.chunks.contains_key(&(j.table, j.chunk.index)))
+            .copied()
+            .collect();
+        if !a.no_space_check && !left.is_empty() {
+            pgshape_generator::space::check_fits(&l.engine, &left, format, &a.output)?;
+        }
         (journal, Some(done))
     } else {
         if !a.no_space_check {

@@ -72,8 +72,10 @@ enum AuditCommand {
 struct DbArgs {
     #[command(flatten)]
     connection: cli::Connection,
-    /// Schemas to read (repeatable).
-    #[arg(long = "schema", default_value = "public")]
+    /// Schemas to read (repeatable). Default: every schema but the system's (pg_catalog,
+    /// information_schema, pg_toast, pg_temp_*) and the loader's own (_pgshape), listed in
+    /// the log.
+    #[arg(long = "schema")]
     schemas: Vec<String>,
     /// statement_timeout of the session.
     #[arg(long, default_value = "5min")]
@@ -206,11 +208,12 @@ fn run_extract(a: ExtractArgs, now: Option<chrono::DateTime<chrono::Utc>>) -> Re
     }
     let salt = Salt::from_env().map_err(|e| Exit::new(code::BAD_INPUT, e.to_string()))?;
     let target = a.db.connection.target()?;
+    let schemas = session::schemas(&target, &limits(&a.db), &a.db.schemas)?;
     let opts = Options {
         output: a.output.clone(),
         window_days: a.window_days,
         now,
-        schemas: a.db.schemas.clone(),
+        schemas: schemas.clone(),
         k_min: a.k_min,
         limits: limits(&a.db),
         policy: a.db.policy()?,
@@ -232,7 +235,12 @@ fn run_extract(a: ExtractArgs, now: Option<chrono::DateTime<chrono::Utc>>) -> Re
             }
         },
     };
-    let books = match books::open(books_request(&a, now)?, &target, &salt, &opts.limits)? {
+    let books = match books::open(
+        books_request(&a, &schemas, now)?,
+        &target,
+        &salt,
+        &opts.limits,
+    )? {
         Opened::Refused(msg) => return Err(Exit::new(code::REFUSED, msg).into()),
         Opened::None => None,
         Opened::Ready(b) => Some(b),
@@ -253,7 +261,11 @@ fn run_extract(a: ExtractArgs, now: Option<chrono::DateTime<chrono::Utc>>) -> Re
     Ok(())
 }
 
-fn books_request(a: &ExtractArgs, now: Option<chrono::DateTime<chrono::Utc>>) -> Result<Request> {
+fn books_request(
+    a: &ExtractArgs,
+    schemas: &[String],
+    now: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Request> {
     let b = &a.books;
     let valid = b.epsilon.is_finite()
         && b.epsilon > 0.0
@@ -276,7 +288,7 @@ fn books_request(a: &ExtractArgs, now: Option<chrono::DateTime<chrono::Utc>>) ->
             .clone()
             .or_else(|| std::env::var("USER").ok())
             .unwrap_or_else(|| "unknown".into()),
-        schemas: a.db.schemas.clone(),
+        schemas: schemas.to_vec(),
         k_min: a.k_min,
         policy: a.db.policy.clone(),
         now: now.unwrap_or_else(chrono::Utc::now),
@@ -354,9 +366,10 @@ struct Classified {
 fn run_inspect(a: DbArgs) -> Result<()> {
     let policy = a.policy()?;
     let target = a.connection.target()?;
+    let schemas = session::schemas(&target, &limits(&a), &a.schemas)?;
     let mut client = session::connect(&target, &limits(&a))?;
     let mut tx = session::snapshot(&mut client)?;
-    let schema = catalog::read(&mut tx, &a.schemas)?;
+    let schema = catalog::read(&mut tx, &schemas)?;
     policy.check(&schema)?;
     let mut out = std::io::stdout().lock();
     let mut found = Classified {

@@ -63,3 +63,27 @@ pub fn role_can_write(tx: &mut Transaction<'_>, schemas: &[String]) -> Result<bo
         .map_err(Error::db("checking the role's privileges"))?;
     Ok(row.get(0))
 }
+
+/// The loader's own schema on a target (runs and chunk ledger): never production data.
+pub const LOADER_SCHEMA: &str = "_pgshape";
+
+/// The schemas to read: those asked for, or when none is, every schema but the system's
+/// (`pg_catalog`, `information_schema`, `pg_toast`, temp schemas: `pg_*`) and the loader's
+/// own ([`LOADER_SCHEMA`]), as `pg_dump` reads every schema but the system's. In name order.
+pub fn schemas(target: &Target, limits: &Limits, asked: &[String]) -> Result<Vec<String>> {
+    if !asked.is_empty() {
+        return Ok(asked.to_vec());
+    }
+    let mut client = connect(target, limits)?;
+    let rows = client
+        .query(
+            "SELECT nspname::text FROM pg_namespace
+              WHERE nspname !~ '^pg_' AND nspname <> 'information_schema' AND nspname <> $1
+              ORDER BY nspname",
+            &[&LOADER_SCHEMA],
+        )
+        .map_err(Error::db("listing the schemas"))?;
+    let found: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    tracing::info!(schemas = %found.join(", "), "reading every schema but the system's (--schema to choose)");
+    Ok(found)
+}

@@ -60,3 +60,45 @@ fn a_real_pack_matches_the_published_schema_and_unknown_keys_are_findings() {
     );
     assert!(!stdout.contains("canary") && !String::from_utf8_lossy(&out.stderr).contains("canary"));
 }
+
+/// Without `--schema`, `extract` reads every schema but the system's and the loader's own
+/// `_pgshape`, and logs which; with it, only those named.
+#[test]
+fn without_schema_every_non_system_schema_is_read_and_listed() {
+    let db = pgshape_e2e::TestDb::new("schemas_default");
+    db.client()
+        .batch_execute(
+            "CREATE SCHEMA billing; CREATE SCHEMA _pgshape;
+             CREATE TABLE public.a (id int PRIMARY KEY);
+             CREATE TABLE billing.b (id int PRIMARY KEY);
+             CREATE TABLE _pgshape.runs (id int PRIMARY KEY);",
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let tables = |extra: &[&str]| -> (Vec<String>, String) {
+        let pack = dir.path().join("p.json");
+        let mut args = vec!["extract", "--no-dp", "--output", pack.to_str().unwrap()];
+        args.extend(extra);
+        let out = run(
+            "pgshape-sampler",
+            &args,
+            &[
+                ("DATABASE_URL", &db.url),
+                ("ANONYMIZATION_SALT", super::SALT),
+            ],
+        );
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{err}");
+        let v: Value = serde_json::from_slice(&std::fs::read(&pack).unwrap()).unwrap();
+        let names = v["tables"].as_object().unwrap().keys().cloned().collect();
+        (names, err)
+    };
+    let (all, log) = tables(&[]);
+    assert_eq!(all, ["billing.b", "public.a"]);
+    assert!(
+        log.contains("reading every schema but the system's") && log.contains("billing, public"),
+        "{log}"
+    );
+    let (named, _) = tables(&["--schema", "billing"]);
+    assert_eq!(named, ["billing.b"]);
+}
