@@ -527,3 +527,121 @@ fn damaged_chunk_files_are_refused_or_change_the_hash() {
     std::fs::write(&file, &original).unwrap();
     eprintln!("chunk reader: {} cases, 0 failures", cases * 4);
 }
+
+/// A stopped generation's journal, damaged line by line (the JSON damages above, the last
+/// line cut): a resume never panics, and every chunk it keeps is exactly a clean run's.
+#[test]
+fn a_damaged_generation_journal_never_makes_a_resume_keep_a_wrong_chunk() {
+    use pgshape_generator::engine::{Engine, Format, Journal, RunId, RunOptions, Shard};
+    let work = tempfile::tempdir().unwrap();
+    let spec_path = tiny_spec(work.path());
+    let engine = Engine::new(Spec::read(&spec_path).unwrap(), "ci", "fuzz").unwrap();
+    let dir = work.path().join("out");
+    let id = RunId {
+        tool_version: "test".into(),
+        spec_sha256: "test".into(),
+        band: "ci".into(),
+        seed: "fuzz".into(),
+        format: Format::Binary,
+        shard: Shard::ALL,
+        tables: None,
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    let journal = Journal::start(&dir, &id).unwrap();
+    let opts = RunOptions {
+        threads: 1,
+        shard: Shard::ALL,
+        format: Format::Binary,
+        output: Some(&dir),
+        on_chunk: &|_, _| {},
+        tables: None,
+        journal: Some(&journal),
+        done: None,
+    };
+    let report = engine.run("test", &opts, 0).unwrap();
+    drop(journal);
+    let clean: std::collections::HashMap<(String, usize), String> = report
+        .tables
+        .iter()
+        .flat_map(|(t, r)| {
+            r.chunks
+                .iter()
+                .map(move |c| ((t.clone(), c.index), c.hash.clone()))
+        })
+        .collect();
+    let path = dir.join(".pgshape-generate/journal.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() >= 4, "{} chunks", lines.len());
+    let jobs = engine.jobs(Shard::ALL);
+    let names: Vec<String> = engine
+        .model()
+        .tables
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    // Undamaged, the resume keeps every chunk.
+    let (_, done) = Journal::resume(&dir, engine.model(), Format::Binary, &jobs).unwrap();
+    assert_eq!(done.chunks.len(), lines.len());
+
+    let hostile = hostile_values();
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(24u32);
+    let mut runner = TestRunner::new(Config {
+        cases: cases * 5,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let started = std::time::Instant::now();
+    runner
+        .run(&(any::<Index>(), damage()), |(which, d)| {
+            let n = which.index(lines.len());
+            let doc: Value = serde_json::from_str(lines[n]).unwrap();
+            let (bad, what, _) = apply(&doc, &d, &hostile);
+            let mut out = Vec::new();
+            for (i, l) in lines.iter().enumerate() {
+                if i == n {
+                    out.extend_from_slice(&bad);
+                    // A damage that cuts the line leaves it the last, torn.
+                    if matches!(d, Damage::Truncate(_)) {
+                        break;
+                    }
+                } else {
+                    out.extend_from_slice(l.as_bytes());
+                }
+                out.push(b'\n');
+            }
+            std::fs::write(&path, &out).unwrap();
+            let (_, done) = Journal::resume(&dir, engine.model(), Format::Binary, &jobs)
+                .map_err(|e| TestCaseError::fail(format!("line {n}, {what}: {e}")))?;
+            for ((ti, chunk), r) in &done.chunks {
+                let want = &clean[&(names[*ti].clone(), *chunk)];
+                if &r.hash != want {
+                    return Err(TestCaseError::fail(format!(
+                        "line {n}, {what}: kept {}/{chunk} with hash {} instead of {want}",
+                        names[*ti], r.hash
+                    )));
+                }
+            }
+            // A changed line never keeps its chunk (its checksum, or its file, disagrees),
+            // unless the damage left the same document (a value replaced by an equal one).
+            let changed = serde_json::from_slice::<Value>(&bad).map_or(true, |v| v != doc);
+            let e = &doc["entry"];
+            let ti = names.iter().position(|t| *t == e["table"]).unwrap();
+            let key = (ti, e["chunk"].as_u64().unwrap() as usize);
+            if changed && done.chunks.contains_key(&key) {
+                return Err(TestCaseError::fail(format!(
+                    "line {n}, {what}: a changed line kept its chunk"
+                )));
+            }
+            Ok(())
+        })
+        .unwrap();
+    eprintln!(
+        "journal: {} cases, 0 failures ({:.1} s)",
+        cases * 5,
+        started.elapsed().as_secs_f64()
+    );
+}

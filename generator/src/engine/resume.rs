@@ -42,7 +42,16 @@ pub struct RunId {
     pub tables: Option<Vec<String>>,
 }
 
-/// A journal line: one chunk finished.
+/// A journal line: an entry and the BLAKE3 of its JSON (as this code writes it), so that a
+/// line changed but still well-formed is not taken.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    entry: Entry,
+    check: String,
+}
+
+/// One chunk finished.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Entry {
@@ -165,7 +174,8 @@ impl Journal {
             file_hash,
             tally: tally.clone(),
         };
-        let mut line = serde_json::to_vec(&entry).expect("a journal entry serializes");
+        let check = checksum(&entry);
+        let mut line = serde_json::to_vec(&Line { entry, check }).expect("a line serializes");
         line.push(b'\n');
         let mut f = self.file.lock().expect("lock");
         f.write_all(&line).map_err(|source| Error::Io {
@@ -215,14 +225,23 @@ fn read_entries(path: &Path, each: &mut dyn FnMut(usize, Entry) -> Result<()>) -
             tracing::warn!(journal = %path.display(), line = line_no, "a torn last line (the run stopped while writing it): its chunk is generated again");
             return Ok(());
         }
-        match serde_json::from_slice::<Entry>(&line) {
-            Ok(e) => each(line_no, e)?,
+        match serde_json::from_slice::<Line>(&line) {
+            Ok(l) if checksum(&l.entry) == l.check => each(line_no, l.entry)?,
+            Ok(_) => {
+                tracing::warn!(journal = %path.display(), line = line_no, "a line whose checksum does not match: its chunk is generated again")
+            }
             Err(e) => {
                 tracing::warn!(journal = %path.display(), line = line_no, error = %e, "a damaged line: its chunk is generated again")
             }
         }
     }
     Ok(())
+}
+
+/// BLAKE3 of an entry's JSON.
+fn checksum(e: &Entry) -> String {
+    let json = serde_json::to_vec(e).expect("an entry serializes");
+    blake3::hash(&json).to_hex().to_string()
 }
 
 /// The table index and report of entry `e` when its file is the chunk it claims to be.
