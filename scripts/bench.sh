@@ -7,6 +7,9 @@
 #                                # the same recipe done with psql on the same pre-built files
 #   scripts/bench.sh generator-runs  # `generator` RUNS (5) times in a row, a row each
 #   scripts/bench.sh memory      # peak RSS of the three binaries by band (MEM_BANDS, "ci dev")
+#   scripts/bench.sh sampler     # an exact extract of the chat fixture (SCALE, 1) and one at
+#                                # --sample-percent 1: sequential scans per table (from
+#                                # pg_stat_user_tables) and wall time, each against the exact one
 #
 # Options (environment): SPEC (specs/chat/spec.json), BAND (dev), TABLE (messages), SEED,
 # REPS (3: best of REPS for each contender; 2 saves time on the dev band), RUNS (5),
@@ -283,14 +286,58 @@ bench_memory() {
   echo "machine load: $(uptime)"
 }
 
+# The sampler on the production fixture (scripts/production-fixture.sql at SCALE): per
+# table the sequential scans an extract makes (pg_stat_user_tables.seq_scan before and after;
+# the statistics are flushed by a new session) and the wall time, exact (--no-dp, the scan
+# count issue 14 bounds at 2) and with --sample-percent 1, best of REPS.
+bench_sampler() {
+  local scale="${SCALE:-1}" db="pgshape_bench_sampler" server="${DATABASE_URL%/*}"
+  local url="$server/$db" salt
+  salt="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  echo "== sampler: chat fixture at scale $scale" >&2
+  psql -XqAt "$server/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+  psql -XqAt -v ON_ERROR_STOP=1 -v scale="$scale" -f scripts/production-fixture.sql "$url" >/dev/null
+  psql -XqAt "$url" -c "VACUUM ANALYZE"
+  scans() { psql -XqAt -F ' ' "$url" -c "SELECT relname, seq_scan FROM pg_stat_user_tables ORDER BY relname"; }
+  run() { # label, extra flags... → prints "label seconds", leaves per-table scans in $WORK/scans.label
+    local label=$1 best="" t0 t1 secs; shift
+    for _ in $(seq "$REPS"); do
+      scans > "$WORK/before"
+      t0=$(now)
+      DATABASE_URL="$url" ANONYMIZATION_SALT="$salt" PGSHAPE_NOW=2026-12-02T12:00:00Z \
+        "$BIN/pgshape-sampler" -q extract --output "$WORK/pack-$label.json" --window-days 60 "$@" >/dev/null
+      t1=$(now)
+      sleep 1 # the backend's statistics reach pg_stat at its exit
+      scans > "$WORK/after"
+      join "$WORK/before" "$WORK/after" | awk '{ print $1, $3 - $2 }' > "$WORK/scans.$label"
+      secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+      if [ -z "$best" ] || awk -v a="$secs" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$secs; fi
+    done
+    echo "$best"
+  }
+  exact=$(run exact --no-dp)
+  sampled=$(run sampled --no-dp --sample-percent 1)
+  rows=$(psql -XqAt "$url" -c "SELECT sum(n_live_tup) FROM pg_stat_user_tables")
+  echo
+  echo "| date | machine | fixture rows | exact extract | --sample-percent 1 (ratio) | seq scans per table, exact (sampled) |"
+  echo "|---|---|---|---|---|---|"
+  per=$(join "$WORK/scans.exact" "$WORK/scans.sampled" | awk '{ printf "%s%s %d (%d)", sep, $1, $2, $3; sep = ", " }')
+  echo "| $(date -u +%Y-%m-%d) | $(machine) | $rows | $(awk -v s="$exact" 'BEGIN { printf "%.1f s", s }') | $(awk -v s="$sampled" 'BEGIN { printf "%.1f s", s }') ($(ratio "$sampled" "$exact")×) | $per |"
+  echo
+  echo "command: scripts/bench.sh sampler (SCALE=$scale REPS=$REPS), best of $REPS, release build, commit $(git rev-parse --short HEAD); target (issue 14): at most 2 seq scans per table in an exact run"
+  echo "machine load: $(uptime)"
+  psql -XqAt "$server/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+}
+
 case "${1:-}" in
+  sampler) bench_sampler ;;
   generator) bench_generator ;;
   generator-runs) for i in $(seq "${RUNS:-5}"); do echo "== run $i of ${RUNS:-5}" >&2; bench_generator; done ;;
   memory) bench_memory ;;
   loader) bench_loader ;;
   loader-e2e) bench_loader_e2e ;;
   *)
-    echo "usage: scripts/bench.sh generator|generator-runs|loader|loader-e2e|memory" >&2
+    echo "usage: scripts/bench.sh generator|generator-runs|loader|loader-e2e|memory|sampler" >&2
     exit 2
     ;;
 esac

@@ -70,7 +70,7 @@ struct Entry {
 /// their tallies merged per table.
 pub struct Done {
     pub chunks: HashMap<(usize, usize), ChunkReport>,
-    pub tallies: Vec<Tally>,
+    pub(crate) tallies: Vec<Tally>,
 }
 
 /// An open journal that finished chunks are appended to.
