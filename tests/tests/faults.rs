@@ -704,6 +704,11 @@ fn a_resumed_generation_checks_what_it_keeps_and_refuses_another_runs_directory(
         .chain([dir.to_str().unwrap().to_string()])
         .collect()
     };
+    let gen = |seen: &mut Seen, seed: &str| {
+        let a = args(seed);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        seen.run("pgshape-generator", &a, None)
+    };
     let mut child = Spawned::new(command("pgshape-generator", &args("resume"), None));
     let landed = wait_for(&mut child, || chunk_files(&dir) >= 4);
     kill(&child, "TERM");
@@ -714,19 +719,8 @@ fn a_resumed_generation_checks_what_it_keeps_and_refuses_another_runs_directory(
 
     // Another seed, format or spec is another run: refused, nothing touched.
     let before = walk(&dir).len();
-    let out = {
-        let o = command("pgshape-generator", &args("other"), None)
-            .output()
-            .unwrap();
-        seen.add(&o);
-        o
-    };
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("holds an unfinished run of another seed"),
-        "{}",
-        stderr(&out)
-    );
+    let out = gen(&mut seen, "other");
+    assert_refused(&out, "holds an unfinished run of another seed");
     assert_eq!(walk(&dir).len(), before);
 
     // Damage: a kept chunk's byte flipped, another removed, the journal's last line torn.
@@ -745,13 +739,7 @@ fn a_resumed_generation_checks_what_it_keeps_and_refuses_another_runs_directory(
     let text = std::fs::read(&journal).unwrap();
     std::fs::write(&journal, &text[..text.len() - 7]).unwrap();
 
-    let out = {
-        let o = command("pgshape-generator", &args("resume"), None)
-            .output()
-            .unwrap();
-        seen.add(&o);
-        o
-    };
+    let out = gen(&mut seen, "resume");
     let err = stderr(&out);
     assert!(
         err.contains("does not match its file") && err.contains("torn last line"),
@@ -765,19 +753,14 @@ fn a_resumed_generation_checks_what_it_keeps_and_refuses_another_runs_directory(
     );
 
     // A complete dataset is never written into again.
-    let out = {
-        let o = command("pgshape-generator", &args("resume"), None)
-            .output()
-            .unwrap();
-        seen.add(&o);
-        o
-    };
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("holds a complete dataset"),
-        "{}",
-        stderr(&out)
-    );
+    let out = gen(&mut seen, "resume");
+    assert_refused(&out, "holds a complete dataset");
     seen.add_dir(&dir);
     seen.assert_no_secret();
+}
+
+/// `out` exited 2 with `why` in its message.
+fn assert_refused(out: &Output, why: &str) {
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(out));
+    assert!(stderr(out).contains(why), "{}", stderr(out));
 }
