@@ -204,6 +204,22 @@ enum Answer {
     Later(String),
 }
 
+/// A runner of `PROPTEST_CASES` (default 24) × `per_case` cases, no failure file; and the
+/// number of cases it runs.
+fn runner(per_case: u32) -> (TestRunner, u32) {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(24u32)
+        * per_case;
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    (TestRunner::new(config), cases)
+}
+
 /// Runs `PROPTEST_CASES` × `per_case` damaged copies of `doc` through `read`; returns the number
 /// of cases run.
 fn hostile_run(
@@ -214,15 +230,7 @@ fn hostile_run(
     read: impl Fn(&Path) -> Answer,
 ) -> Result<u32, String> {
     let hostile = hostile_values();
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(24u32);
-    let mut runner = TestRunner::new(Config {
-        cases: cases * per_case,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let (mut runner, _) = runner(per_case);
     let counted = std::cell::Cell::new(0u32);
     let started = std::time::Instant::now();
     runner
@@ -485,15 +493,7 @@ fn damaged_chunk_files_are_refused_or_change_the_hash() {
     };
     let clean = hash_of(&source).unwrap();
     let (header, trailer) = (19usize, 2usize);
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(24u32);
-    let mut runner = TestRunner::new(Config {
-        cases: cases * 4,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let (mut runner, cases) = runner(4);
     let strategy = (
         any::<Index>(),
         prop_oneof![
@@ -525,7 +525,7 @@ fn damaged_chunk_files_are_refused_or_change_the_hash() {
         })
         .unwrap();
     std::fs::write(&file, &original).unwrap();
-    eprintln!("chunk reader: {} cases, 0 failures", cases * 4);
+    eprintln!("chunk reader: {} cases, 0 failures", cases);
 }
 
 /// A stopped generation's journal, damaged line by line (the JSON damages above, the last
@@ -585,15 +585,7 @@ fn a_damaged_generation_journal_never_makes_a_resume_keep_a_wrong_chunk() {
     assert_eq!(done.chunks.len(), lines.len());
 
     let hostile = hostile_values();
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(24u32);
-    let mut runner = TestRunner::new(Config {
-        cases: cases * 5,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let (mut runner, cases) = runner(5);
     let started = std::time::Instant::now();
     runner
         .run(&(any::<Index>(), damage()), |(which, d)| {
@@ -641,7 +633,7 @@ fn a_damaged_generation_journal_never_makes_a_resume_keep_a_wrong_chunk() {
         .unwrap();
     eprintln!(
         "journal: {} cases, 0 failures ({:.1} s)",
-        cases * 5,
+        cases,
         started.elapsed().as_secs_f64()
     );
 }
