@@ -157,6 +157,19 @@ impl Target {
 }
 
 impl Target {
+    /// Asks the server to cancel what the session of `token` (one of this target's
+    /// connections) is running, over TLS when that session's settings ask for it.
+    pub fn cancel(&self, token: &postgres::CancelToken) -> Result<()> {
+        let sent = match &self.tls.connector {
+            Some(connector) => token.cancel_query(connector.clone()),
+            None => token.cancel_query(NoTls),
+        };
+        sent.map_err(|source| Error::Db {
+            context: format!("cancelling a statement on {}", self.describe()),
+            source,
+        })
+    }
+
     /// Opens the connection the way libpq's `sslmode` says (TLS never over a Unix socket).
     fn open(&self, config: &postgres::Config) -> Result<Client> {
         let unix_only = config

@@ -100,8 +100,10 @@ pub fn restore(client: &mut Client, target: &Target, jobs: usize, aside: &SetAsi
     let s = aside.schema.as_str();
     let (fks, keys): (Vec<&SavedConstraint>, Vec<&SavedConstraint>) =
         aside.constraints.iter().partition(|c| c.is_foreign_key());
-    parallel::each(jobs, &keys, &tuned, |c, k| add_constraint(c, s, k, false))?;
-    parallel::each(jobs, &aside.indexes, &tuned, restore_index)?;
+    parallel::each(target, jobs, &keys, &tuned, |c, k| {
+        add_constraint(c, s, k, false)
+    })?;
+    parallel::each(target, jobs, &aside.indexes, &tuned, restore_index)?;
     for fk in &fks {
         pgshape_core::interrupt::check()?;
         add_constraint(client, s, fk, true)?;
