@@ -583,6 +583,27 @@ fn a_damaged_generation_journal_never_makes_a_resume_keep_a_wrong_chunk() {
     // Undamaged, the resume keeps every chunk.
     let (_, done) = Journal::resume(&dir, engine.model(), Format::Binary, &jobs).unwrap();
     assert_eq!(done.chunks.len(), lines.len());
+    // A torn last line is cut off by the resume, so the next line appended starts its own.
+    let last = lines.last().unwrap();
+    let torn = format!(
+        "{}\n{}",
+        lines[..lines.len() - 1].join("\n"),
+        &last[..last.len() / 2]
+    );
+    std::fs::write(&path, torn).unwrap();
+    let (_, done) = Journal::resume(&dir, engine.model(), Format::Binary, &jobs).unwrap();
+    assert_eq!(done.chunks.len(), lines.len() - 1);
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    std::io::Write::write_all(&mut f, format!("{last}\n").as_bytes()).unwrap();
+    let (_, done) = Journal::resume(&dir, engine.model(), Format::Binary, &jobs).unwrap();
+    assert_eq!(
+        done.chunks.len(),
+        lines.len(),
+        "the line appended after a torn one"
+    );
 
     let hostile = hostile_values();
     let (mut runner, cases) = runner(5);

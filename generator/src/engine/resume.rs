@@ -100,9 +100,9 @@ impl Journal {
         artifact::read_json_max(&path, 1 << 20).map(Some)
     }
 
-    /// Opens the journal of the unfinished run in `dir` (whose identity is `id`, checked by
-    /// the caller) and returns what it proves done, checking every chunk's file.
-    /// Only chunks of `jobs` (the run's) are taken.
+    /// Opens the journal of the unfinished run in `dir` (its identity checked by the caller,
+    /// see [`Journal::unfinished`]) and returns what it proves done among `jobs`, checking
+    /// every such chunk's file.
     pub fn resume(
         dir: &Path,
         model: &Model,
@@ -117,9 +117,14 @@ impl Journal {
             tallies: model.tables.iter().map(Tally::for_table).collect(),
         };
         if path.exists() {
-            read_entries(&path, &mut |line_no, e| {
+            let complete = read_entries(&path, &mut |line_no, e| {
+                let wanted = model
+                    .table_index(&e.table)
+                    .is_some_and(|ti| wanted.contains(&(ti, e.chunk)));
+                if !wanted {
+                    return Ok(());
+                }
                 match accept(dir, model, format, &e) {
-                    Ok(Some((ti, _))) if !wanted.contains(&(ti, e.chunk)) => {}
                     Ok(Some((ti, report))) => {
                         if done.chunks.insert((ti, e.chunk), report).is_none() {
                             done.tallies[ti].merge(&e.tally);
@@ -132,6 +137,14 @@ impl Journal {
                     Err(err) => return Err(err),
                 }
                 Ok(())
+            })?;
+            let cut = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .and_then(|f| f.set_len(complete));
+            cut.map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
             })?;
         }
         // Temp files of chunks being written when the run stopped.
@@ -196,14 +209,16 @@ impl Journal {
 }
 
 /// Calls `each` with every well-formed line (1-based number, entry); a line that is not an
-/// entry (torn by the stop, damaged) is skipped with a warning.
-fn read_entries(path: &Path, each: &mut dyn FnMut(usize, Entry) -> Result<()>) -> Result<()> {
+/// entry (torn by the stop, damaged) is skipped with a warning. Returns the bytes of the
+/// complete lines (a torn last line is cut off there, so that new lines start their own).
+fn read_entries(path: &Path, each: &mut dyn FnMut(usize, Entry) -> Result<()>) -> Result<u64> {
     let io = |source| Error::Io {
         path: path.to_path_buf(),
         source,
     };
     let mut r = std::io::BufReader::new(std::fs::File::open(path).map_err(io)?);
     let mut line = Vec::new();
+    let mut complete = 0u64;
     for line_no in 1.. {
         line.clear();
         let n = (&mut r)
@@ -211,7 +226,7 @@ fn read_entries(path: &Path, each: &mut dyn FnMut(usize, Entry) -> Result<()>) -
             .read_until(b'\n', &mut line)
             .map_err(io)?;
         if n == 0 {
-            return Ok(());
+            return Ok(complete);
         }
         if line.last() != Some(&b'\n') {
             if n as u64 == MAX_LINE_BYTES {
@@ -223,8 +238,9 @@ fn read_entries(path: &Path, each: &mut dyn FnMut(usize, Entry) -> Result<()>) -
                 });
             }
             tracing::warn!(journal = %path.display(), line = line_no, "a torn last line (the run stopped while writing it): its chunk is generated again");
-            return Ok(());
+            return Ok(complete);
         }
+        complete += n as u64;
         match serde_json::from_slice::<Line>(&line) {
             Ok(l) if checksum(&l.entry) == l.check => each(line_no, l.entry)?,
             Ok(_) => {
@@ -235,7 +251,7 @@ fn read_entries(path: &Path, each: &mut dyn FnMut(usize, Entry) -> Result<()>) -
             }
         }
     }
-    Ok(())
+    Ok(complete)
 }
 
 /// BLAKE3 of an entry's JSON.
