@@ -66,6 +66,7 @@ bench_generator() {
   gen_rate=$(rate "$rows" "$best")
 
   # 2. The server's own COPY FROM of the same rows, pre-built as binary files it reads itself.
+  rm -rf "$WORK/ds"  # a previous run's (generator-runs)
   "$BIN/pgshape-generator" generate --spec "$SPEC" --band "$BAND" --seed "$SEED" --tables "$TABLE" --output "$WORK/ds" -q >/dev/null
   chmod -R a+rX "$WORK"
   report=$(ls "$WORK"/ds/report_*.json)
