@@ -21,25 +21,79 @@ pub struct Popularity {
     cum: Vec<f64>,
 }
 
+/// Fan-out quantile (`u`) above which [`Popularity::with_mean`] raises counts: past the
+/// highest quantile a pack exports (p99.9), so the quantiles it judges keep their values.
+const RAISED_FROM: f64 = 0.999;
+
 impl Popularity {
+    /// The curve as the fan-out gives it, its counts scaled to the references drawn.
     pub fn new(fanout: &Dist, zero_fraction: f64) -> Popularity {
+        Popularity::with_mean(fanout, zero_fraction, None)
+    }
+
+    /// The curve whose counts add up to `per_row` references per referenced row (all rows,
+    /// the `z` never referred to included) — the referring rows over the referenced rows of
+    /// the band — so a referenced row gets the fan-out's count itself rather than the count
+    /// times `per_row / ((1 - z) · mean)`. The fan-out's own mean rarely is that: quantiles
+    /// interpolated between exported points and a guessed tail, a band whose tables do not
+    /// keep the pack's ratio. Too many counts: the most popular rows are capped at the count
+    /// `c` for which `∫ min(Q, c) = per_row` (only the top of the curve moves; the fan-out's
+    /// low quantiles and the zero fraction stay). Too few: counts past the fan-out's p99.9
+    /// are raised by a factor rising linearly from 1 to `1 + a` at the top. `None`, or a
+    /// curve without counts: counts scaled as they come.
+    pub fn with_mean(fanout: &Dist, zero_fraction: f64, per_row: Option<f64>) -> Popularity {
         // Referring rows take stratified draws (see `column`), so a row expecting λ ≥ 1
         // referrers gets at least one: the zero fraction is the curve's own.
         let live = (1.0 - zero_fraction).clamp(1e-9, 1.0);
         let xs: Vec<f64> = (0..=K)
             .map(|i| libm::pow(i as f64 / K as f64, 3.0))
             .collect();
+        // Per grid cell: its width, the fan-out's count at its middle, and where the raise
+        // applies (0 below `RAISED_FROM`, 1 at the top).
+        let cells: Vec<(f64, f64, f64)> = xs
+            .windows(2)
+            .map(|w| {
+                let mid = (w[0] + w[1]) / 2.0;
+                if mid < live {
+                    let u = 1.0 - mid / live;
+                    let t = ((u - RAISED_FROM) / (1.0 - RAISED_FROM)).max(0.0);
+                    (w[1] - w[0], fanout.quantile(u).max(0.0), t)
+                } else {
+                    (w[1] - w[0], 0.0, 0.0)
+                }
+            })
+            .collect();
+        let total = |cap: f64| cells.iter().map(|(w, n, _)| n.min(cap) * w).sum::<f64>();
+        let top = cells.iter().map(|c| c.1).fold(0.0, f64::max);
+        let have = total(top);
+        let mut cap = top;
+        let mut raise = 0.0;
+        match per_row.filter(|t| t.is_finite() && *t > 0.0) {
+            Some(target) if have > target => {
+                let (mut lo, mut hi) = (0.0, top);
+                for _ in 0..60 {
+                    let mid = (lo + hi) / 2.0;
+                    if total(mid) < target {
+                        lo = mid;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                cap = hi;
+            }
+            Some(target) if have < target => {
+                let weight: f64 = cells.iter().map(|(w, n, t)| n * t * w).sum();
+                if weight > 0.0 {
+                    raise = (target - have) / weight;
+                }
+            }
+            _ => {}
+        }
         let mut cum = Vec::with_capacity(K + 1);
         cum.push(0.0);
         let mut acc = 0.0;
-        for w in xs.windows(2) {
-            let mid = (w[0] + w[1]) / 2.0;
-            let count = if mid < live {
-                fanout.quantile(1.0 - mid / live).max(0.0)
-            } else {
-                0.0
-            };
-            acc += count * (w[1] - w[0]);
+        for (w, n, t) in &cells {
+            acc += n.min(cap) * (1.0 + raise * t) * w;
             cum.push(acc);
         }
         if acc > 0.0 {
@@ -93,6 +147,50 @@ mod tests {
         let p90 = c[c.len() * 9 / 10] as f64;
         let want = fanout.quantile(0.9);
         assert!((p90 - want).abs() / want < 0.1, "p90 {p90} vs {want}");
+    }
+
+    /// Quantiles of the counts among referenced rows that have any, and the zero fraction.
+    fn shape(mut c: Vec<u64>) -> (f64, [f64; 4]) {
+        let zero = c.iter().filter(|&&n| n == 0).count() as f64 / c.len() as f64;
+        c.retain(|&n| n > 0);
+        c.sort_unstable();
+        let at = |p: f64| c[((c.len() as f64 * p) as usize).min(c.len() - 1)] as f64;
+        (zero, [at(0.5), at(0.9), at(0.95), at(0.99)])
+    }
+
+    /// The references drawn are rarely the fan-out's mean times the rows referred to (the
+    /// fan-out's quantiles interpolated, its tail guessed, a band off the pack's ratio):
+    /// fitted to the references per row, the counts keep the fan-out's quantiles and zero
+    /// fraction either way; scaled, they were off by the ratio (10 % low at 0.9).
+    #[test]
+    fn counts_keep_the_fanout_whatever_the_references_per_row() {
+        let fanout = Dist::Quantiles(vec![
+            [0.0, 1.0],
+            [0.5, 10.0],
+            [0.9, 60.0],
+            [0.95, 120.0],
+            [0.99, 400.0],
+            [0.999, 1500.0],
+            [1.0, 3000.0],
+        ]);
+        let want = [10.0, 60.0, 120.0, 400.0];
+        let rows = 20_000;
+        for ratio in [0.93, 1.0, 1.08] {
+            let draws = (rows as f64 * 0.8 * fanout.mean() * ratio) as usize;
+            let per_row = draws as f64 / rows as f64;
+            let p = Popularity::with_mean(&fanout, 0.2, Some(per_row));
+            let (zero, q) = shape(counts(&p, rows, draws));
+            assert!(
+                (zero - 0.2).abs() < 0.005,
+                "ratio {ratio}: zero fraction {zero}"
+            );
+            for (got, want) in q.iter().zip(want) {
+                assert!(
+                    (got - want).abs() / want < 0.03,
+                    "ratio {ratio}: {q:?} against {want:?}"
+                );
+            }
+        }
     }
 
     #[test]
