@@ -119,10 +119,18 @@ impl Model {
             let referenced = self.tables[*table].plan.rows;
             let per_row =
                 (referenced > 0).then(|| rows * (1.0 - c.null_fraction) / referenced as f64);
-            fitted.push((
-                ci,
-                Popularity::with_mean(&p.fanout, p.zero_fraction, per_row),
-            ));
+            let mut curve = Popularity::with_mean(&p.fanout, p.zero_fraction, per_row);
+            if let (Gen::Reference { distinct: true, .. }, Rows::PerParent(pp)) =
+                (&c.gen, &spec_table.rows)
+            {
+                let groups = self.tables[ti].plan.groups as f64 * (1.0 - pp.zero_fraction);
+                let scale = self.tables[ti].plan.scale();
+                curve.compensate_distinct(
+                    referenced as f64,
+                    &group_sizes(&pp.fanout, groups, scale),
+                );
+            }
+            fitted.push((ci, curve));
         }
         for (ci, curve) in fitted {
             if let Gen::Reference { popularity, .. } = &mut self.tables[ti].columns[ci].gen {
@@ -130,6 +138,20 @@ impl Model {
             }
         }
     }
+}
+
+/// A per-parent table's groups with rows as `(rows, groups)` classes: `groups` parents with
+/// rows, their fan-out (times `scale`) at 256 points, denser towards its top.
+fn group_sizes(fanout: &pgshape_core::dist::Dist, groups: f64, scale: f64) -> Vec<(f64, f64)> {
+    const POINTS: usize = 256;
+    let edge = |i: usize| libm::pow(i as f64 / POINTS as f64, 3.0);
+    (0..POINTS)
+        .map(|i| {
+            let (a, b) = (edge(i), edge(i + 1));
+            let u = 1.0 - (a + b) / 2.0;
+            (scale * fanout.quantile(u).max(0.0), groups * (b - a))
+        })
+        .collect()
 }
 
 /// Every table of the spec with its columns resolved, in the spec's order.
