@@ -115,12 +115,20 @@ impl Popularity {
     /// move from the popular rows to the others. `groups` are `(rows in a group, groups of
     /// that size)` covering the referring table, `referenced` the referenced table's rows.
     /// The shares are refitted (a fixed number of multiplicative steps) so that the expected
-    /// counts after collisions and redraws are the curve's; a row wanting more than one
-    /// draw in every group cannot get them.
+    /// counts after collisions and redraws are the curve's; a row wanting a draw in more
+    /// than half the groups is left as it is, and so is the curve when a group (expected)
+    /// has as many rows as the referenced table.
     pub fn compensate_distinct(&mut self, referenced: f64, groups: &[(f64, f64)]) {
         let cells = self.xs.len() - 1;
         let draws: f64 = groups.iter().map(|(n, g)| n * g).sum();
-        if referenced < 1.0 || draws <= 0.0 {
+        // Groups as large as the referenced table must drop rows (a redraw gives up after 64
+        // tries), which this does not describe: left as they come.
+        let too_large: f64 = groups
+            .iter()
+            .filter(|(n, _)| *n >= referenced)
+            .map(|(_, g)| g)
+            .sum();
+        if referenced < 1.0 || draws <= 0.0 || too_large >= 0.5 {
             return;
         }
         // Per cell: referenced rows in it, wanted count per row, share per row.
@@ -133,6 +141,9 @@ impl Popularity {
             .map(|j| draws * (self.cum[j + 1] - self.cum[j]) / rows[j].max(1e-300))
             .collect();
         let mut share: Vec<f64> = want.iter().map(|w| w / draws).collect();
+        // A row can be drawn once per group: one wanting more than half the groups is
+        // left as it is (refitting it would only take from the others).
+        let reach = 0.5 * groups.iter().map(|(_, g)| g).sum::<f64>();
         let mut got = vec![0.0; cells];
         let mut unused = vec![0.0; cells];
         for _ in 0..STEPS {
@@ -160,7 +171,7 @@ impl Popularity {
             }
             let mut total = 0.0;
             for j in 0..cells {
-                if got[j] > 0.0 && want[j] > 0.0 {
+                if got[j] > 0.0 && want[j] > 0.0 && want[j] < reach {
                     share[j] *= (want[j] / got[j]).clamp(0.5, 2.0);
                 }
                 total += rows[j] * share[j];
