@@ -152,7 +152,7 @@ pub fn zero_fraction_for(edge: &EdgeMetrics, fanout: &Dist, mean: Option<f64>) -
 pub fn popularity_of(pack: &Pack, edge: &EdgeMetrics) -> Option<Popularity> {
     Some(Popularity {
         fanout: fanout_or_mean(edge, children_per_parent(pack, edge))?,
-        zero_fraction: edge.zero_fraction.min(0.999),
+        zero_fraction: zero_fraction_of(edge).min(0.999),
     })
 }
 

@@ -15,6 +15,7 @@ use pgshape_core::{Error, Result};
 
 use super::model::{Gen, Model, TableModel, SEGMENT_ROWS};
 use super::plan::Plan;
+use super::popularity::Popularity;
 use resolve::TableCx;
 
 impl Model {
@@ -83,8 +84,74 @@ impl Model {
             self.tables[ti].plan = Plan::build(name, rows, parent_rows, band, seed)?;
             stratify(&mut self.tables[ti], seed, &mut null_slots);
         }
+        // Once every table has its rows (a reference may point into a table planned later):
+        // each popularity curve fitted to its references per referenced row in the band.
+        for ti in (0..self.tables.len()).filter(|&ti| needed[ti]) {
+            self.fit_popularity(ti);
+        }
         Ok(())
     }
+
+    /// The popularity curves of table `ti`'s references, rebuilt so their counts add up to
+    /// the band's referring rows (those not NULL) over its referenced rows: a referenced row
+    /// gets the fan-out's count whatever the band (see [`Popularity::with_mean`]).
+    fn fit_popularity(&mut self, ti: usize) {
+        let rows = self.tables[ti].plan.rows as f64;
+        let spec_table = &self.spec.tables[&self.tables[ti].name];
+        let mut fitted = Vec::new();
+        for (ci, c) in self.tables[ti].columns.iter().enumerate() {
+            let Gen::Reference {
+                table,
+                popularity: Some(_),
+                ..
+            } = &c.gen
+            else {
+                continue;
+            };
+            let Some(p) = spec_table
+                .columns
+                .get(&c.name)
+                .and_then(|s| s.reference.as_ref())
+                .and_then(|r| r.popularity.as_ref())
+            else {
+                continue;
+            };
+            let referenced = self.tables[*table].plan.rows;
+            let per_row =
+                (referenced > 0).then(|| rows * (1.0 - c.null_fraction) / referenced as f64);
+            let mut curve = Popularity::with_mean(&p.fanout, p.zero_fraction, per_row);
+            if let (Gen::Reference { distinct: true, .. }, Rows::PerParent(pp)) =
+                (&c.gen, &spec_table.rows)
+            {
+                let groups = self.tables[ti].plan.groups as f64 * (1.0 - pp.zero_fraction);
+                let scale = self.tables[ti].plan.scale();
+                curve.compensate_distinct(
+                    referenced as f64,
+                    &group_sizes(&pp.fanout, groups, scale),
+                );
+            }
+            fitted.push((ci, curve));
+        }
+        for (ci, curve) in fitted {
+            if let Gen::Reference { popularity, .. } = &mut self.tables[ti].columns[ci].gen {
+                *popularity = Some(Box::new(curve));
+            }
+        }
+    }
+}
+
+/// A per-parent table's groups with rows as `(rows, groups)` classes: `groups` parents with
+/// rows, their fan-out (times `scale`) at 256 points, denser towards its top.
+fn group_sizes(fanout: &pgshape_core::dist::Dist, groups: f64, scale: f64) -> Vec<(f64, f64)> {
+    const POINTS: usize = 256;
+    let edge = |i: usize| libm::pow(i as f64 / POINTS as f64, 3.0);
+    (0..POINTS)
+        .map(|i| {
+            let (a, b) = (edge(i), edge(i + 1));
+            let u = 1.0 - (a + b) / 2.0;
+            (scale * fanout.quantile(u).max(0.0), groups * (b - a))
+        })
+        .collect()
 }
 
 /// Every table of the spec with its columns resolved, in the spec's order.
