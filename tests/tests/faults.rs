@@ -431,23 +431,7 @@ fn sigterm_and_sigint_leave_no_generator_report_and_the_loader_resumes_to_a_clea
         let out = child.wait();
         seen.add(&out);
         assert!(landed, "generate ended before SIG{signal}");
-        let code = if signal == "TERM" { 143 } else { 130 };
-        assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
-        assert!(
-            stderr(&out).contains(&format!("stopped by SIG{signal}"))
-                && stderr(&out).contains("run the same command again to resume"),
-            "{}",
-            stderr(&out)
-        );
-        eprintln!(
-            "generate, SIG{signal}: exit {code}: {}",
-            stderr(&out)
-                .lines()
-                .rev()
-                .take(2)
-                .collect::<Vec<_>>()
-                .join(" / ")
-        );
+        assert_stopped_by(&out, signal, "generate");
         assert!(!has_report(&dir), "a stopped generation has no report");
         assert_refused_as_incomplete(&mut seen, &dir, &db);
         let mut cmd = command("pgshape-generator", &args, None);
@@ -472,23 +456,7 @@ fn sigterm_and_sigint_leave_no_generator_report_and_the_loader_resumes_to_a_clea
             "the load ended before SIG{signal}: {}",
             stderr(&out)
         );
-        let code = if signal == "TERM" { 143 } else { 130 };
-        assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
-        assert!(
-            stderr(&out).contains(&format!("stopped by SIG{signal}"))
-                && stderr(&out).contains("run the same command again to resume"),
-            "{}",
-            stderr(&out)
-        );
-        eprintln!(
-            "load, SIG{signal}: exit {code}: {}",
-            stderr(&out)
-                .lines()
-                .rev()
-                .take(2)
-                .collect::<Vec<_>>()
-                .join(" / ")
-        );
+        assert_stopped_by(&out, signal, "load");
         resume_matches(&mut seen, &db.url, &args, &schema, &clean);
     }
     seen.assert_no_secret();
@@ -534,12 +502,7 @@ fn sigterm_cancels_a_statement_under_way_and_the_load_resumes() {
     let out = child.wait();
     seen.add(&out);
     assert!(exited, "SIGTERM did not stop a blocked load within 20 s");
-    assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("stopped by SIGTERM"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stopped_by(&out, "TERM", "blocked load");
     eprintln!(
         "blocked load, SIGTERM: exit 143 after {:.2} s with the lock still held",
         stopped_in.as_secs_f64()
@@ -547,6 +510,21 @@ fn sigterm_cancels_a_statement_under_way_and_the_load_resumes() {
     resume_matches(&mut seen, &db.url, &args, schema, &clean);
     seen.add_dir(&work.path().join("meta"));
     seen.assert_no_secret();
+}
+
+/// `out` is a clean stop by SIG`signal` (`TERM` or `INT`): exit 128 + its number, the signal
+/// named and the resume hint given.
+fn assert_stopped_by(out: &Output, signal: &str, what: &str) {
+    let code = if signal == "TERM" { 143 } else { 130 };
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(code), "{what}: {err}");
+    assert!(
+        err.contains(&format!("stopped by SIG{signal}"))
+            && err.contains("run the same command again to resume"),
+        "{what}: {err}"
+    );
+    let last: Vec<&str> = err.lines().rev().take(2).collect();
+    eprintln!("{what}, SIG{signal}: exit {code}: {}", last.join(" / "));
 }
 
 /// Waits until the child exits (true) or `limit` passes (false).

@@ -118,14 +118,14 @@ impl Journal {
         };
         if path.exists() {
             let complete = read_entries(&path, &mut |line_no, e| {
-                let wanted = model
+                let Some(ti) = model
                     .table_index(&e.table)
-                    .is_some_and(|ti| wanted.contains(&(ti, e.chunk)));
-                if !wanted {
+                    .filter(|&ti| wanted.contains(&(ti, e.chunk)))
+                else {
                     return Ok(());
-                }
-                match accept(dir, model, format, &e) {
-                    Ok(Some((ti, report))) => {
+                };
+                match accept(dir, model, ti, format, &e) {
+                    Ok(Some(report)) => {
                         if done.chunks.insert((ti, e.chunk), report).is_none() {
                             done.tallies[ti].merge(&e.tally);
                         }
@@ -260,16 +260,14 @@ fn checksum(e: &Entry) -> String {
     blake3::hash(&json).to_hex().to_string()
 }
 
-/// The table index and report of entry `e` when its file is the chunk it claims to be.
+/// The report of entry `e` (of table `ti`) when its file is the chunk it claims to be.
 fn accept(
     dir: &Path,
     model: &Model,
+    ti: usize,
     format: Format,
     e: &Entry,
-) -> Result<Option<(usize, ChunkReport)>> {
-    let Some(ti) = model.table_index(&e.table) else {
-        return Ok(None);
-    };
+) -> Result<Option<ChunkReport>> {
     let t = &model.tables[ti];
     if e.chunk >= t.plan.chunks.len() || !e.tally.fits(t) {
         return Ok(None);
@@ -287,16 +285,11 @@ fn accept(
         path: path.clone(),
         source,
     })?;
-    Ok(ok.then(|| {
-        (
-            ti,
-            ChunkReport {
-                index: e.chunk,
-                file: Some(rel),
-                rows: e.rows,
-                hash: e.hash.clone(),
-            },
-        )
+    Ok(ok.then(|| ChunkReport {
+        index: e.chunk,
+        file: Some(rel),
+        rows: e.rows,
+        hash: e.hash.clone(),
     }))
 }
 
