@@ -213,21 +213,32 @@ const FLOOR_SCALES: f64 = 3.0;
 
 /// Under DP over a public domain (an enum's labels, every one of them a cell): one release of
 /// the rows per label (pure ε, no selection); a label whose noisy rows are under the floor
-/// is left out as empty.
+/// is left out as empty, one whose noisy rows rest on fewer than k people
+/// ([`crate::dp::people`]) leaves only in the suppressed rows and labels.
 fn fixed(cells: &[Cell], scan: &Scan<'_>) -> Result<Kept> {
     let rows: Vec<u64> = cells.iter().map(|c| c.rows).collect();
+    let per_person = scan.sensitivity();
     let noisy = scan
         .noise
-        .release(Family::Categories, &rows, scan.sensitivity())
+        .release(Family::Categories, &rows, per_person)
         .map_err(|e| Error::Config(e.to_string()))?;
+    let (mut hidden_rows, mut hidden_labels) = (0, 0);
+    let rows = noisy
+        .floored(FLOOR_SCALES)
+        .into_iter()
+        .map(|v| {
+            let kept = crate::dp::people::behind(v, per_person) >= scan.k;
+            if v > 0 && !kept {
+                hidden_rows += v;
+                hidden_labels += 1;
+            }
+            (v > 0 && kept).then_some(v)
+        })
+        .collect();
     Ok(Kept {
-        rows: noisy
-            .floored(FLOOR_SCALES)
-            .into_iter()
-            .map(|v| (v > 0).then_some(v))
-            .collect(),
-        hidden_rows: 0,
-        hidden_labels: 0,
+        rows,
+        hidden_rows,
+        hidden_labels,
     })
 }
 

@@ -310,7 +310,9 @@ fn measure_table(
         let parent_clip = parent_unit
             .zip(parent_table)
             .and_then(|(u, p)| clip_of(p, u, scan));
-        let (mut edge, people) = crate::fanout::edge(tx, t, fk, &parent_sql, parent_clip, scan)?;
+        let spread = crate::fanout::Spread::of(fk, unit, parent_unit, scan.sensitivity());
+        let (mut edge, people) =
+            crate::fanout::edge(tx, t, fk, &parent_sql, parent_clip, &spread, scan)?;
         scan.rests(people);
         // Timings where the child has a time column (and offsets where the parent does).
         if let Some((child_time, parent_time)) = crate::timing::columns(scan.policy, schema, t, fk)

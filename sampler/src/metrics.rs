@@ -80,6 +80,8 @@ struct Pass {
 }
 
 struct ColumnPass {
+    /// NOT NULL in the catalog (public: its null count is 0, noised or not).
+    not_null: bool,
     non_null: u64,
     distinct: u64,
     set_people: u64,
@@ -132,6 +134,7 @@ fn one_pass(
         window: get(2),
         columns: (0..read.len())
             .map(|j| ColumnPass {
+                not_null: t.columns[read[j]].not_null,
                 non_null: get(3 + 4 * j),
                 distinct: get(4 + 4 * j),
                 set_people: get(5 + 4 * j),
@@ -142,8 +145,9 @@ fn one_pass(
 }
 
 /// The pass's counts, null counts and distinct counts noised (one release per family: the
-/// table's counts, its columns' null counts, their distinct counts). `read`: a clipped
-/// table's noisy count of the rows read, already released.
+/// table's counts, its columns' null counts, their distinct counts), and the people behind
+/// each column's values and nulls inferred from them ([`crate::dp::people`]). `read`: a
+/// clipped table's noisy count of the rows read, already released.
 fn noise_pass(pass: &mut Pass, windowed: bool, read: Option<u64>, scan: &Scan<'_>) -> Result<()> {
     if !scan.noise.is_on() {
         return Ok(());
@@ -177,8 +181,13 @@ fn noise_pass(pass: &mut Pass, windowed: bool, read: Option<u64>, scan: &Scan<'_
     let nulls = scan.noisy(Family::NullFractions, &nulls, s * n)?.values;
     let distinct = scan.noisy(Family::DistinctRatios, &distinct, s * n)?.values;
     for ((c, nulls), distinct) in pass.columns.iter_mut().zip(nulls).zip(distinct) {
+        // A NOT NULL column has no nulls, whatever the noise says (the catalog is public).
+        let nulls = if c.not_null { 0 } else { nulls };
         c.non_null = pass.total.saturating_sub(nulls);
         c.distinct = distinct.min(c.non_null);
+        // The k rule of the null fraction runs on the release ([`crate::dp::people`]).
+        c.set_people = crate::dp::people::behind(c.non_null, s);
+        c.null_people = crate::dp::people::behind(c.nulls_of(pass.total), s);
     }
     Ok(())
 }
@@ -212,7 +221,31 @@ pub fn table(
         .filter(|&i| roles[i] != Role::Skip)
         .collect();
     let mut pass = one_pass(client, t, &read, window, &from, &unit, scan)?;
-    if pass.people < scan.k {
+    // A clipped table's count ([`crate::volume`]), from its rows per person read before.
+    let chosen = scan.chosen.borrow().get(&t.qualified()).cloned();
+    let volume = match (&chosen, scan.clip.get()) {
+        (Some(chosen), Some(_)) => Some(crate::volume::estimate(
+            chosen,
+            window.is_some(),
+            chosen.per_person.bound,
+            scan,
+        )?),
+        _ => None,
+    };
+    noise_pass(
+        &mut pass,
+        window.is_some(),
+        volume.as_ref().map(|v| v.read),
+        scan,
+    )?;
+    // Under DP the people are the released ones: a clipped table's noisy people (the sum of
+    // its rows-per-person bins), else its noisy rows (one a person).
+    let people = match (scan.noise.is_on(), &chosen) {
+        (false, _) => pass.people,
+        (true, Some(chosen)) if volume.is_some() => chosen.people,
+        (true, _) => crate::dp::people::behind(pass.total, 1),
+    };
+    if people < scan.k {
         // The rows of fewer than k people: the schema and a row-count band, nothing else.
         return Ok((
             TableMetrics {
@@ -228,24 +261,7 @@ pub fn table(
             Vec::new(),
         ));
     }
-    scan.rests(Some(pass.people));
-    // A clipped table's count ([`crate::volume`]), from its rows per person read before.
-    let chosen = scan.chosen.borrow().get(&t.qualified()).cloned();
-    let volume = match (chosen, scan.clip.get()) {
-        (Some(chosen), Some(_)) => Some(crate::volume::estimate(
-            &chosen,
-            window.is_some(),
-            chosen.per_person.bound,
-            scan,
-        )?),
-        _ => None,
-    };
-    noise_pass(
-        &mut pass,
-        window.is_some(),
-        volume.as_ref().map(|v| v.read),
-        scan,
-    )?;
+    scan.rests(Some(people));
     let (total, window_total) = match &volume {
         Some(v) => (v.total, v.window),
         None => (pass.total, pass.window),
@@ -373,6 +389,7 @@ fn by_role(
             let dp = crate::shape::ShapeDp {
                 family: Family::Lengths,
                 sensitivity: scan.sensitivity(),
+                per_person: scan.sensitivity(),
                 bound: scan.noise.bounds().map_or(u64::MAX, |b| b.max_length),
             };
             let measured = crate::shape::measure(client, &of, scan, &dp)?;

@@ -133,19 +133,25 @@ fn source_numbers(
             .map(|((s, e), (c, u))| (s, e, c as u64, u as u64))
             .collect()
     };
-    let cells = if scan.noise.is_on() {
-        let sensitivity = of.sensitivities.get(i).copied().unwrap_or(1);
-        let (cells, qs) = noisy_bins(cells, probabilities, of.family, sensitivity, scan)?;
-        values = qs;
-        cells
-    } else {
-        cells
-    };
     let side = |j: usize| -> Vec<Option<i64>> {
         row.get::<_, Option<Vec<Option<i64>>>>(j)
             .unwrap_or_default()
     };
-    let (below, above) = (side(at + 1), side(at + 2));
+    let (mut below, mut above) = (side(at + 1), side(at + 2));
+    let cells = if scan.noise.is_on() {
+        let sensitivity = of.sensitivities.get(i).copied().unwrap_or(1);
+        let (cells, qs) = noisy_bins(cells, probabilities, of.family, sensitivity, scan)?;
+        values = qs;
+        // The people on each side of a quantile, from the released bins (never the server's).
+        let total: u64 = cells.iter().map(|c| c.2).sum();
+        (below, above) = probabilities
+            .iter()
+            .map(|&q| crate::dp::people::sides(total, q, scan.sensitivity()))
+            .unzip();
+        cells
+    } else {
+        cells
+    };
     let (kept, least) = kept_quantiles(of.points, &values, &below, &above, scan.k);
     let quantiles = kept
         .into_iter()
@@ -179,7 +185,8 @@ const EMPTY_BELOW_SCALES: f64 = 10.0;
 /// Cells `(sign, exponent, rows, units)` → the fixed bin set (0, and ± every power of two
 /// of [`EXPONENTS`]) with rows noised as one release, bins noised below
 /// [`EMPTY_BELOW_SCALES`] set to 0 and then left out; and the quantiles at `qs` read from
-/// the noisy bins (linear inside a bin). Units stay as counted (the k rule).
+/// the noisy bins (linear inside a bin). Each bin's units become the fewest people its noisy
+/// rows can rest on ([`crate::dp::people`]), at most the table's clip of rows a person.
 #[allow(clippy::type_complexity)]
 fn noisy_bins(
     cells: Vec<(i32, i32, u64, u64)>,
@@ -194,7 +201,8 @@ fn noisy_bins(
         .chain(std::iter::once((0, 0, 0, 0)))
         .chain(EXPONENTS.map(|e| (1, e, 0, 0)))
         .collect();
-    for (s, e, c, u) in cells {
+    // The server's exact units are not carried over: under DP no k decision reads them.
+    for (s, e, c, _) in cells {
         let e = if s == 0 {
             0
         } else {
@@ -202,13 +210,14 @@ fn noisy_bins(
         };
         if let Some(slot) = all.iter_mut().find(|a| a.0 == s && a.1 == e) {
             slot.2 += c;
-            slot.3 = slot.3.max(u);
         }
     }
     let rows: Vec<u64> = all.iter().map(|c| c.2).collect();
     let noisy = scan.noisy(family, &rows, sensitivity)?;
+    let per_person = scan.sensitivity();
     for (c, n) in all.iter_mut().zip(noisy.floored(EMPTY_BELOW_SCALES)) {
         c.2 = n;
+        c.3 = crate::dp::people::behind(n, per_person);
     }
     let total: u64 = all.iter().map(|c| c.2).sum();
     let quantiles = qs

@@ -1,6 +1,7 @@
 //! Timestamp columns: rows per UTC hour (24), per ISO weekday (7, Monday first) and per UTC
 //! calendar day of the window, in one pass (grouping sets), each cell with the distinct
-//! privacy units behind it. A cell resting on fewer than `k` units is `null`; where some are,
+//! privacy units behind it (under DP, the fewest its noisy rows can rest on:
+//! [`crate::dp::people`]). A cell resting on fewer than `k` units is `null`; where some are,
 //! the smallest exported cell is suppressed too unless the suppressed ones already hold `k`
 //! units (so subtracting the others from a total reveals no fewer than `k` people). The daily
 //! profile is coarsened to weeks, then to 30-day periods, until every non-empty cell rests
@@ -156,7 +157,9 @@ fn grid(
 
 /// Under DP: the hourly, weekday and daily rows noised as one release of L1 sensitivity 3 ×
 /// the rows per unit (every row is in one hour, one weekday and at most one day); weeks and
-/// 30-day periods are sums of the noisy days (post-processing). Units stay as counted.
+/// 30-day periods are sums of the noisy days (post-processing). Each cell's units become the
+/// fewest people its noisy rows can rest on ([`crate::dp::people`]): the k rule then runs on
+/// the release, never on the server's exact count.
 fn noise(
     hourly: &mut [(u64, u64)],
     weekday: &mut [(u64, u64)],
@@ -191,6 +194,14 @@ fn noise(
                 c.0 += n;
             }
         }
+    }
+    let per_person = scan.sensitivity();
+    let all = hourly
+        .iter_mut()
+        .chain(weekday.iter_mut())
+        .chain(periods.iter_mut().flatten());
+    for c in all {
+        c.1 = crate::dp::people::behind(c.0, per_person);
     }
     Ok(())
 }

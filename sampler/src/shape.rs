@@ -39,12 +39,14 @@ pub struct Of<'a> {
     pub what: &'a str,
 }
 
-/// How a shape is noised under DP: its family, the L1 sensitivity of its histogram and the
-/// bound `x` is clipped at (the bins are then fixed: 0, 1, 2–3, … up to the bound's).
+/// How a shape is noised under DP: its family, the L1 sensitivity of its histogram, the
+/// bound `x` is clipped at (the bins are then fixed: 0, 1, 2–3, … up to the bound's) and the
+/// most values one person puts into one bin (the k rule's divisor, [`crate::dp::people`]).
 pub struct ShapeDp {
     pub family: Family,
     pub sensitivity: u64,
     pub bound: u64,
+    pub per_person: u64,
 }
 
 /// Noisy bins under this many times the noise scale are taken as empty (post-processing:
@@ -92,6 +94,17 @@ pub fn measure(
         // where the quantile relation leaves zeros out.
         let skip_zero = of.hist != of.quantile;
         read.values = noisy_quantiles(&read.cells, &probabilities, skip_zero);
+        // The people on each side of a quantile, from the released bins (never the server's).
+        let total: u64 = read
+            .cells
+            .iter()
+            .filter(|c| !(skip_zero && c.1 == 0))
+            .map(|c| c.2)
+            .sum();
+        (read.below, read.above) = probabilities
+            .iter()
+            .map(|&q| crate::dp::people::sides(total, q, dp.per_person))
+            .unzip();
     }
     let (quantiles, mut min_units) = kept_quantiles(of, &read, scan.k);
     let cells = read.cells;
@@ -239,8 +252,9 @@ fn bin_edges(e: u32, fine: bool) -> (u64, u64) {
     }
 }
 
-/// Every bin of the fixed set up to `dp.bound` (empty ones too), rows noised; units as
-/// counted (the k rule). Also the noisy rows before the floor and the clamp at 0.
+/// Every bin of the fixed set up to `dp.bound` (empty ones too), rows noised, units the
+/// fewest people the noisy rows can rest on ([`crate::dp::people`]; the server's exact units
+/// are not carried over). Also the noisy rows before the floor and the clamp at 0.
 fn noisy_cells(
     cells: &[(u64, u64, u64, u64)],
     dp: &ShapeDp,
@@ -255,13 +269,14 @@ fn noisy_cells(
         .collect();
     for c in cells {
         if let Some(slot) = all.iter_mut().find(|a| a.0 == c.0) {
-            *slot = *c;
+            slot.2 = c.2;
         }
     }
     let rows: Vec<u64> = all.iter().map(|c| c.2).collect();
     let noisy = scan.noisy(dp.family, &rows, dp.sensitivity)?;
     for (c, n) in all.iter_mut().zip(noisy.floored(EMPTY_BELOW_SCALES)) {
         c.2 = n;
+        c.3 = crate::dp::people::behind(n, dp.per_person);
     }
     Ok((all, noisy.signed))
 }

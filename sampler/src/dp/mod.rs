@@ -12,6 +12,8 @@
 //!   by a noisy count of the people behind each key against a threshold ((ε, δ)-DP).
 //! - [`noise`]: the noise of one extraction (each family's share split over its planned
 //!   releases), which every metric calls; the identity under `--no-dp`.
+//! - [`people`]: the k rule under DP, decided on the released counts (never on an exact
+//!   count of people).
 //!
 //! Noise is random (a secure RNG inside OpenDP), never derived from the data or a seed: see
 //! `docs/privacy.md`.
@@ -20,6 +22,7 @@ pub mod budget;
 pub mod histogram;
 pub mod mechanism;
 pub mod noise;
+pub mod people;
 pub mod threshold;
 
 /// What can go wrong releasing a figure. Messages carry parameters (ε, sensitivity,

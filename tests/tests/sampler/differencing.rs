@@ -171,3 +171,154 @@ fn two_databases_one_person_apart_differ_only_by_the_recorded_noise() {
     assert!(!consistent_with_noise(&plain_z));
     assert!(plain.len() > allowed_exact(plain.len(), least_scale));
 }
+
+/// 136 people, 100 of them with 4 events each, none at 03 UTC.
+const HOURS_BASE: &str = "
+CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL);
+INSERT INTO accounts SELECT g, 'member' || g || '@example.com' FROM generate_series(1, 136) g;
+CREATE TABLE events (id bigserial PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts,
+                     happened_at timestamptz NOT NULL);
+INSERT INTO events (account_id, happened_at)
+SELECT a, timestamptz '2026-12-02 00:00:00+00' - (g % 30) * interval '1 day'
+          + (6 + (a * 5 + g * 7) % 18) * interval '1 hour'
+  FROM generate_series(1, 100) a, generate_series(1, 4) g;
+";
+
+/// The 03 UTC cell: 36 events of 9 people (4 each: fewer than k = 10 people), or of 36
+/// people (one each). The same rows after the clip of 4 rows a person.
+const FEW_AT_THREE: &str = "
+INSERT INTO events (account_id, happened_at)
+SELECT 100 + p, timestamptz '2026-12-01 03:00:00+00' - (p * 4 + g) * interval '1 day'
+  FROM generate_series(1, 9) p, generate_series(1, 4) g;
+";
+const MANY_AT_THREE: &str = "
+INSERT INTO events (account_id, happened_at)
+SELECT 100 + p, timestamptz '2026-12-01 03:00:00+00' - p * interval '1 day'
+  FROM generate_series(1, 36) p;
+";
+
+/// Whether the events' hourly profile shows the 03 UTC cell.
+fn shows_three(p: &Pack) -> bool {
+    let events = &p.tables["public.events"].columns["happened_at"];
+    events.hourly.as_ref().is_some_and(|h| h[3].is_some())
+}
+
+#[test]
+fn under_dp_which_cells_leave_follows_the_released_rows_not_the_exact_people() {
+    // With `--no-dp` the 03 UTC cell of 36 events leaves when 36 people hold them and not
+    // when 9 do: the suppression pattern tells the people apart. Under DP the decision is
+    // made on the noisy rows (crate::dp::people), the same in both databases, so the cell
+    // leaves about as often in both.
+    let (few, many) = (TestDb::new("dp_cells_few"), TestDb::new("dp_cells_many"));
+    few.client().batch_execute(HOURS_BASE).unwrap();
+    many.client().batch_execute(HOURS_BASE).unwrap();
+    few.client().batch_execute(FEW_AT_THREE).unwrap();
+    many.client().batch_execute(MANY_AT_THREE).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (pf, pm) = (
+        extract(&few, dir.path(), 0, false),
+        extract(&many, dir.path(), 0, false),
+    );
+    assert!(
+        !shows_three(&pf) && shows_three(&pm),
+        "the k rule by people"
+    );
+
+    let runs = 30;
+    let (mut shown_few, mut shown_many) = (0usize, 0usize);
+    for i in 1..=runs {
+        let (pf, pm) = (
+            extract(&few, dir.path(), i, true),
+            extract(&many, dir.path(), i, true),
+        );
+        assert_eq!(
+            pf.tables["public.events"].columns["happened_at"]
+                .hourly
+                .as_ref()
+                .map(Vec::len),
+            Some(24)
+        );
+        shown_few += usize::from(shows_three(&pf));
+        shown_many += usize::from(shows_three(&pm));
+    }
+    // Two draws of the same Bernoulli: their shares within 4 standard errors (and one run).
+    let p = (shown_few + shown_many) as f64 / (2 * runs) as f64;
+    let se = (2.0 * p * (1.0 - p) / runs as f64).sqrt();
+    let gap = (shown_few as f64 - shown_many as f64).abs() / runs as f64;
+    eprintln!("03 UTC shown: {shown_few} of {runs} (9 people), {shown_many} of {runs} (36 people)");
+    assert!(
+        gap <= 4.0 * se + 1.0 / runs as f64,
+        "the cell left {shown_few} of {runs} times for 9 people and {shown_many} for 36: the pattern follows the exact people"
+    );
+}
+
+/// Groups owned by people, and posts by people in anyone's groups: the added author writes 3
+/// posts in each of 40 groups, the 40 owners one post in their own group and one in the next.
+const POSTS: &str = "
+CREATE TABLE person (id bigint PRIMARY KEY, email text NOT NULL);
+INSERT INTO person SELECT g, 'p' || g || '@example.com' FROM generate_series(1, 41) g;
+CREATE TABLE groups (id bigint PRIMARY KEY, owner_id bigint NOT NULL REFERENCES person);
+INSERT INTO groups SELECT g, g FROM generate_series(1, 40) g;
+CREATE TABLE posts (id bigserial PRIMARY KEY, group_id bigint NOT NULL REFERENCES groups,
+                    author_id bigint NOT NULL REFERENCES person);
+INSERT INTO posts (group_id, author_id) SELECT g, g FROM generate_series(1, 40) g;
+INSERT INTO posts (group_id, author_id) SELECT 1 + g % 40, g FROM generate_series(1, 40) g;
+INSERT INTO posts (group_id, author_id) SELECT g, 41 FROM generate_series(1, 40) g, generate_series(1, 3);
+";
+
+#[test]
+fn a_fan_out_counts_a_childs_person_under_at_most_m_parents_with_all_their_rows_there() {
+    use pgshape_core::catalog::ForeignKey;
+    use pgshape_sampler::fanout::{children, Spread};
+    use pgshape_sampler::unit::Unit;
+
+    let db = TestDb::new("dp_fanout_spread");
+    let mut client = db.client();
+    client.batch_execute(POSTS).unwrap();
+    let fk = |name: &str, column: &str, parent: &str| ForeignKey {
+        name: name.into(),
+        columns: vec![column.into()],
+        ref_schema: "public".into(),
+        ref_table: parent.into(),
+        ref_columns: vec!["id".into()],
+        deferrable: false,
+    };
+    let person = |path: Vec<ForeignKey>| Unit::Table {
+        table: "public.person".into(),
+        path,
+        key: vec!["id".into()],
+        nullable: false,
+    };
+    let by_group = fk("posts_group_id_fkey", "group_id", "groups");
+    let posts_unit = person(vec![fk("posts_author_id_fkey", "author_id", "person")]);
+    let groups_unit = person(vec![fk("groups_owner_id_fkey", "owner_id", "person")]);
+    let spread = Spread::of(&by_group, &posts_unit, Some(&groups_unit), 4);
+    assert!(matches!(spread, Spread::Clipped { m: 4, .. }), "{spread:?}");
+    let rel = children("public.posts", &by_group, Some(&spread));
+    let mut drawn = std::collections::BTreeSet::new();
+    for _ in 0..6 {
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT author_id, count(DISTINCT group_id), count(*), array_agg(DISTINCT group_id ORDER BY group_id)
+                       FROM {rel} c GROUP BY author_id ORDER BY author_id"
+                ),
+                &[],
+            )
+            .unwrap();
+        assert_eq!(rows.len(), 41, "every author keeps some rows");
+        for r in &rows {
+            let (author, parents, n): (i64, i64, i64) = (r.get(0), r.get(1), r.get(2));
+            if author == 41 {
+                assert_eq!((parents, n), (4, 12), "4 groups, every post there");
+                drawn.insert(r.get::<_, Vec<i64>>(3));
+            } else {
+                assert_eq!((parents, n), (2, 2), "an author within m keeps every row");
+            }
+        }
+    }
+    assert!(
+        drawn.len() > 1,
+        "the groups kept are drawn at random: {drawn:?}"
+    );
+}
