@@ -223,9 +223,9 @@ pub fn table(
     let mut pass = one_pass(client, t, &read, window, &from, &unit, scan)?;
     // A clipped table's count ([`crate::volume`]), from its rows per person read before.
     let chosen = scan.chosen.borrow().get(&t.qualified()).cloned();
-    let volume = match (&chosen, scan.clip.get()) {
+    let volume = match (chosen, scan.clip.get()) {
         (Some(chosen), Some(_)) => Some(crate::volume::estimate(
-            chosen,
+            &chosen,
             window.is_some(),
             chosen.per_person.bound,
             scan,
@@ -238,12 +238,11 @@ pub fn table(
         volume.as_ref().map(|v| v.read),
         scan,
     )?;
-    // Under DP the people are the released ones: a clipped table's noisy people (the sum of
-    // its rows-per-person bins), else its noisy rows (one a person).
-    let people = match (scan.noise.is_on(), &chosen) {
-        (false, _) => pass.people,
-        (true, Some(chosen)) if volume.is_some() => chosen.people,
-        (true, _) => crate::dp::people::behind(pass.total, 1),
+    // Under DP the people are those the noisy count of the rows read can rest on (at most
+    // the clip a person), as for every other k decision.
+    let people = match scan.noise.is_on() {
+        false => pass.people,
+        true => crate::dp::people::behind(pass.total, scan.sensitivity()),
     };
     if people < scan.k {
         // The rows of fewer than k people: the schema and a row-count band, nothing else.

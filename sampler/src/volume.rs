@@ -133,9 +133,6 @@ pub struct Volume {
 pub struct Chosen {
     pub per_person: PerPerson,
     pub exponent: Option<u32>,
-    /// The table's people as released: the noisy bins' signed sum (the k rule's count of
-    /// them under DP, [`crate::dp::people`]).
-    pub people: u64,
 }
 
 impl Chosen {
@@ -168,7 +165,6 @@ pub fn choose(
         .map_err(|e| Error::Config(e.to_string()))?;
     Ok(Chosen {
         exponent: clip_exponent(&hist.signed, hist.scale),
-        people: hist.signed.iter().sum::<i64>().max(0) as u64,
         per_person,
     })
 }
