@@ -13,6 +13,8 @@ mod budget;
 mod detect;
 #[path = "sampler/differencing.rs"]
 mod differencing;
+#[path = "sampler/golden.rs"]
+mod golden;
 #[path = "sampler/handover.rs"]
 mod handover;
 #[path = "sampler/labels.rs"]
