@@ -74,8 +74,31 @@ pub fn manifest_path(pack: &Path) -> PathBuf {
     pack.with_file_name(format!("{stem}_mapping.json"))
 }
 
+/// What an extraction reports as it goes (a progress bar on a terminal).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// The tables to measure, in order.
+    Tables(Vec<String>),
+    /// Table `table` measured: its exported row count (noisy under DP) in `elapsed`.
+    Measured {
+        table: String,
+        rows: u64,
+        elapsed: std::time::Duration,
+    },
+}
+
 /// Runs the extraction and writes the pack and its manifest.
 pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> {
+    extract_observed(target, salt, opts, &|_| {})
+}
+
+/// [`extract`], telling `observe` of each [`Step`].
+pub fn extract_observed(
+    target: &Target,
+    salt: &Salt,
+    opts: &Options,
+    observe: &dyn Fn(Step),
+) -> Result<Written> {
     let mut client = session::connect(target, &opts.limits)?;
     let mut tx = session::snapshot(&mut client)?;
     if session::role_can_write(&mut tx, &opts.schemas)? {
@@ -106,8 +129,17 @@ pub fn extract(target: &Target, salt: &Salt, opts: &Options) -> Result<Written> 
     let mut tables = BTreeMap::new();
     let mut edges = Vec::new();
     let mut namespaces = Vec::new();
+    observe(Step::Tables(
+        schema.tables.iter().map(|t| t.qualified()).collect(),
+    ));
     for t in &schema.tables {
+        let started = std::time::Instant::now();
         let (metrics, e, ns) = measure_table(&mut tx, t, &schema, &roles, &units, &scan)?;
+        observe(Step::Measured {
+            table: t.qualified(),
+            rows: metrics.total_rows,
+            elapsed: started.elapsed(),
+        });
         tables.insert(t.qualified(), metrics);
         edges.extend(e);
         namespaces.extend(ns);

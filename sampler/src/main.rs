@@ -182,7 +182,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     cli.log.init();
     cli::finish(match cli.command {
-        Command::Extract(a) => run_extract(a, cli.clock.now),
+        Command::Extract(a) => run_extract(a, cli.clock.now, cli.log.quiet),
         Command::Validate { files } => run_validate(&files),
         Command::Report { file } => run_report(&file),
         Command::Inspect(a) => run_inspect(a),
@@ -197,7 +197,44 @@ fn limits(db: &DbArgs) -> Limits {
     }
 }
 
-fn run_extract(a: ExtractArgs, now: Option<chrono::DateTime<chrono::Utc>>) -> Result<()> {
+/// A bar over the tables on a terminal (rows/s of the last one measured); none otherwise.
+fn progress(quiet: bool) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} tables, {elapsed} {msg}")
+            .expect("valid template"),
+    );
+    Some(bar)
+}
+
+/// What the bar shows of a step.
+fn show(bar: &indicatif::ProgressBar, step: extract::Step) {
+    match step {
+        extract::Step::Tables(t) => bar.set_length(t.len() as u64),
+        extract::Step::Measured {
+            table,
+            rows,
+            elapsed,
+        } => {
+            let secs = elapsed.as_secs_f64().max(1e-3);
+            bar.set_message(format!(
+                "{table}: {rows} rows in {secs:.1} s ({:.0} rows/s)",
+                rows as f64 / secs
+            ));
+            bar.inc(1);
+        }
+    }
+}
+
+fn run_extract(
+    a: ExtractArgs,
+    now: Option<chrono::DateTime<chrono::Utc>>,
+    quiet: bool,
+) -> Result<()> {
     // The salt first: without it nothing is read and nothing is written.
     if a.k_min < K_FLOOR && !a.unsafe_k {
         return Err(Exit::new(
@@ -245,8 +282,16 @@ fn run_extract(a: ExtractArgs, now: Option<chrono::DateTime<chrono::Utc>>) -> Re
         Opened::None => None,
         Opened::Ready(b) => Some(b),
     };
-    let written = extract::extract(&target, &salt, &opts)
-        .with_context(|| format!("extracting from {}", target.describe()))?;
+    let bar = progress(quiet);
+    let written = extract::extract_observed(&target, &salt, &opts, &|step| {
+        if let Some(b) = &bar {
+            show(b, step);
+        }
+    })
+    .with_context(|| format!("extracting from {}", target.describe()))?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
     if let Some(b) = books {
         if let Err(e) = b.record(&written.pack_sha256) {
             // A pack the books do not account for must not leave.

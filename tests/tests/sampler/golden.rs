@@ -57,4 +57,53 @@ fn the_exact_pack_of_the_fixture_is_the_pinned_one() {
             pinned.display()
         );
     }
+
+    // The library's extraction of the same database tells of every table as it goes (what
+    // the sampler's progress bar shows) and writes the same pack.
+    use pgshape_sampler::extract::{self, Options, Step};
+    let target = pgshape_core::conn::Target::resolve(Some(&db.url)).unwrap();
+    let limits = pgshape_sampler::session::Limits::default();
+    let opts = Options {
+        output: dir.path().join("library.json"),
+        window_days: 60,
+        now: Some(pgshape_core::cli::parse_instant(NOW).unwrap()),
+        schemas: pgshape_sampler::session::schemas(&target, &limits, &[]).unwrap(),
+        k_min: 10,
+        limits,
+        sample: pgshape_sampler::sample::Sample::full(),
+        policy: Default::default(),
+        dp: None,
+    };
+    let salt = pgshape_core::token::Salt::new(Some(SALT.as_bytes().to_vec())).unwrap();
+    let steps = std::cell::RefCell::new(Vec::new());
+    let written =
+        extract::extract_observed(&target, &salt, &opts, &|s| steps.borrow_mut().push(s)).unwrap();
+    let library = canonical(&std::fs::read(&written.pack).unwrap());
+    assert_eq!(first_difference("$", &want, &library), None);
+    let steps = steps.into_inner();
+    let Some(Step::Tables(order)) = steps.first() else {
+        panic!("the tables first: {steps:?}");
+    };
+    let mut sorted = order.clone();
+    sorted.sort();
+    let tables: Vec<String> = want["tables"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(sorted, tables, "every table of the pack, once");
+    let measured: Vec<(String, u64)> = steps[1..]
+        .iter()
+        .map(|s| match s {
+            Step::Measured { table, rows, .. } => (table.clone(), *rows),
+            other => panic!("{other:?} after the tables"),
+        })
+        .collect();
+    let rows = |t: &String| want["tables"][t]["total_rows"].as_u64().unwrap();
+    let expected: Vec<(String, u64)> = order.iter().map(|t| (t.clone(), rows(t))).collect();
+    assert_eq!(
+        measured, expected,
+        "each table measured in order, with its rows"
+    );
 }
