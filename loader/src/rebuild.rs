@@ -1,8 +1,10 @@
 //! Rebuilding what a run set aside, in the recipe's order: primary and unique keys, then
 //! secondary indexes, then foreign keys; then the sequences the loaded columns own.
 //!
-//! Keys and indexes are built over the `--jobs` connections, each with `maintenance_work_mem`
-//! and `max_parallel_maintenance_workers` sized to the machine ([`Tuning`]). Foreign keys are
+//! Keys and indexes are built over the `--jobs` connections as one pool (keys first, the big
+//! tables' builds first and spread over the connections: `build_order`), each connection
+//! with `maintenance_work_mem` and `max_parallel_maintenance_workers` sized to the machine
+//! ([`Tuning`]). Foreign keys are
 //! added `NOT VALID` one at a time on one connection (a catalog change, no scan: two of them
 //! may lock the same two tables in opposite orders), then validated over the `--jobs`
 //! connections: `ALTER TABLE ... VALIDATE CONSTRAINT` takes SHARE UPDATE EXCLUSIVE on the
