@@ -1,8 +1,10 @@
 //! Rebuilding what a run set aside, in the recipe's order: primary and unique keys, then
 //! secondary indexes, then foreign keys; then the sequences the loaded columns own.
 //!
-//! Keys and indexes are built over the `--jobs` connections, each with `maintenance_work_mem`
-//! and `max_parallel_maintenance_workers` sized to the machine ([`Tuning`]). Foreign keys are
+//! Keys and indexes are built over the `--jobs` connections as one pool (keys first, the big
+//! tables' builds first and spread over the connections: `build_order`), each connection
+//! with `maintenance_work_mem` and `max_parallel_maintenance_workers` sized to the machine
+//! ([`Tuning`]). Foreign keys are
 //! added `NOT VALID` one at a time on one connection (a catalog change, no scan: two of them
 //! may lock the same two tables in opposite orders), then validated over the `--jobs`
 //! connections: `ALTER TABLE ... VALIDATE CONSTRAINT` takes SHARE UPDATE EXCLUSIVE on the
@@ -100,10 +102,13 @@ pub fn restore(client: &mut Client, target: &Target, jobs: usize, aside: &SetAsi
     let s = aside.schema.as_str();
     let (fks, keys): (Vec<&SavedConstraint>, Vec<&SavedConstraint>) =
         aside.constraints.iter().partition(|c| c.is_foreign_key());
-    parallel::each(target, jobs, &keys, &tuned, |c, k| {
-        add_constraint(c, s, k, false)
+    let sizes = table_sizes(client, s)?;
+    let builds = build_order(&keys, &aside.indexes, &sizes);
+    tracing::debug!(?builds, "key and index builds, in order");
+    parallel::each(target, jobs, &builds, &tuned, |c, b| match b {
+        Build::Key(k) => add_constraint(c, s, k, false),
+        Build::Index(i) => restore_index(c, i),
     })?;
-    parallel::each(target, jobs, &aside.indexes, &tuned, restore_index)?;
     for fk in &fks {
         pgshape_core::interrupt::check()?;
         add_constraint(client, s, fk, true)?;
@@ -122,6 +127,96 @@ pub fn restore(client: &mut Client, target: &Target, jobs: usize, aside: &SetAsi
         )))
     })?;
     Ok(())
+}
+
+/// One build of the keys-and-indexes step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Build<'a> {
+    Key(&'a SavedConstraint),
+    Index(&'a SavedIndex),
+}
+
+/// A table of the schema: its name and `schema.table` as PostgreSQL writes it in an index
+/// definition ([`table_sizes`] lists them by size).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TableSize {
+    name: String,
+    written: String,
+}
+
+/// The order keys and indexes are taken in by the connections, all in one pool (no
+/// connection waits for the slowest key before indexes start): primary and unique keys first,
+/// those of the largest tables first; then secondary indexes, the tables taken in turn from
+/// the largest (a table's first index, the next table's first, ..., then the second ones) and
+/// a table's partial indexes after its full ones, so that the long builds of the big tables
+/// start early and on different connections. An index of a table whose key is still being
+/// built waits for it (ACCESS EXCLUSIVE against SHARE, one table each: no deadlock).
+/// `sizes` comes largest first.
+fn build_order<'a>(
+    keys: &[&'a SavedConstraint],
+    indexes: &'a [SavedIndex],
+    sizes: &[TableSize],
+) -> Vec<Build<'a>> {
+    let unknown = sizes.len();
+    let mut order: Vec<Build<'a>> = Vec::with_capacity(keys.len() + indexes.len());
+    let mut k: Vec<&'a SavedConstraint> = keys.to_vec();
+    k.sort_by_key(|c| {
+        sizes
+            .iter()
+            .position(|t| t.name == c.table)
+            .unwrap_or(unknown)
+    });
+    order.extend(k.into_iter().map(Build::Key));
+    let mut by_table: Vec<Vec<&'a SavedIndex>> = vec![Vec::new(); unknown + 1];
+    for i in indexes {
+        by_table[index_table(i, sizes).unwrap_or(unknown)].push(i);
+    }
+    for list in &mut by_table {
+        list.sort_by_key(|i| i.definition.contains(" WHERE "));
+    }
+    let rounds = by_table.iter().map(Vec::len).max().unwrap_or(0);
+    for round in 0..rounds {
+        order.extend(
+            by_table
+                .iter()
+                .filter_map(|l| l.get(round))
+                .map(|i| Build::Index(i)),
+        );
+    }
+    order
+}
+
+/// The position in `sizes` of the table a saved index is on, read from its
+/// `pg_get_indexdef` text (`CREATE [UNIQUE] INDEX name ON [ONLY] schema.table USING ...`).
+fn index_table(i: &SavedIndex, sizes: &[TableSize]) -> Option<usize> {
+    let on = i.definition.split(" USING ").next()?;
+    sizes.iter().position(|t| {
+        on.ends_with(&format!(" ON {}", t.written))
+            || on.ends_with(&format!(" ON ONLY {}", t.written))
+    })
+}
+
+/// The tables of `schema`, the largest first (a partitioned table by its partitions' sum).
+fn table_sizes(client: &mut Client, schema: &str) -> Result<Vec<TableSize>> {
+    Ok(client
+        .query(
+            "SELECT c.relname::text, quote_ident(n.nspname) || '.' || quote_ident(c.relname),
+                    CASE WHEN c.relkind = 'p'
+                         THEN coalesce((SELECT sum(pg_relation_size(i.inhrelid))::bigint
+                                          FROM pg_inherits i WHERE i.inhparent = c.oid), 0)
+                         ELSE pg_relation_size(c.oid) END AS size
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')
+              ORDER BY size DESC, 1",
+            &[&schema],
+        )
+        .map_err(Error::db("reading table sizes"))?
+        .iter()
+        .map(|r| TableSize {
+            name: r.get(0),
+            written: r.get(1),
+        })
+        .collect())
 }
 
 /// A foreign key the schema declared `NOT VALID` (before the load) stays unvalidated.
@@ -222,7 +317,8 @@ pub fn advance_sequences(
 
 #[cfg(test)]
 mod tests {
-    use super::Tuning;
+    use super::{build_order, Build, TableSize, Tuning};
+    use pgshape_core::run_record::{SavedConstraint, SavedIndex};
 
     #[test]
     fn index_builds_are_sized_to_the_machine_and_never_below_the_server() {
@@ -235,5 +331,66 @@ mod tests {
         // A small machine keeps the server's larger setting.
         let t = Tuning::for_machine(1, 1, Some(1024), 128, 8);
         assert_eq!((t.maintenance_work_mem_mb, t.parallel_workers), (128, 0));
+    }
+
+    fn key(table: &str, name: &str) -> SavedConstraint {
+        SavedConstraint {
+            kind: "p".into(),
+            table: table.into(),
+            name: name.into(),
+            definition: "PRIMARY KEY (id)".into(),
+        }
+    }
+
+    fn index(name: &str, table: &str, rest: &str) -> SavedIndex {
+        SavedIndex {
+            name: name.into(),
+            definition: format!("CREATE INDEX {name} ON s.{table} USING btree {rest}"),
+        }
+    }
+
+    #[test]
+    fn big_tables_build_first_and_their_indexes_spread_over_the_connections() {
+        let sizes: Vec<TableSize> = ["messages", "reads", "users"]
+            .into_iter()
+            .map(|n| TableSize {
+                name: n.into(),
+                written: format!("s.{n}"),
+            })
+            .collect();
+        let (ku, km, kr) = (key("users", "u"), key("messages", "m"), key("reads", "r"));
+        let indexes = vec![
+            index(
+                "m_reply",
+                "messages",
+                "(reply_to) WHERE (reply_to IS NOT NULL)",
+            ),
+            index("m_conv", "messages", "(conv)"),
+            index("u_seen", "users", "(seen)"),
+            index("m_sender", "messages", "(sender)"),
+            index("r_user", "reads", "(user_id)"),
+            index("elsewhere", "other", "(x)"),
+        ];
+        let order: Vec<&str> = build_order(&[&ku, &km, &kr], &indexes, &sizes)
+            .into_iter()
+            .map(|b| match b {
+                Build::Key(k) => k.name.as_str(),
+                Build::Index(i) => i.name.as_str(),
+            })
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "m",
+                "r",
+                "u",
+                "m_conv",
+                "r_user",
+                "u_seen",
+                "elsewhere",
+                "m_sender",
+                "m_reply"
+            ]
+        );
     }
 }
