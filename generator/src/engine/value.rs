@@ -201,7 +201,19 @@ impl GroupBuf {
     }
 
     /// Copies value `v` of column `col` of this buffer into `dst`, re-homing arena bytes.
+    #[inline]
     pub fn copy_into(&self, col: usize, v: Value, dst: &mut GroupBuf) -> Value {
+        match v {
+            Value::Text { .. }
+            | Value::Corpus { .. }
+            | Value::Uuid { .. }
+            | Value::Array { .. } => self.copy_bytes_into(col, v, dst),
+            v => v,
+        }
+    }
+
+    /// [`Self::copy_into`] of a value with bytes.
+    fn copy_bytes_into(&self, col: usize, v: Value, dst: &mut GroupBuf) -> Value {
         match v {
             Value::Text { .. } | Value::Corpus { .. } => {
                 let start = dst.arena.len() as u32;
