@@ -245,6 +245,18 @@ impl GroupBuf {
         (0..self.rows).filter(|&r| !self.dropped[r])
     }
 
+    /// The values of column `col` in the rows that were not dropped (none for a column that
+    /// was not generated).
+    pub fn live_values(&self, col: usize) -> impl Iterator<Item = Value> + '_ {
+        let values = &self.columns[col];
+        let dropped = &self.dropped[..values.len().min(self.dropped.len())];
+        values
+            .iter()
+            .zip(dropped)
+            .filter(move |(_, d)| self.dropped_count == 0 || !**d)
+            .map(|(v, _)| *v)
+    }
+
     /// How many rows were not dropped.
     pub fn live_count(&self) -> usize {
         self.rows - self.dropped_count
