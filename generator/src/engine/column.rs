@@ -224,6 +224,16 @@ pub(crate) fn gen_column(
             }
         }
         Gen::Pick { .. } => pick::pick_cells(&c, &mut cells, out, st, groups)?,
+        Gen::Text {
+            corpus: Some(corpus),
+            length,
+            ..
+        } => {
+            while let Some(r) = cells.next(out) {
+                let v = own::corpus_text(corpus, length, &mut st.s, out);
+                out.set(r, ci, v);
+            }
+        }
         _ => {
             while let Some(r) = cells.next(out) {
                 let cell = cell(&c, r, out, st)?;

@@ -356,7 +356,7 @@ fn field8(out: &mut Vec<u8>, v: i64) {
 
 /// Appends row `row` of `buf` in binary COPY format.
 pub fn encode_binary(out: &mut Vec<u8>, buf: &GroupBuf, row: usize, cols: &[Encoding]) {
-    copy::row(out, cols.len() as u16);
+    out.extend_from_slice(&(cols.len() as i16).to_be_bytes()); // copy::row, inlined
     for (c, e) in cols.iter().enumerate() {
         match buf.get(row, c) {
             Value::Null => out.extend_from_slice(&(-1i32).to_be_bytes()),
