@@ -34,6 +34,8 @@ pub(crate) struct Ascending {
     day: usize,
     hours: [f64; 24],
     hourly: Option<[f64; 24]>,
+    /// `hours` of a day wholly in range, the same for every such day: worked out once.
+    full_day: Option<[f64; 24]>,
 }
 
 impl Ascending {
@@ -82,6 +84,7 @@ impl Ascending {
             day: 0,
             hours: [0.0; 24],
             hourly: hourly.copied(),
+            full_day: None,
         };
         a.enter_day(0);
         a
@@ -136,6 +139,14 @@ impl Ascending {
     /// Moves to day `d` and spreads its mass over its hours.
     fn enter_day(&mut self, d: usize) {
         self.day = d;
+        let start = (self.first_day + d as i64) * DAY_US;
+        let full = start >= self.lo && start + DAY_US <= self.hi;
+        if full {
+            if let Some(hours) = self.full_day {
+                self.hours = hours;
+                return;
+            }
+        }
         let mut acc = 0.0;
         for h in 0..24 {
             let (s, e) = self.hour_range(h);
@@ -147,6 +158,9 @@ impl Ascending {
             self.hours.iter_mut().for_each(|c| *c /= acc);
         } else {
             self.hours = [1.0; 24];
+        }
+        if full {
+            self.full_day = Some(self.hours);
         }
     }
 }

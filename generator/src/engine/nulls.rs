@@ -54,6 +54,27 @@ impl NullStrata {
         entry.mask >> (row % BLOCK) & 1 == 1
     }
 
+    /// The NULL rows from `row` on, as bits (bit i: row `row + i`), and how many rows the bits
+    /// answer for (at least one, at most to the end of `row`'s block): what [`Self::is_null`]
+    /// says of each of them, for the price of one call.
+    #[inline]
+    pub fn nulls_from(&self, row: u64, cache: &mut NullCache) -> (u64, u64) {
+        if row >= self.rows {
+            // Past the plan every row reads the last planned row: one at a time.
+            return (self.is_null(row, cache) as u64, 1);
+        }
+        let block = row / BLOCK;
+        let entry = cache.entry(self.slot);
+        if entry.block != Some(block) {
+            *entry = Cached {
+                block: Some(block),
+                mask: self.mask(block),
+            };
+        }
+        let off = row % BLOCK;
+        (entry.mask >> off, (BLOCK - off).min(self.rows - row))
+    }
+
     /// NULLs among rows `[0, x)`.
     fn before(&self, x: u64) -> u64 {
         libm::floor(self.fraction * x as f64 + 0.5) as u64
@@ -86,7 +107,7 @@ impl NullStrata {
 }
 
 /// The lowest `len` bits set (`len` ≤ 64).
-fn low_bits(len: u64) -> u64 {
+pub(crate) fn low_bits(len: u64) -> u64 {
     if len >= 64 {
         u64::MAX
     } else {
@@ -154,6 +175,25 @@ mod tests {
         let mut cache = NullCache::default();
         for r in (0..5_000).rev().step_by(7) {
             assert_eq!(s.is_null(r, &mut cache), forward[r as usize], "row {r}");
+        }
+    }
+
+    /// `nulls_from` answers for a run of rows what `is_null` says of each, from any start,
+    /// past the plan included.
+    #[test]
+    fn a_run_of_rows_reads_as_its_rows_one_by_one() {
+        for (rows, f) in [(1u64, 0.5), (100, 0.9), (1_300, 0.56), (1_000, 0.03)] {
+            let s = NullStrata::new(Seed::new("n").key("t", "c/nulls"), rows, f, 0);
+            let one = nulls(&s, 0..rows + 70, &mut NullCache::default());
+            let mut cache = NullCache::default();
+            for start in (0..rows + 70).step_by(13) {
+                let (bits, n) = s.nulls_from(start, &mut cache);
+                assert!(n >= 1 && (start % 64) + n <= 64, "{rows}: {start} {n}");
+                for i in 0..n.min(rows + 70 - start) {
+                    let r = (start + i) as usize;
+                    assert_eq!(bits >> i & 1 == 1, one[r], "{rows} at {f}: row {r}");
+                }
+            }
         }
     }
 

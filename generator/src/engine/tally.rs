@@ -156,7 +156,7 @@ impl Tally {
     /// Counts one generated group.
     pub fn add(&mut self, t: &TableModel, buf: &GroupBuf) {
         // A large group comes in segments: its size is known at its last one.
-        self.live += buf.live_rows().count() as u64;
+        self.live += buf.live_count() as u64;
         if buf.ends_group() {
             let live = std::mem::take(&mut self.live);
             self.groups += 1;
@@ -169,10 +169,10 @@ impl Tally {
             if !c.sql_type.is_temporal() {
                 continue;
             }
-            for r in buf.live_rows() {
-                if let Value::Ts(us) = buf.get(r, ci) {
-                    self.hourly[h].1
-                        [(us.div_euclid(1_000_000).rem_euclid(86_400) / 3600) as usize] += 1;
+            let hours = &mut self.hourly[h].1;
+            for v in buf.live_values(ci) {
+                if let Value::Ts(us) = v {
+                    hours[(us.div_euclid(1_000_000).rem_euclid(86_400) / 3600) as usize] += 1;
                 }
             }
             h += 1;

@@ -127,11 +127,12 @@ impl Corpus {
         if len == 0 {
             return;
         }
-        let bytes = &self.text.as_bytes()[start..start + len];
-        out.push(bytes[0].to_ascii_uppercase());
+        // One append, then the two bytes that differ from the corpus patched in place.
+        let at = out.len();
+        out.extend_from_slice(&self.text.as_bytes()[start..start + len]);
+        out[at] = out[at].to_ascii_uppercase();
         if len > 1 {
-            out.extend_from_slice(&bytes[1..len - 1]);
-            out.push(b'.');
+            out[at + len - 1] = b'.';
         }
     }
 

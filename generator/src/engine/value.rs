@@ -201,7 +201,19 @@ impl GroupBuf {
     }
 
     /// Copies value `v` of column `col` of this buffer into `dst`, re-homing arena bytes.
+    #[inline]
     pub fn copy_into(&self, col: usize, v: Value, dst: &mut GroupBuf) -> Value {
+        match v {
+            Value::Text { .. }
+            | Value::Corpus { .. }
+            | Value::Uuid { .. }
+            | Value::Array { .. } => self.copy_bytes_into(col, v, dst),
+            v => v,
+        }
+    }
+
+    /// [`Self::copy_into`] of a value with bytes.
+    fn copy_bytes_into(&self, col: usize, v: Value, dst: &mut GroupBuf) -> Value {
         match v {
             Value::Text { .. } | Value::Corpus { .. } => {
                 let start = dst.arena.len() as u32;
@@ -231,6 +243,18 @@ impl GroupBuf {
     /// Rows that were not dropped.
     pub fn live_rows(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.rows).filter(|&r| !self.dropped[r])
+    }
+
+    /// The values of column `col` in the rows that were not dropped (none for a column that
+    /// was not generated).
+    pub fn live_values(&self, col: usize) -> impl Iterator<Item = Value> + '_ {
+        let values = &self.columns[col];
+        let dropped = &self.dropped[..values.len().min(self.dropped.len())];
+        values
+            .iter()
+            .zip(dropped)
+            .filter(move |(_, d)| self.dropped_count == 0 || !**d)
+            .map(|(v, _)| *v)
     }
 
     /// How many rows were not dropped.
@@ -279,28 +303,74 @@ impl RowCopy {
 pub struct Encoding {
     pub sql_type: SqlType,
     pub render: Option<Arc<KeyRender>>,
+    /// The common cases, resolved once per table rather than per cell.
+    fast: Fast,
+}
+
+/// A column's common binary encoding, written without going through [`encode_value`]'s
+/// dispatch on value and type (the same bytes).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Fast {
+    /// `bigint` numbers (not rendered as text or UUIDs).
+    Int8,
+    /// `timestamptz` and `timestamp`.
+    Time,
+    /// `text` and `varchar` bytes.
+    Text,
+    Other,
 }
 
 impl Encoding {
+    /// The encoding of a column of type `sql_type` whose key numbers are written by `render`.
+    pub fn new(sql_type: SqlType, render: Option<Arc<KeyRender>>) -> Encoding {
+        let fast = match sql_type {
+            SqlType::Bigint if render.is_none() => Fast::Int8,
+            SqlType::Timestamptz | SqlType::Timestamp => Fast::Time,
+            SqlType::Text | SqlType::Varchar => Fast::Text,
+            _ => Fast::Other,
+        };
+        Encoding {
+            sql_type,
+            render,
+            fast,
+        }
+    }
+
     /// The encodings of a table's columns.
     pub fn of(columns: &[super::model::ColumnModel]) -> Vec<Encoding> {
         columns
             .iter()
-            .map(|c| Encoding {
-                sql_type: c.sql_type,
-                render: c.render.clone(),
-            })
+            .map(|c| Encoding::new(c.sql_type, c.render.clone()))
             .collect()
     }
 }
 
+/// A binary COPY field of 8 bytes (its length, then `v` big-endian), in one append.
+#[inline]
+fn field8(out: &mut Vec<u8>, v: i64) {
+    let mut b = [0u8; 12];
+    b[..4].copy_from_slice(&8i32.to_be_bytes());
+    b[4..].copy_from_slice(&v.to_be_bytes());
+    out.extend_from_slice(&b);
+}
+
 /// Appends row `row` of `buf` in binary COPY format.
 pub fn encode_binary(out: &mut Vec<u8>, buf: &GroupBuf, row: usize, cols: &[Encoding]) {
-    copy::row(out, cols.len() as u16);
+    out.extend_from_slice(&(cols.len() as i16).to_be_bytes()); // copy::row, inlined
     for (c, e) in cols.iter().enumerate() {
-        match (buf.get(row, c), e.render.as_deref()) {
-            (Value::Int(v), Some(r)) => encode_key(out, r, v),
-            (v, _) => encode_value(out, buf, c, v, e.sql_type),
+        match buf.get(row, c) {
+            Value::Null => out.extend_from_slice(&(-1i32).to_be_bytes()),
+            Value::Int(v) => match e.render.as_deref() {
+                Some(r) => encode_key(out, r, v),
+                None if e.fast == Fast::Int8 => field8(out, v),
+                None => encode_value(out, buf, c, Value::Int(v), e.sql_type),
+            },
+            Value::Ts(us) if e.fast == Fast::Time => field8(out, us - copy::PG_EPOCH_OFFSET_MICROS),
+            v @ (Value::Text { len, .. } | Value::Corpus { len, .. }) if e.fast == Fast::Text => {
+                out.extend_from_slice(&(len as i32).to_be_bytes());
+                buf.append_bytes(c, v, out);
+            }
+            v => encode_value(out, buf, c, v, e.sql_type),
         }
     }
 }
@@ -584,10 +654,7 @@ mod csv_tests {
             SqlType::Text,
             SqlType::Jsonb,
         ]
-        .map(|sql_type| Encoding {
-            sql_type,
-            render: None,
-        });
+        .map(|sql_type| Encoding::new(sql_type, None));
         let mut out = Vec::new();
         encode_csv(&mut out, &buf, 0, &types, &mut Vec::new());
         assert_eq!(

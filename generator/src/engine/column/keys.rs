@@ -9,11 +9,6 @@ use crate::engine::model::Gen;
 use crate::engine::popularity::Popularity;
 use crate::engine::value::{GroupBuf, Value};
 
-/// `start + step · row` of the table's row.
-pub(super) fn sequence(start: i64, step: i64, out: &GroupBuf, r: usize) -> Cell {
-    Cell::Value(Value::Int(start + step * (out.first_row + r as u64) as i64))
-}
-
 /// A referenced row's key. Popularity: row i takes the stratum (π(i) + ½) / N of the curve,
 /// so the table's N rows split over the referenced rows exactly in the curve's proportions
 /// (no Poisson noise: a referenced row expecting λ referrers gets ⌊λ⌋ or ⌈λ⌉, never 0 when

@@ -83,7 +83,7 @@ pub(super) fn own_value(
 
 /// Sentence text of a length drawn from `length`, cut from the column's corpus (or written
 /// out when longer than any cut).
-fn corpus_text(
+pub(super) fn corpus_text(
     corpus: &text::Corpus,
     length: &Compiled,
     s: &mut Stream,

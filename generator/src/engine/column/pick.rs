@@ -3,49 +3,85 @@
 
 use pgshape_core::{Error, Result};
 
-use super::{read_ref, Cell, Col, ColState, Groups};
+use super::{apply, read_ref, Cell, Cells, Col, ColState, Groups};
 use crate::engine::model::Gen;
 use crate::engine::value::{GroupBuf, Value};
 
-/// Row `r`'s pick: up to 16 random draws among the group's live rows, then one among those
-/// left that are allowed (not excluded, not used by a distinct pick).
-pub(super) fn pick(
+/// The picks of a column's rows (`cells`). Consecutive rows under the same key read the same
+/// group, which is looked up in the thread's cache once for them, not once per row.
+pub(super) fn pick_cells(
     c: &Col<'_>,
-    r: usize,
+    cells: &mut Cells<'_>,
     out: &mut GroupBuf,
     st: &mut ColState,
     groups: &mut dyn Groups,
-) -> Result<Cell> {
+) -> Result<()> {
     let Gen::Pick {
         table,
-        column,
         via,
         via_start,
         via_step,
-        exclude,
-        distinct,
+        ..
     } = &c.col.gen
     else {
         unreachable!("called for picks")
     };
-    let key = match read_ref(*via, r, out, c.parent) {
-        Value::Int(k) => k,
-        _ => return Ok(Cell::Null),
+    let mut src: Option<(u64, &GroupBuf)> = None;
+    while let Some(r) = cells.next(out) {
+        let key = match read_ref(*via, r, out, c.parent) {
+            Value::Int(k) => k,
+            _ => continue, // NULL
+        };
+        let g = ((key - via_start) / via_step) as u64;
+        let group = match src {
+            Some((at, group)) if at == g => group,
+            _ => {
+                let group = groups.group(c.model, *table, g)?;
+                src = Some((g, group));
+                group
+            }
+        };
+        let cell = pick(c, r, out, st, group, g)?;
+        apply(out, r, c.ci, cell);
+    }
+    Ok(())
+}
+
+/// Row `r`'s pick from `src` (group `g` of the pick's table): up to 16 random draws among
+/// the group's live rows, then one among those left that are allowed (not excluded, not used
+/// by a distinct pick).
+fn pick(
+    c: &Col<'_>,
+    r: usize,
+    out: &mut GroupBuf,
+    st: &mut ColState,
+    src: &GroupBuf,
+    g: u64,
+) -> Result<Cell> {
+    let Gen::Pick {
+        table,
+        column,
+        exclude,
+        distinct,
+        ..
+    } = &c.col.gen
+    else {
+        unreachable!("called for picks")
     };
-    let g = ((key - via_start) / via_step) as u64;
-    let src = groups.group(c.model, *table, g)?;
     let (s, used) = (&mut st.s, &mut st.used);
     let ok = |v: Value| -> bool {
         let taken = *distinct && matches!(v, Value::Int(i) if used.contains(&i));
         let excluded = exclude.iter().any(|e| read_ref(*e, r, out, c.parent) == v);
         !(excluded || taken)
     };
+    // Most picks exclude nothing and may repeat: every value is allowed, with no test.
+    let any = !*distinct && exclude.is_empty();
     let live = src.live_count();
     let mut chosen = None;
     if live > 0 {
         for _ in 0..16 {
             let v = src.get(src.nth_live(s.below(live as u64) as usize), *column);
-            if ok(v) {
+            if any || ok(v) {
                 chosen = Some(v);
                 break;
             }
