@@ -199,8 +199,10 @@ SELECT 100 + p, timestamptz '2026-12-01 03:00:00+00' - p * interval '1 day'
 
 /// Whether the events' hourly profile shows the 03 UTC cell.
 fn shows_three(p: &Pack) -> bool {
-    let events = &p.tables["public.events"].columns["happened_at"];
-    events.hourly.as_ref().is_some_and(|h| h[3].is_some())
+    let events = p.tables["public.events"].columns.get("happened_at");
+    events
+        .and_then(|c| c.hourly.as_ref())
+        .is_some_and(|h| h[3].is_some())
 }
 
 #[test]
@@ -225,22 +227,31 @@ fn under_dp_which_cells_leave_follows_the_released_rows_not_the_exact_people() {
     );
 
     let runs = 30;
-    let (mut shown_few, mut shown_many) = (0usize, 0usize);
+    let (mut shown_few, mut shown_many, mut measured) = (0usize, 0usize, 0usize);
     for i in 1..=runs {
         let (pf, pm) = (
             extract(&few, dir.path(), i, true),
             extract(&many, dir.path(), i, true),
         );
-        assert_eq!(
-            pf.tables["public.events"].columns["happened_at"]
-                .hourly
-                .as_ref()
-                .map(Vec::len),
-            Some(24)
-        );
+        // A profile of 24 hours in (nearly) every run: the noise may, rarely, leave one out.
+        measured += [&pf, &pm]
+            .iter()
+            .filter(|p| {
+                p.tables["public.events"]
+                    .columns
+                    .get("happened_at")
+                    .and_then(|c| c.hourly.as_ref())
+                    .is_some_and(|h| h.len() == 24)
+            })
+            .count();
         shown_few += usize::from(shows_three(&pf));
         shown_many += usize::from(shows_three(&pm));
     }
+    assert!(
+        measured >= 2 * runs * 9 / 10,
+        "the hourly profile in {measured} of {} packs",
+        2 * runs
+    );
     // Two draws of the same Bernoulli: their shares within 4 standard errors (and one run).
     let p = (shown_few + shown_many) as f64 / (2 * runs) as f64;
     let se = (2.0 * p * (1.0 - p) / runs as f64).sqrt();
