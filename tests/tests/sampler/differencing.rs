@@ -46,6 +46,8 @@ fn extract(db: &TestDb, dir: &std::path::Path, i: usize, dp: bool) -> Pack {
         out.to_str().unwrap(),
         "--window-days",
         "60",
+        "--now",
+        "2026-12-02T12:00:00Z",
     ];
     if dp {
         args.extend(["--epsilon", EPSILON, "--max-rows-per-unit", &rows]);
