@@ -128,6 +128,12 @@ fn two_databases_one_person_apart_differ_only_by_the_recorded_noise() {
             extract(&a, dir.path(), i, true),
             extract(&b, dir.path(), i, true),
         );
+        // A pack whose events table the noise left a band (a spurious high clip drowns its
+        // count: rare) releases no count to difference.
+        let band = |p: &Pack| p.tables["public.events"].count_method == "band";
+        if band(&pa) || band(&pb) {
+            continue;
+        }
         let (sa, sb) = (recorded_scale(&pa), recorded_scale(&pb));
         least_scale = least_scale.min(sa).min(sb);
         sd = (variance(sa) + variance(sb)).sqrt();
@@ -135,10 +141,15 @@ fn two_databases_one_person_apart_differ_only_by_the_recorded_noise() {
         diffs.push(d);
         z.push((d - contribution(&pa, &pb)) / sd);
     }
+    assert!(
+        z.len() >= RUNS * 9 / 10,
+        "{} of {RUNS} pairs measured",
+        z.len()
+    );
     assert!(consistent_with_noise(&z), "{diffs:?} ({z:?})");
     let exact = diffs.iter().filter(|&&d| d == PERSON_ROWS as f64).count();
     assert!(
-        exact <= allowed_exact(RUNS, least_scale),
+        exact <= allowed_exact(z.len(), least_scale),
         "the person's exact count came out {exact} times of {RUNS}: {diffs:?}"
     );
     // A DP pack is clean for validate (and so matches the published schema).
