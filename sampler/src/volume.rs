@@ -34,13 +34,15 @@ use crate::unit::UnitSql;
 
 /// The last bin of rows per person opens at 2^TOP rows.
 pub const TOP: u32 = 24;
-/// A bin of rows per person is surely not empty when its noisy count is at least this many
-/// noise scales.
+/// A run of bins (consecutive bins each at [`MORE_SCALES`] or more) holds people for sure
+/// when one of its bins is at this many noise scales: the *body* is the run of the most people
+/// among those.
 pub const SURE_SCALES: f64 = 10.0;
-/// A bin is also sure at this many scales when the bin below it has [`MORE_SCALES`].
-pub const FIRM_SCALES: f64 = 6.0;
-/// A bin just above a sure one (or above such a bin) is taken as populated at this many.
+/// A bin just above the body (or above such a bin) is taken as populated at this many.
 pub const MORE_SCALES: f64 = 2.5;
+/// A run above the body, apart from it, raises the clip only with a bin at this many scales:
+/// the chance that the noise of the empty bins fakes one is about `25 · e^-20 / 2`, 3 · 10^-8.
+pub const LONE_SCALES: f64 = 20.0;
 /// The part of a table's counts release spent on the rows-per-person histogram.
 pub const HISTOGRAM_PART: f64 = 0.4;
 /// The part spent on the clipped counts.
@@ -233,21 +235,45 @@ fn read(
 }
 
 /// The clip exponent from the noisy people per bin (`signed`, at noise `scale`), or `None`
-/// when the noise hides every bin (the table's bound is used then). The highest *sure* bin —
-/// one at [`SURE_SCALES`], or at [`FIRM_SCALES`] above a bin at [`MORE_SCALES`] (the chance
-/// that the noise of empty bins fakes either, across every bin of the histogram, is under
-/// 0.2 %) — is extended up through the bins just above it at [`MORE_SCALES`] (noise would
-/// have to fake two bins in a row to move it two octaves); the clip is that bin's upper edge.
+/// when the noise hides every bin (the table's bound is used then).
+///
+/// The bins fall into *runs*, consecutive bins each at [`MORE_SCALES`]. The *body* is the run
+/// of the most (noisy) people among the runs with a bin at [`SURE_SCALES`]; the clip is the
+/// upper edge of its highest bin, or of the highest bin of a run above it with a bin at
+/// [`LONE_SCALES`]. The noise alone moves the clip an octave with the chance that one empty
+/// bin just above the body reaches 2.5 scales (4 %), two octaves at 0.2 %; a run far above it,
+/// which would make the count's noise drown the table, at about 3 · 10^-8. A real run far
+/// above the body under 20 scales (a few very heavy people, apart from the rest) is not
+/// counted past the body's clip: their rows past it are the estimate's bias.
 pub fn clip_exponent(signed: &[i64], scale: f64) -> Option<u32> {
     let scale = scale.max(1.0);
-    let at = |j: usize, scales: f64| signed.get(j).is_some_and(|&n| n as f64 >= scales * scale);
-    let sure =
-        |j: usize| at(j, SURE_SCALES) || (j > 0 && at(j, FIRM_SCALES) && at(j - 1, MORE_SCALES));
-    let mut j = (0..signed.len()).rev().find(|&j| sure(j))?;
-    while at(j + 1, MORE_SCALES) {
-        j += 1;
+    // Each run: (lowest bin, highest bin, its people, its most scales).
+    let mut runs: Vec<(usize, usize, i64, f64)> = Vec::new();
+    for (j, &n) in signed.iter().enumerate() {
+        let scales = n as f64 / scale;
+        if scales < MORE_SCALES {
+            continue;
+        }
+        match runs.last_mut() {
+            Some(run) if run.1 + 1 == j => {
+                run.1 = j;
+                run.2 += n;
+                run.3 = run.3.max(scales);
+            }
+            _ => runs.push((j, j, n, scales)),
+        }
     }
-    Some((j as u32 + 1).min(TOP))
+    let body = runs
+        .iter()
+        .filter(|r| r.3 >= SURE_SCALES)
+        .max_by_key(|r| r.2)?;
+    let top = runs
+        .iter()
+        .filter(|r| r.0 > body.1 && r.3 >= LONE_SCALES)
+        .map(|r| r.1)
+        .max()
+        .unwrap_or(body.1);
+    Some((top as u32 + 1).min(TOP))
 }
 
 /// The noisy count and window count of the table `chosen` describes (step 3 of the module),
@@ -304,13 +330,13 @@ mod tests {
     }
 
     #[test]
-    fn the_clip_is_above_the_highest_bin_the_noise_cannot_have_made_up() {
+    fn the_clip_is_the_top_of_the_body_or_of_a_run_far_above_it_at_twenty_scales() {
         let scale = 10.0;
         let mut signed = vec![0i64; TOP as usize + 1];
         for (j, n) in [500, 400, 300, 200, 100, 30].into_iter().enumerate() {
             signed[j] = n;
         }
-        // Bin 4 is the highest sure one (100 = 10 scales), bin 5 extends it (30 ≥ 2.5).
+        // Bins 0-5 are the body (30 ≥ 2.5 scales extends it): c = 64.
         assert_eq!(clip_exponent(&signed, scale), Some(6), "c = 64");
         signed[5] = 20;
         assert_eq!(
@@ -318,16 +344,51 @@ mod tests {
             Some(5),
             "bin 5 hidden: c = 32"
         );
-        // A lone high bin at 9 scales is noise; a gap stops the extension.
-        signed[20] = 90;
+        // A gap stops the body; runs above it under 20 scales are noise.
         signed[6] = 30;
+        signed[20] = 90;
+        signed[21] = 190;
         assert_eq!(clip_exponent(&signed, scale), Some(5));
-        // 6 scales over 2.5 is sure too.
-        signed[21] = 60;
+        // At 20 scales a run far above raises the clip to its top.
+        signed[21] = 200;
         assert_eq!(clip_exponent(&signed, scale), Some(22));
+        // The body is the run of the most people, not the lowest: a run below it at 10
+        // scales does not stop the clip there.
+        let mut low = vec![0i64; TOP as usize + 1];
+        low[0] = 100;
+        low[4..9].fill(400);
+        assert_eq!(clip_exponent(&low, scale), Some(9));
         assert_eq!(clip_exponent(&[0; 25], scale), None, "nothing sure");
+        assert_eq!(
+            clip_exponent(&[90; 25], scale),
+            None,
+            "nothing at 10 scales"
+        );
         let mut top = vec![0i64; TOP as usize + 1];
         top[TOP as usize] = 1000;
         assert_eq!(clip_exponent(&top, scale), Some(TOP));
+    }
+
+    /// The noise of the empty bins, drawn by the mechanism the extraction uses, never makes
+    /// the clip leap far above the people (which would drown the table's count: seen in CI
+    /// with the earlier rule, which took the highest bin at 10 scales, or at 6 over 2.5, as the
+    /// clip: about 2 draws in 1,000).
+    #[test]
+    fn the_noise_of_empty_bins_does_not_make_the_clip_leap() {
+        // 200 people with 4-7 rows each: bin 2, at 40 scales (ε 0.2: the scale is 5).
+        let mut exact = vec![0i64; TOP as usize + 1];
+        exact[2] = 200;
+        let (mut leaps, mut hidden) = (0, 0);
+        let draws = 20_000;
+        for _ in 0..draws {
+            let r = crate::dp::mechanism::noisy_counts(&exact, 1, 0.2).unwrap();
+            match clip_exponent(&r.values, r.scale) {
+                Some(j) if j >= 8 => leaps += 1,
+                Some(j) => assert!(j >= 3, "the clip {j} is under the people's rows"),
+                None => hidden += 1,
+            }
+        }
+        assert_eq!(leaps, 0, "{leaps} of {draws} clips leapt past 2^8");
+        assert_eq!(hidden, 0, "the body at 40 scales was hidden {hidden} times");
     }
 }
