@@ -13,7 +13,9 @@
 #
 # Options (environment): SPEC (specs/chat/spec.json), BAND (dev), TABLE (messages), SEED,
 # REPS (3: best of REPS for each contender; 2 saves time on the dev band), RUNS (5),
-# MEM_BANDS ("ci dev"; "ci dev staging" loads ~190 M rows: an hour and ~40 GB of disk).
+# MEM_BANDS ("ci dev"; "ci staging" loads ~190 M rows: ~32 GB of disk), MEM_SAMPLER_FLAGS (extra
+# flags of the memory run's extract, e.g. "--sample-percent 1": an exact extract of staging
+# takes about an hour here).
 # Uses DATABASE_URL if reachable, else the sandbox. Prints a markdown table for
 # docs/performance.md. Not part of the timed test suite.
 set -euo pipefail
@@ -277,13 +279,15 @@ bench_memory() {
     l=$(DATABASE_URL="$server/$db" rss "$BIN/pgshape-loader" -q load --spec "$SPEC" --band "$band" --seed "$SEED" \
       --schema public --create-schema --environment perf --metadata-dir "$WORK/meta")
     s=$(DATABASE_URL="$server/$db" ANONYMIZATION_SALT="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
-      rss "$BIN/pgshape-sampler" -q extract --output "$WORK/pack-$band.json")
+      rss "$BIN/pgshape-sampler" -q extract --output "$WORK/pack-$band.json" ${MEM_SAMPLER_FLAGS:-})
+    size=$(psql -XqAt "$server/$db" -c "SELECT pg_size_pretty(pg_database_size(current_database()))")
+    echo "== band $band: database $size" >&2
     [ -n "$base_g" ] || { base_g=$g; base_l=$l; base_s=$s; }
     echo "| $band | $rows | $(mb "$g") | $(mb "$l") | $(mb "$s") | $(vs "$g" "$base_g") / $(vs "$l" "$base_l") / $(vs "$s" "$base_s") |"
   done
   psql -XqAt "$server/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
   echo
-  echo "command: scripts/bench.sh memory (SPEC=$SPEC MEM_BANDS=\"${bands[*]}\" SEED=$SEED), /usr/bin/time -f %M, release build, $(date -u +%Y-%m-%dT%H:%MZ), $(machine)"
+  echo "command: scripts/bench.sh memory (SPEC=$SPEC MEM_BANDS=\"${bands[*]}\" MEM_SAMPLER_FLAGS=\"${MEM_SAMPLER_FLAGS:-}\" SEED=$SEED), /usr/bin/time -f %M, release build, $(date -u +%Y-%m-%dT%H:%MZ), $(machine)"
   echo "machine load: $(uptime)"
 }
 

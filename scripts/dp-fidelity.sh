@@ -50,7 +50,7 @@ for eps in $EPSILONS; do
   if [[ -n "${POLICY:-}" ]]; then dp+=(--policy "$POLICY"); fi
   DATABASE_URL="$(db_url "$PROD")" "$BIN/pgshape-sampler" extract -q --output "$dir/prod.json" \
     --schema "$SCHEMA" --window-days 60 "${dp[@]}" >/dev/null
-  "$BIN/pgshape-generator" init --pack "$dir/prod.json" --output "$dir/spec.json" ${INIT[@]+"${INIT[@]}"} >/dev/null
+  "$BIN/pgshape-generator" init --pack "$dir/prod.json" --output "$dir/spec.json" ${INIT[@]+"${INIT[@]}"} ${INIT_FLAGS:-} >/dev/null
   "$BIN/pgshape-generator" generate --spec "$dir/spec.json" --band "$BAND" --seed dp --output "$dir/dataset" >/dev/null
   psql -X -q "$SERVER_URL" -c "DROP DATABASE IF EXISTS $SYNTH WITH (FORCE)" -c "CREATE DATABASE $SYNTH"
   DATABASE_URL="$(db_url "$SYNTH")" PGSHAPE_ENV=ci "$BIN/pgshape-loader" load -q --dataset "$dir/dataset" \

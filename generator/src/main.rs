@@ -126,9 +126,10 @@ struct InitArgs {
     /// The spec's name (default: the output file's stem).
     #[arg(long)]
     name: Option<String>,
-    /// Put a child table's window timestamp after its parent's (lognormal offset, median one
-    /// day; the pack has no offsets yet). Off by default: it keeps order but skews weekday and
-    /// hourly profiles down chains of tables.
+    /// Put a child table's window timestamp after its parent's, by the pack's
+    /// child-minus-parent offsets where it measured them (else lognormal, median one day).
+    /// Off by default: times a day or more after their parent's skew the weekday and hourly
+    /// profiles down chains of tables (docs/formats.md)
     #[arg(long)]
     after_parent: bool,
     /// Use a pack past its expires_at.

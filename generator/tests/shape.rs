@@ -228,3 +228,48 @@ fn null_counts_are_the_null_fraction_of_the_table() {
         assert!(checked >= 3, "{checked}");
     }
 }
+
+/// A time within a day of its base is the base's plus the offset: the base's hour stays,
+/// whatever the hourly profile says (a profile of hour 3 only would otherwise move every
+/// value to 03 UTC, and reject those before the base's hour).
+#[test]
+fn an_offset_under_a_day_keeps_the_bases_hour() {
+    use pgshape_core::dist::Dist;
+    let mut spec =
+        Spec::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/chat/spec.json")).unwrap();
+    let users = spec.tables.get_mut("users").unwrap();
+    let ts = users
+        .columns
+        .get_mut("verified_at")
+        .unwrap()
+        .timestamp
+        .as_mut()
+        .unwrap();
+    assert_eq!(ts.after.as_deref(), Some("created_at"));
+    ts.offset_seconds = Some(Dist::Lognormal {
+        median: 600.0,
+        sigma: 1.0,
+        max: Some(7_200.0),
+    });
+    let mut hourly = vec![0.0; 24];
+    hourly[3] = 1.0;
+    ts.hourly = Some(hourly);
+    let e = Engine::new(spec, "ci", "offset-test").unwrap();
+    let m = e.model();
+    let ti = m.table_index("users").unwrap();
+    let col = |name: &str| m.tables[ti].columns.iter().position(|c| c.name == name);
+    let (_, base) = walk(&e, ti, col("created_at"));
+    let (_, after) = walk(&e, ti, col("verified_at"));
+    let (mut pairs, mut at_three) = (0, 0);
+    for (b, a) in base.iter().zip(&after) {
+        let (Value::Ts(b), Value::Ts(a)) = (b, a) else {
+            continue;
+        };
+        pairs += 1;
+        let d = a - b;
+        assert!((0..=7_200_000_000).contains(&d), "offset {d} µs");
+        at_three += usize::from(a.rem_euclid(86_400_000_000) / 3_600_000_000 == 3);
+    }
+    assert!(pairs > 200, "{pairs} pairs");
+    assert!(at_three * 4 < pairs, "{at_three} of {pairs} at 03 UTC");
+}

@@ -390,11 +390,11 @@ impl TableCtx<'_> {
             cm.and_then(|m| weights(m.hourly.as_ref()))
         };
         let weekly = cm.and_then(|m| weights(m.weekday.as_ref()));
-        // By default standalone in the window: the pack has no child-minus-parent offsets
-        // yet, and a timestamp `after` another compounds the profiles (a child's day inherits
-        // its parent's weekday thinning) and, down a chain, piles rows at the window's end
-        // (docs/formats.md, "A spec derived from a pack"). `--after-parent` puts the table's
-        // window column after the parent's, a day's median later.
+        // By default standalone in the window: a timestamp a day or more `after` another
+        // compounds the profiles (a child's day inherits its parent's weekday thinning, then
+        // its own), down chains of tables (docs/formats.md, "A spec derived from a pack").
+        // `--after-parent` puts the table's window column after the parent's; calibrate then
+        // fits the offsets to the pack's.
         let parent_window = self.group.filter(|_| self.after_parent).and_then(|fk| {
             self.pack
                 .tables

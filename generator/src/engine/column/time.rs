@@ -1,5 +1,7 @@
 //! Timestamps: after a base time by an offset (or uniform in the window), thinned by the
-//! hourly and weekday profiles.
+//! hourly and weekday profiles. An offset under a day keeps the base's hour and weekday: the
+//! profiles shape the day and hour of times a day or more after their base, and of times
+//! without one.
 
 use pgshape_core::rng::Stream;
 
@@ -49,6 +51,13 @@ pub(super) fn timestamp(
                     let fit = d.cdf((end - b) as f64 / US_PER_SEC);
                     room.u_max = Some(if fit > 0.0 { fit } else { 1.0 });
                     continue;
+                }
+                if c - b < DAY_US {
+                    // Within a day of its base the time is the base's plus the offset: its
+                    // hour and weekday are the base's (as a read follows its message), not
+                    // drawn again from the profile (which would put it at an hour the base's
+                    // day has not reached yet, or thin its weekday twice).
+                    return c;
                 }
                 c
             }
