@@ -23,6 +23,8 @@ use pgshape_core::pack::{Categories, Namespace};
 use pgshape_core::{Error, Result};
 use postgres::GenericClient;
 
+use crate::reads::Reads;
+
 use crate::dp::budget::Family;
 use crate::dp::noise::SELECTION_PART;
 use crate::metrics::Scan;
@@ -53,7 +55,7 @@ struct Kept {
 /// The category frequencies of column `i` of `t` over `from` (alias `t`), and the token
 /// namespace used (none for enum labels).
 pub fn categories(
-    client: &mut impl GenericClient,
+    reads: &mut Reads<'_, impl GenericClient>,
     t: &Table,
     i: usize,
     from: &str,
@@ -64,9 +66,9 @@ pub fn categories(
     let what = format!("categories of {}.{}", t.qualified(), c.name);
     let max_keys = max_keys(scan);
     let votes = scan.noise.is_on().then_some(max_keys);
-    let mut cells = cells(client, &quote(&c.name), from, unit, votes, &what)?;
+    let mut cells = cells(reads, &quote(&c.name), from, unit, votes, &what)?;
     let domain = match scan.noise.is_on() && c.type_kind == TypeKind::Enum {
-        true => enum_domain(client, t, &c.name, &what)?,
+        true => enum_domain(reads.client(), t, &c.name, &what)?,
         false => Vec::new(),
     };
     let kept = if !domain.is_empty() {
@@ -75,7 +77,7 @@ pub fn categories(
     } else if scan.noise.is_on() {
         private(&cells, max_keys, scan)?
     } else {
-        k_suppressed(client, &quote(&c.name), from, unit, scan, &cells, &what)?
+        k_suppressed(reads, &quote(&c.name), from, unit, scan, &cells, &what)?
     };
     let enum_labels = c.type_kind == TypeKind::Enum;
     let allowed = scan.policy.labels(t, &c.name);
@@ -136,14 +138,30 @@ fn max_keys(scan: &Scan<'_>) -> u32 {
 /// depends on the plan). Votes for at most `votes` labels per unit are counted under DP, where
 /// a unit can hold several rows (else they are the units).
 fn cells(
-    client: &mut impl GenericClient,
+    reads: &mut Reads<'_, impl GenericClient>,
     col: &str,
     from: &str,
     unit: &UnitSql,
     votes: Option<u32>,
     what: &str,
 ) -> Result<Vec<Cell>> {
-    let sql = match (&unit.expr, votes) {
+    let rows = reads.all(&cells_sql(col, from, unit, votes), what)?;
+    let mut cells: Vec<Cell> = rows
+        .iter()
+        .map(|r| Cell {
+            label: r.get(0),
+            rows: r.get::<i64>(1) as u64,
+            units: r.get::<i64>(2) as u64,
+            votes: r.get::<i64>(3) as u64,
+        })
+        .collect();
+    cells.sort_by(|a, b| a.label.cmp(&b.label));
+    Ok(cells)
+}
+
+/// The statement of [`cells`]: per label its rows, units and votes.
+pub fn cells_sql(col: &str, from: &str, unit: &UnitSql, votes: Option<u32>) -> String {
+    match (&unit.expr, votes) {
         (Some(_), Some(max_keys)) => format!(
             "WITH r AS (SELECT t.{col}::text AS l, {u} AS u, \
              row_number() OVER (PARTITION BY {u} ORDER BY random()) AS rank \
@@ -157,19 +175,19 @@ fn cells(
              WHERE t.{col} IS NOT NULL GROUP BY 1",
             units = unit.count(None)
         ),
-    };
-    let rows = client.query(&sql, &[]).map_err(Error::db(what))?;
-    let mut cells: Vec<Cell> = rows
-        .iter()
-        .map(|r| Cell {
-            label: r.get(0),
-            rows: r.get::<_, i64>(1) as u64,
-            units: r.get::<_, i64>(2) as u64,
-            votes: r.get::<_, i64>(3) as u64,
-        })
-        .collect();
-    cells.sort_by(|a, b| a.label.cmp(&b.label));
-    Ok(cells)
+    }
+}
+
+/// The statement of the people of the labels of column `col` that rest on fewer than `k`
+/// (counted together: a person may hold several), worked out by the server from the cells
+/// of [`cells_sql`] with DP off: the labels never leave it.
+pub fn hidden_sql(col: &str, from: &str, unit: &UnitSql, k: u64) -> String {
+    format!(
+        "SELECT {units} FROM {from} WHERE t.{col}::text IN \
+         (SELECT c.l FROM ({cells}) c(l, n, un, votes) WHERE c.un < {k} AND c.n > 0)",
+        units = unit.count(None),
+        cells = cells_sql(col, from, unit, None),
+    )
 }
 
 /// The labels of an enum column's type in the catalog (a public domain: which of them the data
@@ -300,7 +318,7 @@ fn private(cells: &[Cell], max_keys: u32, scan: &Scan<'_>) -> Result<Kept> {
 /// With DP off: labels of at least k people, with a complement where the hidden ones could
 /// be recovered by subtraction.
 fn k_suppressed(
-    client: &mut impl GenericClient,
+    reads: &mut Reads<'_, impl GenericClient>,
     col: &str,
     from: &str,
     unit: &UnitSql,
@@ -308,24 +326,16 @@ fn k_suppressed(
     cells: &[Cell],
     what: &str,
 ) -> Result<Kept> {
-    let hidden_labels: Vec<&str> = cells
-        .iter()
-        .filter(|c| c.units < scan.k && c.rows > 0)
-        .map(|c| c.label.as_str())
-        .collect();
-    // The suppressed cells' people together (a label may hold a person another also holds):
-    // counted by the server, the labels never leave it.
-    let hidden_units = if hidden_labels.len() <= 1 {
+    let hidden_labels = cells.iter().filter(|c| c.units < scan.k && c.rows > 0);
+    // The suppressed cells' people together (a label may hold a person another also holds).
+    let hidden_units = if hidden_labels.count() <= 1 {
         None
     } else {
-        let sql = format!(
-            "SELECT {} FROM {from} WHERE t.{col}::text = ANY($1)",
-            unit.count(None)
-        );
-        let row = client
-            .query_one(&sql, &[&hidden_labels])
-            .map_err(Error::db(format!("people of the suppressed {what}")))?;
-        Some(row.get::<_, i64>(0) as u64)
+        let row = reads.one(
+            &hidden_sql(col, from, unit, scan.k),
+            format!("people of the suppressed {what}"),
+        )?;
+        Some(row.get::<i64>(0) as u64)
     };
     let counts: Vec<(u64, u64)> = cells.iter().map(|c| (c.rows, c.units)).collect();
     let rows = crate::profile::suppress_with_complement_given(&counts, scan.k, hidden_units);

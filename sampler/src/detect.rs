@@ -47,28 +47,46 @@ pub fn reclassify(
     } else {
         format!("{rel} t")
     };
+    let candidates: Vec<usize> = (0..t.columns.len())
+        .filter(|&i| {
+            let c = &t.columns[i];
+            matches!(roles[i], Role::Text | Role::Category | Role::Other)
+                && c.type_kind != TypeKind::Enum
+                && !matches!(c.effective_type(), "boolean" | "bytea")
+                && policy.explicit_role(t, &c.name).is_none()
+        })
+        .collect();
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One scan for every candidate column: the rows are read once, as far as the column that
+    // needs most of them reaches (a common table expression is filled as it is read), in the
+    // order a scan of each column alone would have read them.
+    let mut cols = Vec::new();
+    let mut samples = Vec::new();
+    for (j, &i) in candidates.iter().enumerate() {
+        let col = quote(&t.columns[i].name);
+        cols.push(format!(
+            "t.{col}::text AS v{j}, t.{col} IS NOT NULL AS n{j}"
+        ));
+        samples.push(format!(
+            "ARRAY(SELECT v{j} FROM s WHERE n{j} LIMIT {SAMPLE_VALUES})"
+        ));
+    }
+    let sql = format!(
+        "WITH s AS MATERIALIZED (SELECT {} FROM {from}) SELECT {}",
+        cols.join(", "),
+        samples.join(", ")
+    );
+    let row = client
+        .query_one(&sql, &[])
+        .map_err(Error::db(format!("a value sample of {}", t.qualified())))?;
     let mut changed = Vec::new();
-    for (c, r) in t.columns.iter().zip(roles.iter_mut()) {
-        let candidate = matches!(r, Role::Text | Role::Category | Role::Other)
-            && c.type_kind != TypeKind::Enum
-            && !matches!(c.effective_type(), "boolean" | "bytea")
-            && policy.explicit_role(t, &c.name).is_none();
-        if !candidate {
-            continue;
-        }
-        let col = quote(&c.name);
-        let values: Vec<String> = client
-            .query(
-                &format!("SELECT t.{col}::text FROM {from} WHERE t.{col} IS NOT NULL LIMIT {SAMPLE_VALUES}"),
-                &[],
-            )
-            .map_err(Error::db(format!("a value sample of {}.{}", t.qualified(), c.name)))?
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
+    for (j, &i) in candidates.iter().enumerate() {
+        let values: Vec<String> = row.get(j);
         if let Some(d) = looks_like_pii(&values) {
-            *r = Role::Pii;
-            changed.push((c.name.clone(), d));
+            roles[i] = Role::Pii;
+            changed.push((t.columns[i].name.clone(), d));
         }
     }
     Ok(changed)

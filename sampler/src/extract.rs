@@ -124,8 +124,33 @@ pub fn extract_observed(
         noise: &noise,
         clip: std::cell::Cell::new(None),
         chosen: Default::default(),
+        bases: None,
     };
     choose_clips(&mut tx, &schema, &units, &scan)?;
+    // An exact extraction reads every figure ahead in one statement (each table scanned
+    // once); under DP or sampling each runs on its own ([`crate::reads`]).
+    let fused = !noise.is_on() && !opts.sample.is_sampled();
+    let bases = fused.then(|| bases(&schema, &roles, &units, &opts.policy));
+    let scan = Scan {
+        bases: bases.as_ref().map(|b| {
+            b.iter()
+                .map(|(t, name, _)| (t.clone(), name.clone()))
+                .collect()
+        }),
+        ..scan
+    };
+    let mut reads = match bases {
+        Some(b) => crate::reads::Reads::fused(
+            &mut tx,
+            b.into_iter().map(|(_, name, def)| (name, def)).collect(),
+        ),
+        None => crate::reads::Reads::direct(&mut tx),
+    };
+    if scan.bases.is_some() {
+        let statements = statements(&schema, &roles, &units, &scan);
+        tracing::debug!(statements = statements.len(), "figures read ahead");
+        reads.prefetch(&statements)?;
+    }
     let mut tables = BTreeMap::new();
     let mut edges = Vec::new();
     let mut namespaces = Vec::new();
@@ -134,7 +159,7 @@ pub fn extract_observed(
     ));
     for t in &schema.tables {
         let started = std::time::Instant::now();
-        let (metrics, e, ns) = measure_table(&mut tx, t, &schema, &roles, &units, &scan)?;
+        let (metrics, e, ns) = measure_table(&mut reads, t, &schema, &roles, &units, &scan)?;
         observe(Step::Measured {
             table: t.qualified(),
             rows: metrics.total_rows,
@@ -144,6 +169,7 @@ pub fn extract_observed(
         edges.extend(e);
         namespaces.extend(ns);
     }
+    drop(reads);
     if noise.is_on() {
         tracing::info!(epsilon = noise.spent(), "figures noised");
         crate::consistent::counts(&mut tables, &mut edges);
@@ -314,7 +340,7 @@ fn choose_clips(
 
 /// The metrics of table `t`, the edges of its foreign keys and the token namespaces used.
 fn measure_table(
-    tx: &mut postgres::Transaction<'_>,
+    reads: &mut crate::reads::Reads<'_, postgres::Transaction<'_>>,
     t: &pgshape_core::catalog::Table,
     schema: &pgshape_core::catalog::Schema,
     roles: &BTreeMap<String, Vec<Role>>,
@@ -327,7 +353,7 @@ fn measure_table(
     scan.clip.set(clip_of(t, unit, scan));
     let window = scan.policy.window_column(t);
     let (mut metrics, namespaces) =
-        crate::metrics::table(tx, t, &roles[&q], window, &unit.sql(), scan)?;
+        crate::metrics::table(reads, t, &roles[&q], window, &unit.sql(), scan)?;
     metrics.privacy_unit = Some(unit.to_string());
     if metrics.count_method == "band" {
         tracing::info!(table = %q, unit = %unit, "rows of fewer than k people: schema and a row-count band only");
@@ -338,19 +364,21 @@ fn measure_table(
         let parent = format!("{}.{}", fk.ref_schema, fk.ref_table);
         let parent_unit = units.get(&parent);
         let parent_sql = parent_unit.map_or(UnitSql::rows(), |u| u.sql());
+        let parent_sql = scan.unit_of(&fk.ref_schema, &fk.ref_table, &parent_sql);
         let parent_table = schema.tables.iter().find(|p| p.qualified() == parent);
         let parent_clip = parent_unit
             .zip(parent_table)
             .and_then(|(u, p)| clip_of(p, u, scan));
         let spread = crate::fanout::Spread::of(fk, unit, parent_unit, scan.sensitivity());
         let (mut edge, people) =
-            crate::fanout::edge(tx, t, fk, &parent_sql, parent_clip, &spread, scan)?;
+            crate::fanout::edge(reads, t, fk, &parent_sql, parent_clip, &spread, scan)?;
         scan.rests(people);
         // Timings where the child has a time column (and offsets where the parent does).
         if let Some((child_time, parent_time)) = crate::timing::columns(scan.policy, schema, t, fk)
         {
+            let child_unit = scan.unit_of(&t.schema, &t.name, &unit.sql());
             let timings =
-                crate::timing::timings(tx, t, child_time, fk, parent_time, &unit.sql(), scan)?;
+                crate::timing::timings(reads, t, child_time, fk, parent_time, &child_unit, scan)?;
             let exported = |n: pgshape_core::pack::Numbers| {
                 // Fewer than k people in all: nothing to say.
                 (!n.histogram.is_empty()).then_some(n)
@@ -368,6 +396,128 @@ fn measure_table(
     metrics.min_people = scan.rests_on.get().filter(|_| !scan.noise.is_on());
     tracing::info!(table = %q, rows = metrics.total_rows, unit = %unit, "measured");
     Ok((metrics, edges, namespaces))
+}
+
+/// Per table (qualified name) its base for reading ahead ([`crate::reads`]): name and
+/// `SELECT`. A base holds the columns the figures and the joins read (all but `skip` ones
+/// outside keys), `tableoid` and `ctid` (a row's identity, for rows that are their own
+/// units) and the row's unit; the unit's joins read the bases of the tables on its path, so
+/// no table is scanned twice. Bases come after those their joins read.
+fn bases(
+    schema: &pgshape_core::catalog::Schema,
+    roles: &BTreeMap<String, Vec<Role>>,
+    units: &BTreeMap<String, crate::unit::Unit>,
+    policy: &Policy,
+) -> Vec<(String, String, String)> {
+    use pgshape_core::ident::{qualified, quote};
+    let names: BTreeMap<String, String> = schema
+        .tables
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.qualified(), format!("pgshape_base{i}")))
+        .collect();
+    let relation = |s: &str, n: &str| {
+        names
+            .get(&format!("{s}.{n}"))
+            .cloned()
+            .unwrap_or_else(|| qualified(s, n))
+    };
+    let mut out: Vec<(String, String, String, Vec<String>)> = Vec::new();
+    for t in &schema.tables {
+        let q = t.qualified();
+        let referenced = |c: &str| {
+            schema.tables.iter().any(|o| {
+                o.foreign_keys.iter().any(|fk| {
+                    fk.ref_schema == t.schema
+                        && fk.ref_table == t.name
+                        && fk.ref_columns.iter().any(|r| r == c)
+                })
+            })
+        };
+        let keyed = |c: &str| {
+            t.primary_key.iter().flatten().any(|k| k == c)
+                || t.unique_keys.iter().flatten().any(|k| k == c)
+                || t.foreign_keys
+                    .iter()
+                    .any(|fk| fk.columns.iter().any(|k| k == c))
+                || policy.window_column(t) == Some(c)
+                || referenced(c)
+        };
+        let mut select = vec!["t.tableoid".to_string(), "t.ctid".to_string()];
+        for (c, r) in t.columns.iter().zip(&roles[&q]) {
+            if *r != Role::Skip || keyed(&c.name) {
+                select.push(format!("t.{}", quote(&c.name)));
+            }
+        }
+        let unit = units[&q].sql_over(&relation);
+        if let Some(u) = &unit.expr {
+            select.push(format!("{u} AS {}", crate::metrics::BASE_UNIT));
+        }
+        let def = format!(
+            "SELECT {} FROM {} t {}",
+            select.join(", "),
+            qualified(&t.schema, &t.name),
+            unit.joins
+        );
+        let reads: Vec<String> = names
+            .iter()
+            .filter(|(other, name)| **other != q && unit.joins.contains(&format!("{name} ")))
+            .map(|(_, name)| name.clone())
+            .collect();
+        out.push((q.clone(), names[&q].clone(), def, reads));
+    }
+    // After the bases each one reads (a path has no cycle).
+    let mut ordered: Vec<(String, String, String)> = Vec::new();
+    while !out.is_empty() {
+        let ready = out
+            .iter()
+            .position(|(_, _, _, reads)| {
+                reads.iter().all(|r| ordered.iter().any(|(_, n, _)| n == r))
+            })
+            .unwrap_or(0);
+        let (q, name, def, _) = out.remove(ready);
+        ordered.push((q, name, def));
+    }
+    ordered
+}
+
+/// Every statement of an exact extraction's figures ([`crate::metrics::statements`], and
+/// per foreign key its fan-out and timings), over the bases of `scan`.
+fn statements(
+    schema: &pgshape_core::catalog::Schema,
+    roles: &BTreeMap<String, Vec<Role>>,
+    units: &BTreeMap<String, crate::unit::Unit>,
+    scan: &Scan<'_>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in &schema.tables {
+        let q = t.qualified();
+        let unit = units[&q].sql();
+        let window = scan.policy.window_column(t);
+        out.extend(crate::metrics::statements(
+            t, &roles[&q], window, &unit, scan,
+        ));
+        for fk in &t.foreign_keys {
+            let parent = format!("{}.{}", fk.ref_schema, fk.ref_table);
+            let parent_sql = units.get(&parent).map_or(UnitSql::rows(), |u| u.sql());
+            let parent_sql = scan.unit_of(&fk.ref_schema, &fk.ref_table, &parent_sql);
+            out.push(crate::fanout::edge_sql(t, fk, &parent_sql, scan));
+            if let Some((child_time, parent_time)) =
+                crate::timing::columns(scan.policy, schema, t, fk)
+            {
+                let child_unit = scan.unit_of(&t.schema, &t.name, &unit);
+                out.push(crate::timing::timings_sql(
+                    t,
+                    child_time,
+                    fk,
+                    parent_time,
+                    &child_unit,
+                    scan,
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// Writes the pack, then its manifest (which records the pack's sha256); both appear or

@@ -7,10 +7,12 @@
 //! about n·P % of them, small parents fall to zero), which skews every quantile.
 
 use pgshape_core::catalog::{ForeignKey, Table};
-use pgshape_core::ident::{qualified, quote};
+use pgshape_core::ident::quote;
 use pgshape_core::pack::{EdgeMetrics, EDGE_QUANTILES};
 use pgshape_core::Result;
 use postgres::GenericClient;
+
+use crate::reads::Reads;
 
 use crate::cells::round6;
 use crate::dp::budget::Family;
@@ -99,7 +101,7 @@ pub fn children(rel: &str, fk: &ForeignKey, spread: Option<&Spread>) -> String {
 /// removes their parents and moves the bins of `m` others'). Also returns the fewest units an
 /// exported figure rests on.
 pub fn edge(
-    client: &mut impl GenericClient,
+    reads: &mut Reads<'_, impl GenericClient>,
     child: &Table,
     fk: &ForeignKey,
     parent_unit: &UnitSql,
@@ -108,31 +110,7 @@ pub fn edge(
     scan: &Scan<'_>,
 ) -> Result<(EdgeMetrics, Option<u64>)> {
     let sample = &scan.sample;
-    let join = fk.join_sql("c", "t");
-    let group = fk
-        .ref_columns
-        .iter()
-        .map(|p| format!("t.{}", quote(p)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let counted = quote(&fk.columns[0]);
-    let on = scan.noise.is_on();
-    // One pass: the per-parent counts with the parent's unit, then their distribution.
-    let with = format!(
-        "f0 AS (SELECT count(c.{counted}) AS x, {u} AS u
-                  FROM {parent} {joins} LEFT JOIN {child} c ON {join} GROUP BY {group}, 2),
-         f AS MATERIALIZED (SELECT x, u FROM {clipped} fc),
-         nz AS (SELECT x, u FROM f WHERE x > 0)",
-        u = parent_unit.column(),
-        joins = parent_unit.joins,
-        parent = sample.from(&qualified(&fk.ref_schema, &fk.ref_table), "t"),
-        child = children(
-            &qualified(&child.schema, &child.name),
-            fk,
-            on.then_some(spread)
-        ),
-        clipped = crate::clip::relation("f0", parent_clip.filter(|_| on)),
-    );
+    let with = with(child, fk, parent_unit, parent_clip, spread, scan);
     let bounds = scan.noise.bounds();
     let dp = ShapeDp {
         family: Family::Fanout,
@@ -141,15 +119,8 @@ pub fn edge(
         bound: bounds.map_or(u64::MAX, |b| b.max_children_per_parent),
     };
     let what = format!("the fan-out of {}", fk.name);
-    let of = Of {
-        with: &with,
-        hist: "f",
-        quantile: "nz",
-        by_unit: parent_unit.expr.is_some(),
-        points: EDGE_QUANTILES,
-        what: &what,
-    };
-    let m = crate::shape::measure(client, &of, scan, &dp)?;
+    let of = of(&with, parent_unit, &what);
+    let m = crate::shape::measure(reads, &of, scan, &dp)?;
     let (parents, zero) = (m.total, m.zeros);
     Ok((
         EdgeMetrics {
@@ -175,6 +146,61 @@ pub fn edge(
         },
         m.min_units,
     ))
+}
+
+/// The per-parent counts of `fk` with the parent's unit (`f`, the non-zero ones `nz`), as
+/// common table expressions: one pass over the parent and its children.
+fn with(
+    child: &Table,
+    fk: &ForeignKey,
+    parent_unit: &UnitSql,
+    parent_clip: Option<u64>,
+    spread: &Spread,
+    scan: &Scan<'_>,
+) -> String {
+    let join = fk.join_sql("c", "t");
+    let group = fk
+        .ref_columns
+        .iter()
+        .map(|p| format!("t.{}", quote(p)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let counted = quote(&fk.columns[0]);
+    let on = scan.noise.is_on();
+    format!(
+        "f0 AS (SELECT count(c.{counted}) AS x, {u} AS u
+                  FROM {parent} {joins} LEFT JOIN {child} c ON {join} GROUP BY {group}, 2),
+         f AS MATERIALIZED (SELECT x, u FROM {clipped} fc),
+         nz AS (SELECT x, u FROM f WHERE x > 0)",
+        u = parent_unit.column(),
+        joins = parent_unit.joins,
+        parent = scan.from_item(&fk.ref_schema, &fk.ref_table, "t"),
+        child = children(
+            &scan.relation(&child.schema, &child.name),
+            fk,
+            on.then_some(spread)
+        ),
+        clipped = crate::clip::relation("f0", parent_clip.filter(|_| on)),
+    )
+}
+
+/// What [`crate::shape`] reads of an edge's counts.
+fn of<'a>(with: &'a str, parent_unit: &UnitSql, what: &'a str) -> Of<'a> {
+    Of {
+        with,
+        hist: "f",
+        quantile: "nz",
+        by_unit: parent_unit.expr.is_some(),
+        points: EDGE_QUANTILES,
+        what,
+    }
+}
+
+/// The statement of [`edge`] with DP off (the one an exact extraction reads ahead).
+pub fn edge_sql(child: &Table, fk: &ForeignKey, parent_unit: &UnitSql, scan: &Scan<'_>) -> String {
+    let with = with(child, fk, parent_unit, None, &Spread::One, scan);
+    let probabilities: Vec<f64> = EDGE_QUANTILES.iter().map(|(_, p)| *p).collect();
+    crate::shape::sql(&of(&with, parent_unit, ""), None, &probabilities, scan.k)
 }
 
 #[cfg(test)]

@@ -49,6 +49,7 @@ pub mod people;
 pub mod plan;
 pub mod policy;
 pub mod profile;
+pub mod reads;
 pub mod report;
 pub mod roles;
 pub mod sample;

@@ -19,6 +19,7 @@ use crate::cells::{round6, round_decimals};
 use crate::dp::budget::Family;
 use crate::dp::noise::{Noiser, Noisy};
 use crate::policy::Policy;
+use crate::reads::Reads;
 use crate::roles::Role;
 use crate::sample::Sample;
 use crate::unit::UnitSql;
@@ -41,9 +42,45 @@ pub struct Scan<'a> {
     /// Per clipped table (qualified name), its rows per person and clip, chosen before any
     /// figure is read ([`crate::volume`]).
     pub chosen: std::cell::RefCell<BTreeMap<String, crate::volume::Chosen>>,
+    /// When an exact extraction reads its figures ahead ([`crate::reads`]): per table
+    /// (qualified name) the base its figures read instead of the table.
+    pub bases: Option<BTreeMap<String, String>>,
 }
 
 impl Scan<'_> {
+    /// The base of table `schema.name` when figures are read ahead.
+    fn base(&self, schema: &str, name: &str) -> Option<&String> {
+        self.bases.as_ref()?.get(&format!("{schema}.{name}"))
+    }
+
+    /// The relation of table `schema.name` (quoted), or its base.
+    pub fn relation(&self, schema: &str, name: &str) -> String {
+        match self.base(schema, name) {
+            Some(b) => b.clone(),
+            None => qualified(schema, name),
+        }
+    }
+
+    /// The `FROM` item of table `schema.name` under `alias`: sampled as the scan says, or
+    /// its base.
+    pub fn from_item(&self, schema: &str, name: &str, alias: &str) -> String {
+        match self.base(schema, name) {
+            Some(b) => format!("{b} {alias}"),
+            None => self.sample.from(&qualified(schema, name), alias),
+        }
+    }
+
+    /// The unit `unit` of table `schema.name` (over alias `t`), or its base's column.
+    pub fn unit_of(&self, schema: &str, name: &str, unit: &UnitSql) -> UnitSql {
+        match self.base(schema, name) {
+            Some(_) => UnitSql {
+                joins: String::new(),
+                expr: unit.expr.as_ref().map(|_| format!("t.{BASE_UNIT}")),
+            },
+            None => unit.clone(),
+        }
+    }
+
     /// Records that an exported figure rests on `units` people.
     pub fn rests(&self, units: Option<u64>) {
         if let Some(u) = units {
@@ -64,6 +101,9 @@ impl Scan<'_> {
             .map_err(|e| Error::Config(e.to_string()))
     }
 }
+
+/// The column of a base that holds a row's unit ([`crate::reads`]).
+pub const BASE_UNIT: &str = "pgshape_unit";
 
 /// A row count as a band: one significant digit (a table of few people is not counted
 /// exactly).
@@ -91,7 +131,7 @@ struct ColumnPass {
 /// Counts, null counts and distinct counts of the columns `read` of `t` in one pass over
 /// `from`.
 fn one_pass(
-    client: &mut impl GenericClient,
+    reads: &mut Reads<'_, impl GenericClient>,
     t: &Table,
     read: &[usize],
     window: Option<&str>,
@@ -99,35 +139,14 @@ fn one_pass(
     unit: &UnitSql,
     scan: &Scan<'_>,
 ) -> Result<Pass> {
-    let mut select = vec!["count(*)".to_string(), unit.count(None)];
-    match window {
-        // Without a window column the window count's place is taken by a constant.
-        None => select.push("0::bigint".into()),
-        Some(w) => {
-            let w = quote(w);
-            select.push(format!(
-                "count(*) FILTER (WHERE t.{w} >= $1::timestamptz AND t.{w} < $2::timestamptz)"
-            ));
-        }
-    }
-    for &i in read {
-        let c = quote(&t.columns[i].name);
-        select.push(format!(
-            "count(t.{c}), count(DISTINCT t.{c}::text), {}, {}",
-            unit.count(Some(&format!("t.{c} IS NOT NULL"))),
-            unit.count(Some(&format!("t.{c} IS NULL")))
-        ));
-    }
-    let sql = format!("SELECT {} FROM {from}", select.join(", "));
-    let row = match window {
-        Some(_) => client.query_one(&sql, &[&scan.start, &scan.end]),
-        None => client.query_one(&sql, &[]),
-    }
-    .map_err(Error::db(format!(
-        "counts, null fractions and distinct ratios of {}",
-        t.qualified()
-    )))?;
-    let get = |i: usize| row.get::<_, i64>(i) as u64;
+    let row = reads.one(
+        &one_pass_sql(t, read, window, from, unit, scan),
+        format!(
+            "counts, null fractions and distinct ratios of {}",
+            t.qualified()
+        ),
+    )?;
+    let get = |i: usize| row.get::<i64>(i) as u64;
     Ok(Pass {
         total: get(0),
         people: get(1),
@@ -142,6 +161,39 @@ fn one_pass(
             })
             .collect(),
     })
+}
+
+/// The statement of [`one_pass`].
+fn one_pass_sql(
+    t: &Table,
+    read: &[usize],
+    window: Option<&str>,
+    from: &str,
+    unit: &UnitSql,
+    scan: &Scan<'_>,
+) -> String {
+    let mut select = vec!["count(*)".to_string(), unit.count(None)];
+    match window {
+        // Without a window column the window count's place is taken by a constant.
+        None => select.push("0::bigint".into()),
+        Some(w) => {
+            let w = quote(w);
+            select.push(format!(
+                "count(*) FILTER (WHERE t.{w} >= {} AND t.{w} < {})",
+                crate::reads::instant(scan.start),
+                crate::reads::instant(scan.end)
+            ));
+        }
+    }
+    for &i in read {
+        let c = quote(&t.columns[i].name);
+        select.push(format!(
+            "count(t.{c}), count(DISTINCT t.{c}::text), {}, {}",
+            unit.count(Some(&format!("t.{c} IS NOT NULL"))),
+            unit.count(Some(&format!("t.{c} IS NULL")))
+        ));
+    }
+    format!("SELECT {} FROM {from}", select.join(", "))
 }
 
 /// The pass's counts, null counts and distinct counts noised (one release per family: the
@@ -204,23 +256,16 @@ impl ColumnPass {
 /// clipped per unit first ([`crate::clip`]) and every figure noised. Returns the token
 /// namespaces used, for the manifest.
 pub fn table(
-    client: &mut impl GenericClient,
+    reads: &mut Reads<'_, impl GenericClient>,
     t: &Table,
     roles: &[Role],
     window: Option<&str>,
     unit: &UnitSql,
     scan: &Scan<'_>,
 ) -> Result<(TableMetrics, Vec<Namespace>)> {
-    let from = format!(
-        "{} {}",
-        scan.sample.from(&qualified(&t.schema, &t.name), "t"),
-        unit.joins
-    );
-    let (from, unit) = crate::clip::rows(&from, unit, scan.clip.get());
-    let read: Vec<usize> = (0..t.columns.len())
-        .filter(|&i| roles[i] != Role::Skip)
-        .collect();
-    let mut pass = one_pass(client, t, &read, window, &from, &unit, scan)?;
+    let (from, unit) = from_item(t, unit, scan);
+    let read = read_columns(t, roles);
+    let mut pass = one_pass(reads, t, &read, window, &from, &unit, scan)?;
     // A clipped table's count ([`crate::volume`]), from its rows per person read before.
     let chosen = scan.chosen.borrow().get(&t.qualified()).cloned();
     let volume = match (chosen, scan.clip.get()) {
@@ -282,7 +327,7 @@ pub fn table(
     let mut namespaces = Vec::new();
     for (&i, p) in read.iter().zip(&pass.columns) {
         let c = &t.columns[i];
-        let (m, ns) = column(client, t, i, roles[i], p, pass.total, &from, &unit, scan)?;
+        let (m, ns) = column(reads, t, i, roles[i], p, pass.total, &from, &unit, scan)?;
         namespaces.extend(ns);
         metrics.columns.insert(c.name.clone(), m);
     }
@@ -292,7 +337,7 @@ pub fn table(
 /// The metrics of column `i` of `t` (role `r`, one-pass figures `p` of `total` rows).
 #[allow(clippy::too_many_arguments)]
 fn column(
-    client: &mut impl GenericClient,
+    reads: &mut Reads<'_, impl GenericClient>,
     t: &Table,
     i: usize,
     r: Role,
@@ -345,7 +390,7 @@ fn column(
         categories: None,
         number: None,
     };
-    let ns = by_role(client, t, i, r, from, unit, scan, &mut m)?;
+    let ns = by_role(reads, t, i, r, from, unit, scan, &mut m)?;
     Ok((m, ns))
 }
 
@@ -353,7 +398,7 @@ fn column(
 /// with the unit's joins; the token namespace a category column used.
 #[allow(clippy::too_many_arguments)]
 fn by_role(
-    client: &mut impl GenericClient,
+    reads: &mut Reads<'_, impl GenericClient>,
     t: &Table,
     i: usize,
     r: Role,
@@ -371,38 +416,27 @@ fn by_role(
     match r {
         _ if text_key || matches!(r, Role::Text | Role::Pii) => {
             // Lengths are computed by the server: content never crosses the wire.
-            let with = format!(
-                "v AS MATERIALIZED (SELECT {}::bigint AS x, {} AS u FROM {from} WHERE t.{col} IS NOT NULL)",
-                crate::roles::length_sql(c, &col),
-                unit.column()
-            );
+            let with = lengths_with(c, &col, from, unit);
             let what = format!("the lengths of {what}");
-            let of = crate::shape::Of {
-                with: &with,
-                hist: "v",
-                quantile: "v",
-                by_unit: unit.expr.is_some(),
-                points: LENGTH_QUANTILES,
-                what: &what,
-            };
+            let of = lengths_of(&with, unit, &what);
             let dp = crate::shape::ShapeDp {
                 family: Family::Lengths,
                 sensitivity: scan.sensitivity(),
                 per_person: scan.sensitivity(),
                 bound: scan.noise.bounds().map_or(u64::MAX, |b| b.max_length),
             };
-            let measured = crate::shape::measure(client, &of, scan, &dp)?;
+            let measured = crate::shape::measure(reads, &of, scan, &dp)?;
             scan.rests(measured.min_units);
             m.length = Some(measured.shape);
         }
         Role::Category => {
-            let (cats, ns) = crate::categories::categories(client, t, i, from, unit, scan)?;
+            let (cats, ns) = crate::categories::categories(reads, t, i, from, unit, scan)?;
             m.categories = Some(cats);
             return Ok(ns);
         }
         Role::Number => {
             let (number, people) = crate::numbers::numbers(
-                client,
+                reads,
                 from,
                 &col,
                 &crate::roles::number_sql(c, &col),
@@ -414,7 +448,7 @@ fn by_role(
             m.number = Some(number);
         }
         Role::Timestamp => {
-            let p = crate::profile::profiles(client, from, c, unit, &what, scan)?;
+            let p = crate::profile::profiles(reads, from, c, unit, &what, scan)?;
             scan.rests(p.min_units);
             m.hourly = p.hourly;
             m.weekday = Some(p.weekday);
@@ -424,6 +458,93 @@ fn by_role(
         Role::Text | Role::Pii | Role::Key | Role::Other | Role::Skip => {}
     }
     Ok(None)
+}
+
+/// The `FROM` item (alias `t`) of table `t`'s figures and the unit's SQL over it: the table
+/// (sampled, with the unit's joins) or its base, clipped under DP ([`crate::clip`]).
+fn from_item(t: &Table, unit: &UnitSql, scan: &Scan<'_>) -> (String, UnitSql) {
+    let unit = scan.unit_of(&t.schema, &t.name, unit);
+    let from = format!("{} {}", scan.from_item(&t.schema, &t.name, "t"), unit.joins);
+    crate::clip::rows(&from, &unit, scan.clip.get())
+}
+
+/// The columns of `t` read (all but `skip`).
+fn read_columns(t: &Table, roles: &[Role]) -> Vec<usize> {
+    (0..t.columns.len())
+        .filter(|&i| roles[i] != Role::Skip)
+        .collect()
+}
+
+/// The lengths of column `c` (quoted `col`) with their units, as the relation `v`.
+fn lengths_with(
+    c: &pgshape_core::catalog::Column,
+    col: &str,
+    from: &str,
+    unit: &UnitSql,
+) -> String {
+    format!(
+        "v AS MATERIALIZED (SELECT {}::bigint AS x, {} AS u FROM {from} WHERE t.{col} IS NOT NULL)",
+        crate::roles::length_sql(c, col),
+        unit.column()
+    )
+}
+
+/// What [`crate::shape`] reads of a column's lengths.
+fn lengths_of<'a>(with: &'a str, unit: &UnitSql, what: &'a str) -> crate::shape::Of<'a> {
+    crate::shape::Of {
+        with,
+        hist: "v",
+        quantile: "v",
+        by_unit: unit.expr.is_some(),
+        points: LENGTH_QUANTILES,
+        what,
+    }
+}
+
+/// Every statement [`table`] may run for table `t` with DP off, whatever its figures turn
+/// out to be (an exact extraction reads them ahead: [`crate::reads`]).
+pub fn statements(
+    t: &Table,
+    roles: &[Role],
+    window: Option<&str>,
+    unit: &UnitSql,
+    scan: &Scan<'_>,
+) -> Vec<String> {
+    let (from, unit) = from_item(t, unit, scan);
+    let read = read_columns(t, roles);
+    let mut out = vec![one_pass_sql(t, &read, window, &from, &unit, scan)];
+    for i in read {
+        let c = &t.columns[i];
+        let r = match crate::roles::identifier_like(c, roles[i]) {
+            true => Role::Other,
+            false => roles[i],
+        };
+        let col = quote(&c.name);
+        let text_key = r == Role::Key && is_text_type(c);
+        match r {
+            _ if text_key || matches!(r, Role::Text | Role::Pii) => {
+                let with = lengths_with(c, &col, &from, &unit);
+                let points: Vec<f64> = LENGTH_QUANTILES.iter().map(|(_, p)| *p).collect();
+                out.push(crate::shape::sql(
+                    &lengths_of(&with, &unit, ""),
+                    None,
+                    &points,
+                    scan.k,
+                ));
+            }
+            Role::Category => {
+                out.push(crate::categories::cells_sql(&col, &from, &unit, None));
+                out.push(crate::categories::hidden_sql(&col, &from, &unit, scan.k));
+            }
+            Role::Number => {
+                let x = crate::roles::number_sql(c, &col);
+                out.push(crate::numbers::numbers_sql(&from, &col, &x, &unit, scan));
+            }
+            Role::Timestamp => out.push(crate::profile::grid_sql(&from, c, &unit, scan)),
+            Role::Text | Role::Pii | Role::Key | Role::Other | Role::Skip => {}
+        }
+    }
+    out
 }
 
 /// Text, varchar and char columns (and domains over them).

@@ -3,8 +3,10 @@
 //! are in [`pgshape_core::pack::Numbers`].
 
 use pgshape_core::pack::{NumberBin, Numbers, NUMBER_QUANTILES, NUMBER_SIGNIFICANT_DIGITS};
-use pgshape_core::{Error, Result};
+use pgshape_core::Result;
 use postgres::GenericClient;
+
+use crate::reads::{Reads, Row};
 
 use crate::cells::significant;
 use crate::dp::budget::Family;
@@ -18,7 +20,7 @@ use crate::unit::UnitSql;
 /// units an exported bin or quantile rests on.
 #[allow(clippy::too_many_arguments)]
 pub fn numbers(
-    client: &mut impl GenericClient,
+    reads: &mut Reads<'_, impl GenericClient>,
     from: &str,
     col: &str,
     x: &str,
@@ -26,22 +28,43 @@ pub fn numbers(
     what: &str,
     scan: &Scan<'_>,
 ) -> Result<(Numbers, Option<u64>)> {
-    let source = format!(
+    let sources = [source(from, col, x, unit)];
+    let sensitivities = [scan.sensitivity()];
+    let of = column_sources(&sources, unit, what, &sensitivities);
+    let mut d = distributions(reads, &of, scan)?;
+    Ok(d.remove(0))
+}
+
+/// The values of a number column `col` (read as `x`) of the `FROM` item `from`.
+fn source(from: &str, col: &str, x: &str, unit: &UnitSql) -> String {
+    format!(
         "SELECT {x} AS x, {} AS u FROM {from} WHERE t.{col} IS NOT NULL",
         unit.column()
-    );
-    let by_unit = unit.expr.is_some();
-    let of = Sources {
+    )
+}
+
+/// The [`Sources`] of a number column's one source.
+fn column_sources<'a>(
+    sources: &'a [String],
+    unit: &UnitSql,
+    what: &'a str,
+    sensitivities: &'a [u64],
+) -> Sources<'a> {
+    Sources {
         with: None,
-        sources: &[source],
-        by_unit,
+        sources,
+        by_unit: unit.expr.is_some(),
         points: NUMBER_QUANTILES,
         what,
         family: Family::Numbers,
-        sensitivities: &[scan.sensitivity()],
-    };
-    let mut d = distributions(client, &of, scan)?;
-    Ok(d.remove(0))
+        sensitivities,
+    }
+}
+
+/// The statement of [`numbers`] (the one [`crate::metrics`] reads ahead).
+pub fn numbers_sql(from: &str, col: &str, x: &str, unit: &UnitSql, scan: &Scan<'_>) -> String {
+    let sources = [source(from, col, x, unit)];
+    sql(&column_sources(&sources, unit, "", &[1]), scan.k)
 }
 
 /// What [`distributions`] reads: column `x` (float8) of each query of `sources`, in one
@@ -64,19 +87,27 @@ pub struct Sources<'a> {
 /// DP the bins are a fixed set of signed powers of two (0 and ± 2^-20 … 2^62) and the
 /// quantiles are read from them.
 pub fn distributions(
-    client: &mut impl GenericClient,
+    reads: &mut Reads<'_, impl GenericClient>,
     of: &Sources<'_>,
     scan: &Scan<'_>,
 ) -> Result<Vec<(Numbers, Option<u64>)>> {
-    let (with, sources, by_unit, points, what) =
-        (of.with, of.sources, of.by_unit, of.points, of.what);
-    let probabilities: Vec<f64> = points.iter().map(|(_, p)| *p).collect();
+    let probabilities: Vec<f64> = of.points.iter().map(|(_, p)| *p).collect();
+    let row = reads.one(&sql(of, scan.k), format!("the distribution of {}", of.what))?;
+    (0..of.sources.len())
+        .map(|i| source_numbers(&row, i, of, scan, &probabilities))
+        .collect()
+}
+
+/// The statement of [`distributions`].
+pub fn sql(of: &Sources<'_>, k: u64) -> String {
+    let probabilities: Vec<f64> = of.points.iter().map(|(_, p)| *p).collect();
+    let probabilities = crate::reads::floats(&probabilities);
     // Per source one scan: the finite values once (materialized), then their quantiles and
     // their bins — the sign and the power of two below |x| (corrected where ln(2) rounds
     // across). NaN sorts above Infinity, so `x < 'Infinity'` leaves it out too.
-    let mut ctes: Vec<String> = with.map(str::to_string).into_iter().collect();
+    let mut ctes: Vec<String> = of.with.map(str::to_string).into_iter().collect();
     let mut selects = Vec::new();
-    for (i, source) in sources.iter().enumerate() {
+    for (i, source) in of.sources.iter().enumerate() {
         ctes.push(format!(
             "v{i} AS MATERIALIZED (SELECT s.x, s.u FROM ({source}) s
                                     WHERE s.x > '-Infinity'::float8 AND s.x < 'Infinity'::float8),
@@ -88,8 +119,8 @@ pub fn distributions(
                              count(*) AS n, {units} AS un
                         FROM g{i} GROUP BY 1, 2),
              {quantiles}",
-            units = crate::people::units_agg(by_unit),
-            quantiles = crate::people::quantile_ctes(&format!("v{i}"), i, "$1::float8[]", by_unit, scan.k),
+            units = crate::people::units_agg(of.by_unit),
+            quantiles = crate::people::quantile_ctes(&format!("v{i}"), i, &probabilities, of.by_unit, k),
         ));
         selects.push(format!(
             "{},
@@ -100,32 +131,24 @@ pub fn distributions(
             crate::people::quantile_selects(i)
         ));
     }
-    let sql = format!("WITH {} SELECT {}", ctes.join(",\n"), selects.join(",\n"));
-    let row = client
-        .query_one(&sql, &[&probabilities])
-        .map_err(Error::db(format!("the distribution of {what}")))?;
-    (0..sources.len())
-        .map(|i| source_numbers(&row, i, of, scan, &probabilities))
-        .collect()
+    format!("WITH {} SELECT {}", ctes.join(",\n"), selects.join(",\n"))
 }
 
 /// The numbers of source `i` of `of` from the statement's row (seven columns a source).
 fn source_numbers(
-    row: &postgres::Row,
+    row: &Row,
     i: usize,
     of: &Sources<'_>,
     scan: &Scan<'_>,
     probabilities: &[f64],
 ) -> Result<(Numbers, Option<u64>)> {
     let at = 7 * i;
-    let mut values: Vec<Option<f64>> = row
-        .get::<_, Option<Vec<Option<f64>>>>(at)
-        .unwrap_or_default();
+    let mut values: Vec<Option<f64>> = row.get::<Option<Vec<Option<f64>>>>(at).unwrap_or_default();
     let cells: Vec<(i32, i32, u64, u64)> = {
-        let signs = row.get::<_, Option<Vec<i32>>>(at + 3).unwrap_or_default();
-        let exps = row.get::<_, Option<Vec<i32>>>(at + 4).unwrap_or_default();
-        let counts = row.get::<_, Option<Vec<i64>>>(at + 5).unwrap_or_default();
-        let units = row.get::<_, Option<Vec<i64>>>(at + 6).unwrap_or_default();
+        let signs = row.get::<Option<Vec<i32>>>(at + 3).unwrap_or_default();
+        let exps = row.get::<Option<Vec<i32>>>(at + 4).unwrap_or_default();
+        let counts = row.get::<Option<Vec<i64>>>(at + 5).unwrap_or_default();
+        let units = row.get::<Option<Vec<i64>>>(at + 6).unwrap_or_default();
         signs
             .into_iter()
             .zip(exps)
@@ -134,8 +157,7 @@ fn source_numbers(
             .collect()
     };
     let side = |j: usize| -> Vec<Option<i64>> {
-        row.get::<_, Option<Vec<Option<i64>>>>(j)
-            .unwrap_or_default()
+        row.get::<Option<Vec<Option<i64>>>>(j).unwrap_or_default()
     };
     let (mut below, mut above) = (side(at + 1), side(at + 2));
     let cells = if scan.noise.is_on() {

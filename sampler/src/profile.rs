@@ -8,8 +8,10 @@
 //! on `k` units, or dropped.
 
 use pgshape_core::catalog::Column;
-use pgshape_core::{Error, Result};
+use pgshape_core::Result;
 use postgres::GenericClient;
+
+use crate::reads::Reads;
 
 use crate::dp::budget::Family;
 use crate::metrics::Scan;
@@ -42,7 +44,7 @@ struct Grid {
 /// Profiles of column `c` of the `FROM` item `from` (alias `t`, with the unit's joins) over
 /// the window `[start, end)`; timestamps without a time zone are read as UTC.
 pub fn profiles(
-    client: &mut impl GenericClient,
+    reads: &mut Reads<'_, impl GenericClient>,
     from: &str,
     c: &Column,
     unit: &UnitSql,
@@ -51,7 +53,7 @@ pub fn profiles(
 ) -> Result<Profiles> {
     let (k, sample) = (scan.k, &scan.sample);
     let is_date = c.effective_type() == "date";
-    let mut g = grid(client, from, c, unit, what, scan)?;
+    let mut g = grid(reads, from, c, unit, what, scan)?;
     noise(&mut g.hourly, &mut g.weekday, &mut g.periods, scan)?;
     let mut min_units = None;
     let mut export = |v: &[(u64, u64)]| -> Vec<Option<u64>> {
@@ -85,17 +87,9 @@ pub fn profiles(
     })
 }
 
-/// The cells of the three profiles of column `c` in one pass (grouping sets), each with the
-/// rows and the distinct units behind it.
-fn grid(
-    client: &mut impl GenericClient,
-    from: &str,
-    c: &Column,
-    unit: &UnitSql,
-    what: &str,
-    scan: &Scan<'_>,
-) -> Result<Grid> {
-    let (start, end) = (scan.start, scan.end);
+/// The statement of the cells of the three profiles of column `c` of the `FROM` item
+/// `from` in one pass (grouping sets), each with the rows and the distinct units behind it.
+pub fn grid_sql(from: &str, c: &Column, unit: &UnitSql, scan: &Scan<'_>) -> String {
     let col = format!("t.{}", pgshape_core::ident::quote(&c.name));
     let ty = c.effective_type();
     let utc = if ty.ends_with("with time zone") {
@@ -106,25 +100,36 @@ fn grid(
         col.clone()
     };
     let (w0, w1) = (
-        "($1::timestamptz AT TIME ZONE 'UTC')",
-        "($2::timestamptz AT TIME ZONE 'UTC')",
+        format!("({} AT TIME ZONE 'UTC')", crate::reads::instant(scan.start)),
+        format!("({} AT TIME ZONE 'UTC')", crate::reads::instant(scan.end)),
     );
     let units = crate::people::units_agg(unit.expr.is_some());
-    let rows = client
-        .query(
-            &format!(
-                "SELECT grouping(h, d, day, wk, mo), h, d, day, wk, mo, count(*), {units}
-                   FROM (SELECT extract(hour FROM {utc})::int AS h, extract(isodow FROM {utc})::int AS d,
-                                CASE WHEN {utc} >= {w0} AND {utc} < {w1} THEN ({utc}::date - {w0}::date) END AS day,
-                                {u} AS u
-                           FROM {from} WHERE {col} IS NOT NULL AND {col} > '-infinity' AND {col} < 'infinity') s,
-                        LATERAL (SELECT day / 7 AS wk, day / 30 AS mo) p
-                  GROUP BY GROUPING SETS ((h), (d), (day), (wk), (mo))",
-                u = unit.column(),
-            ),
-            &[&start, &end],
-        )
-        .map_err(Error::db(format!("arrival profile of {what}")))?;
+    format!(
+        "SELECT grouping(h, d, day, wk, mo), h, d, day, wk, mo, count(*), {units}
+           FROM (SELECT extract(hour FROM {utc})::int AS h, extract(isodow FROM {utc})::int AS d,
+                        CASE WHEN {utc} >= {w0} AND {utc} < {w1} THEN ({utc}::date - {w0}::date) END AS day,
+                        {u} AS u
+                   FROM {from} WHERE {col} IS NOT NULL AND {col} > '-infinity' AND {col} < 'infinity') s,
+                LATERAL (SELECT day / 7 AS wk, day / 30 AS mo) p
+          GROUP BY GROUPING SETS ((h), (d), (day), (wk), (mo))",
+        u = unit.column(),
+    )
+}
+
+/// The cells of [`grid_sql`], read.
+fn grid(
+    reads: &mut Reads<'_, impl GenericClient>,
+    from: &str,
+    c: &Column,
+    unit: &UnitSql,
+    what: &str,
+    scan: &Scan<'_>,
+) -> Result<Grid> {
+    let (start, end) = (scan.start, scan.end);
+    let rows = reads.all(
+        &grid_sql(from, c, unit, scan),
+        format!("arrival profile of {what}"),
+    )?;
     let days = (end.date_naive() - start.date_naive()).num_days().max(0) as usize;
     let cells_of = |b: u32| vec![(0u64, 0u64); days / b as usize + 1];
     let mut g = Grid {
@@ -134,15 +139,12 @@ fn grid(
     };
     for r in rows {
         let set: i32 = r.get(0);
-        let cell = (r.get::<_, i64>(6) as u64, r.get::<_, i64>(7) as u64);
+        let cell = (r.get::<i64>(6) as u64, r.get::<i64>(7) as u64);
         // grouping(): a bit set for each column *not* grouped, h the highest.
         type Slot<'a> = Option<&'a mut Vec<(u64, u64)>>;
         let (slot, at): (Slot<'_>, Option<i32>) = match set {
             0b01111 => (Some(&mut g.hourly), r.get(1)),
-            0b10111 => (
-                Some(&mut g.weekday),
-                r.get::<_, Option<i32>>(2).map(|d| d - 1),
-            ),
+            0b10111 => (Some(&mut g.weekday), r.get::<Option<i32>>(2).map(|d| d - 1)),
             0b11011 => (g.periods.get_mut(0), r.get(3)),
             0b11101 => (g.periods.get_mut(1), r.get(4)),
             0b11110 => (g.periods.get_mut(2), r.get(5)),

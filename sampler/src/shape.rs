@@ -7,8 +7,10 @@
 use std::collections::BTreeMap;
 
 use pgshape_core::pack::{Bin, Shape};
-use pgshape_core::{Error, Result};
+use pgshape_core::Result;
 use postgres::GenericClient;
+
+use crate::reads::Reads;
 
 use crate::dp::budget::Family;
 use crate::metrics::Scan;
@@ -70,14 +72,14 @@ struct Read {
 
 /// The shape of `of`, noised as `dp` says when the scan's noise is on.
 pub fn measure(
-    client: &mut impl GenericClient,
+    reads: &mut Reads<'_, impl GenericClient>,
     of: &Of<'_>,
     scan: &Scan<'_>,
     dp: &ShapeDp,
 ) -> Result<Measured> {
     let probabilities: Vec<f64> = of.points.iter().map(|(_, p)| *p).collect();
     let on = scan.noise.is_on();
-    let mut read = read(client, of, on.then_some(dp.bound), &probabilities, scan.k)?;
+    let mut read = read(reads, of, on.then_some(dp.bound), &probabilities, scan.k)?;
     // Under DP the total and the zeros are the noisy bins' signed sums: the bins under the
     // empty-bin floor are shown as 0, but counting them as 0 would drop every parent of a
     // table whose bins all fall under it (and a sum of non-negative noise would add some).
@@ -142,21 +144,15 @@ pub fn measure(
     })
 }
 
-/// One statement: the bins of `of` (with `x` clipped at `clip`, under DP) with their rows
-/// and units, and the quantiles at `probabilities` (values `k` units share or bracket, see
-/// [`crate::people`]) with the units on each side.
-fn read(
-    client: &mut impl GenericClient,
-    of: &Of<'_>,
-    clip: Option<u64>,
-    probabilities: &[f64],
-    k: u64,
-) -> Result<Read> {
+/// The statement of [`measure`]: the bins of `of` (with `x` clipped at `clip`, under DP)
+/// with their rows and units, and the quantiles at `probabilities` (values `k` units share or
+/// bracket, see [`crate::people`]) with the units on each side.
+pub fn sql(of: &Of<'_>, clip: Option<u64>, probabilities: &[f64], k: u64) -> String {
     let hist = match clip {
         Some(bound) => format!("(SELECT least(x, {bound}) AS x, u FROM {}) h", of.hist),
         None => of.hist.to_string(),
     };
-    let sql = format!(
+    format!(
         "WITH {with},
               b AS (SELECT {bin} AS e,
                            count(*) AS n, {units} AS un
@@ -169,19 +165,27 @@ fn read(
         bin = bin_sql(clip.is_some()),
         quantile = of.quantile,
         units = units_agg(of.by_unit),
-        qctes = quantile_ctes("qx", 0, "$1::float8[]", of.by_unit, k),
+        qctes = quantile_ctes("qx", 0, &crate::reads::floats(probabilities), of.by_unit, k),
         qselects = quantile_selects(0),
-    );
-    let row = client
-        .query_one(&sql, &[&probabilities])
-        .map_err(Error::db(format!("the distribution of {}", of.what)))?;
-    let get = |i: usize| row.get::<_, Option<Vec<i64>>>(i).unwrap_or_default();
-    let es = row.get::<_, Option<Vec<i32>>>(0).unwrap_or_default();
+    )
+}
+
+/// Runs [`sql`] and reads its row.
+fn read(
+    reads: &mut Reads<'_, impl GenericClient>,
+    of: &Of<'_>,
+    clip: Option<u64>,
+    probabilities: &[f64],
+    k: u64,
+) -> Result<Read> {
+    let row = reads.one(
+        &sql(of, clip, probabilities, k),
+        format!("the distribution of {}", of.what),
+    )?;
+    let get = |i: usize| row.get::<Option<Vec<i64>>>(i).unwrap_or_default();
+    let es = row.get::<Option<Vec<i32>>>(0).unwrap_or_default();
     let (ns, us) = (get(1), get(2));
-    let sides = |i: usize| {
-        row.get::<_, Option<Vec<Option<i64>>>>(i)
-            .unwrap_or_default()
-    };
+    let sides = |i: usize| row.get::<Option<Vec<Option<i64>>>>(i).unwrap_or_default();
     let cells = es
         .iter()
         .zip(ns.iter().zip(&us))
@@ -192,9 +196,7 @@ fn read(
         .collect();
     Ok(Read {
         cells,
-        values: row
-            .get::<_, Option<Vec<Option<f64>>>>(3)
-            .unwrap_or_default(),
+        values: row.get::<Option<Vec<Option<f64>>>>(3).unwrap_or_default(),
         below: sides(4),
         above: sides(5),
     })

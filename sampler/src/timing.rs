@@ -8,10 +8,12 @@
 //! children would stretch each gap by about 1/P.
 
 use pgshape_core::catalog::{Column, ForeignKey, Schema, Table};
-use pgshape_core::ident::{qualified, quote};
+use pgshape_core::ident::quote;
 use pgshape_core::pack::{Numbers, TIMING_QUANTILES};
 use pgshape_core::Result;
 use postgres::GenericClient;
+
+use crate::reads::Reads;
 
 use crate::dp::budget::Family;
 use crate::metrics::Scan;
@@ -65,7 +67,7 @@ fn epoch(alias: &str, c: &Column) -> String {
 /// itself, so an index on (foreign key, time) can serve the window.
 #[allow(clippy::too_many_arguments)]
 pub fn timings(
-    client: &mut impl GenericClient,
+    reads: &mut Reads<'_, impl GenericClient>,
     child: &Table,
     child_time: &Column,
     fk: &ForeignKey,
@@ -73,51 +75,18 @@ pub fn timings(
     unit: &UnitSql,
     scan: &Scan<'_>,
 ) -> Result<Timings> {
-    let sample = &scan.sample;
-    let t = quote(&child_time.name);
-    let keys: Vec<String> = fk
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| format!("t.{} AS k{i}", quote(c)))
-        .collect();
-    let partition: Vec<String> = (0..fk.columns.len()).map(|i| format!("k{i}")).collect();
-    let parent_epoch = parent_time.map_or("NULL::float8".to_string(), |p| epoch("p", p));
-    let with = format!(
-        "e AS (SELECT t.{t} AS ts, {child_epoch} AS t, {parent_epoch} AS pt, {keys}, {u} AS u
-                 FROM {parent} JOIN {child_rel} t ON {join} {joins}
-                WHERE t.{t} IS NOT NULL AND t.{t} > '-infinity' AND t.{t} < 'infinity'),
-         j AS MATERIALIZED (SELECT t - pt AS o, t - lag(t) OVER (PARTITION BY {partition} ORDER BY ts) AS g, u FROM e)",
-        child_epoch = epoch("t", child_time),
-        u = unit.column(),
-        joins = unit.joins,
-        keys = keys.join(", "),
-        parent = sample.from(&qualified(&fk.ref_schema, &fk.ref_table), "p"),
-        child_rel = qualified(&child.schema, &child.name),
-        join = fk.join_sql("t", "p"),
-        partition = partition.join(", "),
-    );
+    let with = with(child, child_time, fk, parent_time, unit, scan);
     // Under DP at most `clip` children of one unit: a unit's row moves its own gap and the
     // next child's (3 votes: one gap out, two in) and its own offset.
-    let j = crate::clip::relation("j", scan.clip.get().filter(|_| scan.noise.is_on()));
-    let mut sources = vec![format!("SELECT g AS x, u FROM {j} jc")];
     let c = scan.sensitivity();
+    let sources = sources(parent_time, scan);
     let mut sensitivities = vec![3 * c];
     if parent_time.is_some() {
-        sources.push(format!("SELECT o AS x, u FROM {j} jc"));
         sensitivities.push(c);
     }
     let what = format!("the timings of {}", fk.name);
-    let of = crate::numbers::Sources {
-        with: Some(&with),
-        sources: &sources,
-        by_unit: unit.expr.is_some(),
-        points: TIMING_QUANTILES,
-        what: &what,
-        family: Family::Timings,
-        sensitivities: &sensitivities,
-    };
-    let mut d = crate::numbers::distributions(client, &of, scan)?;
+    let of = of(&with, &sources, unit, &what, &sensitivities);
+    let mut d = crate::numbers::distributions(reads, &of, scan)?;
     let offset = (d.len() == 2).then(|| d.remove(1));
     let (inter_arrival_seconds, gaps_people) = d.remove(0);
     let people = [gaps_people, offset.as_ref().and_then(|o| o.1)]
@@ -129,4 +98,82 @@ pub fn timings(
         inter_arrival_seconds,
         people,
     })
+}
+
+/// The statement of [`timings`] with DP off (the one an exact extraction reads ahead).
+pub fn timings_sql(
+    child: &Table,
+    child_time: &Column,
+    fk: &ForeignKey,
+    parent_time: Option<&Column>,
+    unit: &UnitSql,
+    scan: &Scan<'_>,
+) -> String {
+    let with = with(child, child_time, fk, parent_time, unit, scan);
+    let sources = sources(parent_time, scan);
+    crate::numbers::sql(&of(&with, &sources, unit, "", &[]), scan.k)
+}
+
+/// The sampled parents' children once (with each child's privacy unit, `unit`), each with
+/// its gap after the previous child of its parent and its offset after the parent (`j`).
+fn with(
+    child: &Table,
+    child_time: &Column,
+    fk: &ForeignKey,
+    parent_time: Option<&Column>,
+    unit: &UnitSql,
+    scan: &Scan<'_>,
+) -> String {
+    let t = quote(&child_time.name);
+    let keys: Vec<String> = fk
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("t.{} AS k{i}", quote(c)))
+        .collect();
+    let partition: Vec<String> = (0..fk.columns.len()).map(|i| format!("k{i}")).collect();
+    let parent_epoch = parent_time.map_or("NULL::float8".to_string(), |p| epoch("p", p));
+    format!(
+        "e AS (SELECT t.{t} AS ts, {child_epoch} AS t, {parent_epoch} AS pt, {keys}, {u} AS u
+                 FROM {parent} JOIN {child_rel} t ON {join} {joins}
+                WHERE t.{t} IS NOT NULL AND t.{t} > '-infinity' AND t.{t} < 'infinity'),
+         j AS MATERIALIZED (SELECT t - pt AS o, t - lag(t) OVER (PARTITION BY {partition} ORDER BY ts) AS g, u FROM e)",
+        child_epoch = epoch("t", child_time),
+        u = unit.column(),
+        joins = unit.joins,
+        keys = keys.join(", "),
+        parent = scan.from_item(&fk.ref_schema, &fk.ref_table, "p"),
+        child_rel = scan.relation(&child.schema, &child.name),
+        join = fk.join_sql("t", "p"),
+        partition = partition.join(", "),
+    )
+}
+
+/// The gaps, and the offsets where the parent has a time column, as sources of numbers.
+fn sources(parent_time: Option<&Column>, scan: &Scan<'_>) -> Vec<String> {
+    let j = crate::clip::relation("j", scan.clip.get().filter(|_| scan.noise.is_on()));
+    let mut sources = vec![format!("SELECT g AS x, u FROM {j} jc")];
+    if parent_time.is_some() {
+        sources.push(format!("SELECT o AS x, u FROM {j} jc"));
+    }
+    sources
+}
+
+/// What [`crate::numbers`] reads of an edge's timings.
+fn of<'a>(
+    with: &'a str,
+    sources: &'a [String],
+    unit: &UnitSql,
+    what: &'a str,
+    sensitivities: &'a [u64],
+) -> crate::numbers::Sources<'a> {
+    crate::numbers::Sources {
+        with: Some(with),
+        sources,
+        by_unit: unit.expr.is_some(),
+        points: TIMING_QUANTILES,
+        what,
+        family: Family::Timings,
+        sensitivities,
+    }
 }

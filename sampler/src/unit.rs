@@ -88,6 +88,12 @@ impl UnitSql {
 impl Unit {
     /// The unit's SQL for a table under alias `t`.
     pub fn sql(&self) -> UnitSql {
+        self.sql_over(&|schema: &str, name: &str| qualified(schema, name))
+    }
+
+    /// [`Unit::sql`] with the joins reading `relation(schema, table)` for each table on the
+    /// path (a base of [`crate::reads`], say).
+    pub fn sql_over(&self, relation: &dyn Fn(&str, &str) -> String) -> UnitSql {
         let cols = |alias: &str, cs: &[String]| -> String {
             let q: Vec<String> = cs.iter().map(|c| format!("{alias}.{}", quote(c))).collect();
             if q.len() == 1 {
@@ -112,7 +118,7 @@ impl Unit {
                     let next = format!("u{i}");
                     joins.push(format!(
                         "LEFT JOIN {} {next} ON {}",
-                        qualified(&fk.ref_schema, &fk.ref_table),
+                        relation(&fk.ref_schema, &fk.ref_table),
                         fk.join_sql(&alias, &next)
                     ));
                     alias = next;

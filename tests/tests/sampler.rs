@@ -29,6 +29,8 @@ mod people;
 mod policy;
 #[path = "sampler/sampling.rs"]
 mod sampling;
+#[path = "sampler/scans.rs"]
+mod scans;
 #[path = "sampler/schema.rs"]
 mod schema;
 #[path = "sampler/timing.rs"]
