@@ -234,22 +234,30 @@ fn under_dp_which_cells_leave_follows_the_released_rows_not_the_exact_people() {
     );
 
     let runs = 30;
-    let (mut shown_few, mut shown_many) = (0usize, 0usize);
+    let (mut shown_few, mut shown_many, mut measured) = (0usize, 0usize, 0usize);
     for i in 1..=runs {
         let (pf, pm) = (
             extract(&few, dir.path(), i, true),
             extract(&many, dir.path(), i, true),
         );
+        // The events table is counted in every pack (the clip never leaps: crate::volume);
+        // its profile of 24 hours in nearly every one (the noise may, rarely, hide it).
         for p in [&pf, &pm] {
+            assert_eq!(p.tables["public.events"].count_method, "noisy", "run {i}");
             let hourly = p.tables["public.events"]
                 .columns
                 .get("happened_at")
                 .and_then(|c| c.hourly.as_ref());
-            assert_eq!(hourly.map(Vec::len), Some(24), "run {i}");
+            measured += usize::from(hourly.is_some_and(|h| h.len() == 24));
         }
         shown_few += usize::from(shows_three(&pf));
         shown_many += usize::from(shows_three(&pm));
     }
+    assert!(
+        measured >= 2 * runs * 9 / 10,
+        "the hourly profile in {measured} of {} packs",
+        2 * runs
+    );
     // Two draws of the same Bernoulli: their shares within 4 standard errors (and one run).
     let p = (shown_few + shown_many) as f64 / (2 * runs) as f64;
     let se = (2.0 * p * (1.0 - p) / runs as f64).sqrt();
