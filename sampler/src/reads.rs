@@ -51,7 +51,9 @@ macro_rules! number_cell {
         impl Cell for $t {
             fn parse(text: Option<&str>) -> Self {
                 let s = present(text);
-                s.parse().unwrap_or_else(|_| panic!("not a {}: {s:?}", stringify!($t)))
+                // The text is not printed: a figure's statement reads aggregates, but a panic
+                // message is no place for a value read from the server.
+                s.parse().unwrap_or_else(|_| panic!("a field read ahead is not a {}", stringify!($t)))
             }
         }
     )*};
@@ -202,12 +204,11 @@ impl<'c, C: GenericClient> Reads<'c, C> {
     /// Runs `statements` in one statement over the bases, each table scanned once, and keeps
     /// their rows for [`Reads::one`] and [`Reads::all`]. Nothing to do when not fused.
     pub fn prefetch(&mut self, statements: &[String]) -> Result<()> {
-        let mut unique: Vec<&String> = Vec::new();
-        for s in statements {
-            if !unique.contains(&s) && !self.ready.contains_key(s) {
-                unique.push(s);
-            }
-        }
+        let mut seen = std::collections::HashSet::new();
+        let unique: Vec<&String> = statements
+            .iter()
+            .filter(|s| !self.ready.contains_key(*s) && seen.insert(*s))
+            .collect();
         if self.bases.is_empty() || unique.is_empty() {
             return Ok(());
         }
