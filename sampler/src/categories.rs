@@ -160,7 +160,7 @@ fn cells(
 }
 
 /// The statement of [`cells`]: per label its rows, units and votes.
-pub fn cells_sql(col: &str, from: &str, unit: &UnitSql, votes: Option<u32>) -> String {
+pub(crate) fn cells_sql(col: &str, from: &str, unit: &UnitSql, votes: Option<u32>) -> String {
     match (&unit.expr, votes) {
         (Some(_), Some(max_keys)) => format!(
             "WITH r AS (SELECT t.{col}::text AS l, {u} AS u, \
@@ -181,7 +181,7 @@ pub fn cells_sql(col: &str, from: &str, unit: &UnitSql, votes: Option<u32>) -> S
 /// The statement of the people of the labels of column `col` that rest on fewer than `k`
 /// (counted together: a person may hold several), worked out by the server from the cells
 /// of [`cells_sql`] with DP off: the labels never leave it.
-pub fn hidden_sql(col: &str, from: &str, unit: &UnitSql, k: u64) -> String {
+pub(crate) fn hidden_sql(col: &str, from: &str, unit: &UnitSql, k: u64) -> String {
     format!(
         "SELECT {units} FROM {from} WHERE t.{col}::text IN \
          (SELECT c.l FROM ({cells}) c(l, n, un, votes) WHERE c.un < {k} AND c.n > 0)",
