@@ -46,6 +46,8 @@ pub struct Options {
     pub policy: Policy,
     /// Differential privacy (`None`: `--no-dp`, k-suppression only).
     pub dp: Option<DpOptions>,
+    /// Whether and under which timeout an exact extraction reads ahead ([`crate::reads`]).
+    pub read_ahead: crate::reads::ReadAhead,
 }
 
 /// The ε of a pack and the contribution bounds its figures are clipped at.
@@ -79,6 +81,9 @@ pub fn manifest_path(pack: &Path) -> PathBuf {
 pub enum Step {
     /// The tables to measure, in order.
     Tables(Vec<String>),
+    /// An exact extraction reading `figures` statements ahead in one pass, before any table
+    /// is measured ([`crate::reads`]).
+    ReadingAhead { figures: usize },
     /// Table `table` measured: its exported row count (noisy under DP) in `elapsed`.
     Measured {
         table: String,
@@ -128,8 +133,8 @@ pub fn extract_observed(
     };
     choose_clips(&mut tx, &schema, &units, &scan)?;
     // An exact extraction reads every figure ahead in one statement (each table scanned
-    // once); under DP or sampling each runs on its own ([`crate::reads`]).
-    let fused = !noise.is_on() && !opts.sample.is_sampled();
+    // once) unless told not to; under DP or sampling each runs on its own ([`crate::reads`]).
+    let fused = !noise.is_on() && !opts.sample.is_sampled() && !opts.read_ahead.off;
     let bases = fused.then(|| bases(&schema, &roles, &units, &opts.policy));
     let scan = Scan {
         bases: bases.as_ref().map(|b| {
@@ -146,17 +151,22 @@ pub fn extract_observed(
         ),
         None => crate::reads::Reads::direct(&mut tx),
     };
+    observe(Step::Tables(
+        schema.tables.iter().map(|t| t.qualified()).collect(),
+    ));
     if scan.bases.is_some() {
         let statements = statements(&schema, &roles, &units, &scan);
-        tracing::debug!(statements = statements.len(), "figures read ahead");
-        reads.prefetch(&statements)?;
+        observe(Step::ReadingAhead {
+            figures: statements.len(),
+        });
+        let started = std::time::Instant::now();
+        if reads.prefetch(&statements, &opts.read_ahead)? {
+            tracing::debug!(statements = statements.len(), elapsed = ?started.elapsed(), "figures read ahead");
+        }
     }
     let mut tables = BTreeMap::new();
     let mut edges = Vec::new();
     let mut namespaces = Vec::new();
-    observe(Step::Tables(
-        schema.tables.iter().map(|t| t.qualified()).collect(),
-    ));
     for t in &schema.tables {
         let started = std::time::Instant::now();
         let (metrics, e, ns) = measure_table(&mut reads, t, &schema, &roles, &units, &scan)?;

@@ -38,7 +38,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Extract the metrics pack and its mapping manifest (needs ANONYMIZATION_SALT, >= 32 bytes).
-    Extract(ExtractArgs),
+    Extract(Box<ExtractArgs>),
     /// Scan packs and manifests for PII; exit 1 with one line per finding (path and detector).
     Validate {
         /// Files to check.
@@ -129,6 +129,17 @@ struct ExtractArgs {
         requires = "sample_percent"
     )]
     sample_method: Method,
+    /// An exact extract (--no-dp, no --sample-percent) runs every figure on its own instead
+    /// of reading each table once in one statement: no statement longer than one figure's
+    /// and no table copied to the server's temporary files, at the cost of many more scans.
+    #[arg(long)]
+    no_read_ahead: bool,
+    /// statement_timeout of an exact extract's read-ahead (e.g. 30min; default: the
+    /// session's --statement-timeout times the figures it reads). When the server stops it
+    /// (this timeout, temp_file_limit, disk, memory) the figures run one by one in the same
+    /// snapshot, with a warning: same pack, more scans.
+    #[arg(long, value_name = "DURATION", conflicts_with = "no_read_ahead")]
+    read_ahead_timeout: Option<String>,
     #[command(flatten)]
     books: BooksArgs,
 }
@@ -182,7 +193,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     cli.log.init();
     cli::finish(match cli.command {
-        Command::Extract(a) => run_extract(a, cli.clock.now, cli.log.quiet),
+        Command::Extract(a) => run_extract(*a, cli.clock.now, cli.log.quiet),
         Command::Validate { files } => run_validate(&files),
         Command::Report { file } => run_report(&file),
         Command::Inspect(a) => run_inspect(a),
@@ -215,6 +226,9 @@ fn progress(quiet: bool) -> Option<indicatif::ProgressBar> {
 fn show(bar: &indicatif::ProgressBar, step: extract::Step) {
     match step {
         extract::Step::Tables(t) => bar.set_length(t.len() as u64),
+        extract::Step::ReadingAhead { figures } => {
+            bar.set_message(format!("reading every table once ({figures} figures)"))
+        }
         extract::Step::Measured {
             table,
             rows,
@@ -265,6 +279,10 @@ fn run_extract(
                 table_max_rows_per_unit: Default::default(),
             },
         }),
+        read_ahead: pgshape_sampler::reads::ReadAhead {
+            off: a.no_read_ahead,
+            timeout: a.read_ahead_timeout.clone(),
+        },
         sample: match a.sample_percent {
             None => Sample::full(),
             Some(p) => {

@@ -14,6 +14,15 @@
 //!
 //! Only exact, full-scan extractions read ahead: under DP every statement draws its own
 //! random clip, and a sampled fan-out samples parents, not the rows of a base.
+//!
+//! The read-ahead is one statement doing the work of many, and the bases of large tables go
+//! to the server's temporary files. So it runs under a timeout of its own
+//! ([`ReadAhead::timeout`]; by default the session's `statement_timeout` times the statements
+//! it replaces, the bound their separate runs had), inside a savepoint: when the server
+//! refuses it (that timeout, `temp_file_limit`, a full disk, out of memory, a statement too
+//! complex) it is rolled back, with a warning, and every figure runs on its own in the same
+//! snapshot, its bases inlined (`NOT MATERIALIZED`), as if it had not been tried. The pack is
+//! the same either way.
 
 use std::collections::HashMap;
 
@@ -168,6 +177,33 @@ pub fn floats(ps: &[f64]) -> String {
     format!("'{{{}}}'::float8[]", items.join(","))
 }
 
+/// How an exact extraction reads ahead.
+#[derive(Debug, Clone, Default)]
+pub struct ReadAhead {
+    /// Every figure on its own (`--no-read-ahead`): no statement longer than one figure, no
+    /// base in temporary files.
+    pub off: bool,
+    /// The read-ahead's `statement_timeout` (e.g. `30min`, as the server reads it); `None`:
+    /// the session's times the statements it replaces (none when the session has none).
+    pub timeout: Option<String>,
+}
+
+/// Server refusals that leave the snapshot usable: the read-ahead falls back on them.
+fn refused(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    e.code().is_some_and(|c| {
+        [
+            SqlState::QUERY_CANCELED,
+            SqlState::CONFIGURATION_LIMIT_EXCEEDED,
+            SqlState::DISK_FULL,
+            SqlState::OUT_OF_MEMORY,
+            SqlState::PROGRAM_LIMIT_EXCEEDED,
+            SqlState::STATEMENT_TOO_COMPLEX,
+        ]
+        .contains(c)
+    })
+}
+
 /// The figures' statements of one extraction, run directly or read ahead.
 pub struct Reads<'c, C: GenericClient> {
     client: &'c mut C,
@@ -202,26 +238,82 @@ impl<'c, C: GenericClient> Reads<'c, C> {
     }
 
     /// Runs `statements` in one statement over the bases, each table scanned once, and keeps
-    /// their rows for [`Reads::one`] and [`Reads::all`]. Nothing to do when not fused.
-    pub fn prefetch(&mut self, statements: &[String]) -> Result<()> {
+    /// their rows for [`Reads::one`] and [`Reads::all`]. Nothing to do when not fused. When the
+    /// server refuses the read (see the module's documentation) nothing is kept and `false`
+    /// is returned: the figures then run one by one.
+    pub fn prefetch(&mut self, statements: &[String], ahead: &ReadAhead) -> Result<bool> {
         let mut seen = std::collections::HashSet::new();
         let unique: Vec<&String> = statements
             .iter()
             .filter(|s| !self.ready.contains_key(*s) && seen.insert(*s))
             .collect();
         if self.bases.is_empty() || unique.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         let branches: Vec<String> = unique
             .iter()
             .enumerate()
             .map(|(i, s)| format!("SELECT {i} AS pgshape_tag, q::text FROM ({s}) q"))
             .collect();
-        let sql = format!("{} {}", self.with(), branches.join("\nUNION ALL\n"));
-        let rows = self
+        let sql = format!("{} {}", self.with(true), branches.join("\nUNION ALL\n"));
+        let what = "the figures of every table, in one pass";
+        let session: String = self
             .client
-            .query(&sql, &[])
-            .map_err(Error::db("the figures of every table, in one pass"))?;
+            .query_one("SELECT current_setting('statement_timeout')", &[])
+            .map_err(Error::db(what))?
+            .get(0);
+        let timeout = match &ahead.timeout {
+            Some(t) => t.clone(),
+            None => {
+                // In milliseconds, whatever unit the session's was set in; 0 is none.
+                let ms: i64 = self
+                    .client
+                    .query_one(
+                        "SELECT setting::bigint FROM pg_settings WHERE name = 'statement_timeout'",
+                        &[],
+                    )
+                    .map_err(Error::db(what))?
+                    .get(0);
+                ms.saturating_mul(unique.len() as i64)
+                    .min(i32::MAX as i64)
+                    .to_string()
+            }
+        };
+        self.client
+            .batch_execute("SAVEPOINT pgshape_read_ahead")
+            .map_err(Error::db(what))?;
+        self.client
+            .query_one(
+                "SELECT set_config('statement_timeout', $1, true)",
+                &[&timeout],
+            )
+            .map_err(Error::db("the read-ahead's --read-ahead-timeout"))?;
+        let rows = match self.client.query(&sql, &[]) {
+            Ok(rows) => rows,
+            Err(e) if refused(&e) => {
+                // The server's message names a limit, not a value read: safe to log.
+                tracing::warn!(
+                    code = e.code().map_or("", |c| c.code()),
+                    reason = %e.as_db_error().map_or(String::new(), |d| d.message().to_string()),
+                    timeout = %timeout,
+                    "the server refused the read-ahead: every figure runs on its own (same snapshot, same pack, more scans)"
+                );
+                self.client
+                    .batch_execute("ROLLBACK TO SAVEPOINT pgshape_read_ahead; RELEASE SAVEPOINT pgshape_read_ahead")
+                    .map_err(Error::db(what))?;
+                return Ok(false);
+            }
+            Err(e) => return Err(Error::db(what)(e)),
+        };
+        self.client
+            .query_one(
+                "SELECT set_config('statement_timeout', $1, true)",
+                &[&session],
+            )
+            .map_err(Error::db(what))?;
+        self.client
+            .batch_execute("RELEASE SAVEPOINT pgshape_read_ahead")
+            .map_err(Error::db(what))?;
         let mut by_tag: Vec<Vec<Row>> = unique.iter().map(|_| Vec::new()).collect();
         for r in rows {
             let tag: i32 = r.get(0);
@@ -231,19 +323,26 @@ impl<'c, C: GenericClient> Reads<'c, C> {
         for (s, rows) in unique.into_iter().zip(by_tag) {
             self.ready.insert(s.clone(), rows);
         }
-        Ok(())
+        Ok(true)
     }
 
-    /// The `WITH` clause of the bases (empty when not fused). A base the server does not
-    /// read is not computed; each one comes after the bases its joins read.
-    fn with(&self) -> String {
+    /// The `WITH` clause of the bases (empty when not fused): `materialized` for the
+    /// read-ahead, each base computed once; inlined for a statement on its own, which the
+    /// planner then reads as if written over the tables. A base the server does not read is
+    /// not computed; each one comes after the bases its joins read.
+    fn with(&self, materialized: bool) -> String {
+        let how = if materialized {
+            "MATERIALIZED"
+        } else {
+            "NOT MATERIALIZED"
+        };
         match self.bases.is_empty() {
             true => String::new(),
             false => {
                 let defs: Vec<String> = self
                     .bases
                     .iter()
-                    .map(|(name, def)| format!("{name} AS MATERIALIZED ({def})"))
+                    .map(|(name, def)| format!("{name} AS {how} ({def})"))
                     .collect();
                 format!("WITH {}", defs.join(",\n"))
             }
@@ -261,7 +360,7 @@ impl<'c, C: GenericClient> Reads<'c, C> {
         }
         let full = match self.bases.is_empty() {
             true => sql.to_string(),
-            false => format!("{} SELECT * FROM ({sql}) q", self.with()),
+            false => format!("{} SELECT * FROM ({sql}) q", self.with(false)),
         };
         let rows = self.client.query(&full, &[]).map_err(Error::db(what))?;
         Ok(rows.into_iter().map(Row::Pg).collect())

@@ -73,6 +73,7 @@ fn the_exact_pack_of_the_fixture_is_the_pinned_one() {
         sample: pgshape_sampler::sample::Sample::full(),
         policy: Default::default(),
         dp: None,
+        read_ahead: Default::default(),
     };
     let salt = pgshape_core::token::Salt::new(Some(SALT.as_bytes().to_vec())).unwrap();
     let steps = std::cell::RefCell::new(Vec::new());
@@ -93,7 +94,11 @@ fn the_exact_pack_of_the_fixture_is_the_pinned_one() {
         .cloned()
         .collect();
     assert_eq!(sorted, tables, "every table of the pack, once");
-    let measured: Vec<(String, u64)> = steps[1..]
+    assert!(
+        matches!(steps.get(1), Some(Step::ReadingAhead { figures }) if *figures > 0),
+        "an exact extraction reads ahead before it measures: {steps:?}"
+    );
+    let measured: Vec<(String, u64)> = steps[2..]
         .iter()
         .map(|s| match s {
             Step::Measured { table, rows, .. } => (table.clone(), *rows),
@@ -106,4 +111,51 @@ fn the_exact_pack_of_the_fixture_is_the_pinned_one() {
         measured, expected,
         "each table measured in order, with its rows"
     );
+}
+
+/// The read-ahead refused by the server (here its own timeout, too short for any read) is
+/// rolled back and every figure runs on its own in the same snapshot; `--no-read-ahead` never
+/// tries it. Either way the pack is the pinned one, and the first says why on stderr.
+#[test]
+fn without_the_read_ahead_the_pack_is_the_same() {
+    let db = super::fixture();
+    let pinned = pgshape_e2e::repo_root().join("tests/fixtures/pack-fixture-0.02.json");
+    let want = canonical(&std::fs::read(&pinned).expect("the pinned pack"));
+    for (flags, warned) in [
+        (&["--read-ahead-timeout", "1ms"][..], true),
+        (&["--no-read-ahead"][..], false),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let pack = dir.path().join("pack.json");
+        let args = [
+            &[
+                "extract",
+                "--output",
+                pack.to_str().unwrap(),
+                "--window-days",
+                "60",
+                "--no-dp",
+                "--now",
+                NOW,
+            ][..],
+            flags,
+        ]
+        .concat();
+        let out = pgshape_e2e::run(
+            "pgshape-sampler",
+            &args,
+            &[("DATABASE_URL", &db.url), ("ANONYMIZATION_SALT", SALT)],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{flags:?}: {stderr}");
+        assert_eq!(
+            stderr.contains("refused the read-ahead"),
+            warned,
+            "{flags:?}: the fallback is told exactly when it happens: {stderr}"
+        );
+        let got = canonical(&std::fs::read(&pack).unwrap());
+        if let Some(d) = first_difference("$", &want, &got) {
+            panic!("{flags:?}: the pack differs from the pinned one at {d}");
+        }
+    }
 }
