@@ -9,7 +9,9 @@
 #   scripts/bench.sh memory      # peak RSS of the three binaries by band (MEM_BANDS, "ci dev")
 #   scripts/bench.sh sampler     # an exact extract of the chat fixture (SCALE, 1) and one at
 #                                # --sample-percent 1: sequential scans per table (from
-#                                # pg_stat_user_tables) and wall time, each against the exact one
+#                                # pg_stat_user_tables) and wall time, each against the exact one;
+#                                # SAMPLER_BASELINE=path/to/an/older/pgshape-sampler adds that
+#                                # binary's exact extract, run alternately, as the baseline
 #
 # Options (environment): SPEC (specs/chat/spec.json), BAND (dev), TABLE (messages), SEED,
 # REPS (3: best of REPS for each contender; 2 saves time on the dev band), RUNS (5),
@@ -304,13 +306,13 @@ bench_sampler() {
   psql -XqAt -v ON_ERROR_STOP=1 -v scale="$scale" -f scripts/production-fixture.sql "$url" >/dev/null
   psql -XqAt "$url" -c "VACUUM ANALYZE"
   scans() { psql -XqAt -F ' ' "$url" -c "SELECT relname, seq_scan FROM pg_stat_user_tables ORDER BY relname"; }
-  run() { # label, extra flags... → prints "label seconds", leaves per-table scans in $WORK/scans.label
-    local label=$1 best="" t0 t1 secs; shift
+  run() { # label, binary, extra flags... → prints the best seconds, leaves per-table scans in $WORK/scans.label
+    local label=$1 exe=$2 best="" t0 t1 secs; shift 2
     for _ in $(seq "$REPS"); do
       scans > "$WORK/before"
       t0=$(now)
       DATABASE_URL="$url" ANONYMIZATION_SALT="$salt" PGSHAPE_NOW=2026-12-02T12:00:00Z \
-        "$BIN/pgshape-sampler" -q extract --output "$WORK/pack-$label.json" --window-days 60 "$@" >/dev/null
+        "$exe" -q extract --output "$WORK/pack-$label.json" --window-days 60 "$@" >/dev/null
       t1=$(now)
       sleep 1 # the backend's statistics reach pg_stat at its exit
       scans > "$WORK/after"
@@ -320,9 +322,21 @@ bench_sampler() {
     done
     echo "$best"
   }
-  exact=$(run exact --no-dp)
-  sampled=$(run sampled --no-dp --sample-percent 1)
+  exact=$(run exact "$BIN/pgshape-sampler" --no-dp)
+  sampled=$(run sampled "$BIN/pgshape-sampler" --no-dp --sample-percent 1)
   rows=$(psql -XqAt "$url" -c "SELECT sum(n_live_tup) FROM pg_stat_user_tables")
+  if [ -n "${SAMPLER_BASELINE:-}" ]; then
+    # The baseline and this build alternate (best of REPS each), so load hits both alike.
+    base=$(run baseline "$SAMPLER_BASELINE" --no-dp)
+    again=$(run exact "$BIN/pgshape-sampler" --no-dp)
+    if awk -v a="$again" -v b="$exact" 'BEGIN { exit !(a < b) }'; then exact=$again; fi
+    echo
+    echo "| exact extract, this build | baseline ($SAMPLER_BASELINE) | speed-up | seq scans per table, this build (baseline) |"
+    echo "|---|---|---|---|"
+    per=$(join "$WORK/scans.exact" "$WORK/scans.baseline" | awk '{ printf "%s%s %d (%d)", sep, $1, $2, $3; sep = ", " }')
+    same=$(cmp -s <(grep -v tool_version "$WORK/pack-exact.json") <(grep -v tool_version "$WORK/pack-baseline.json") && echo "same pack" || echo "PACKS DIFFER")
+    echo "| $(awk -v s="$exact" 'BEGIN { printf "%.1f s", s }') | $(awk -v s="$base" 'BEGIN { printf "%.1f s", s }') | $(ratio "$base" "$exact")× ($same) | $per |"
+  fi
   echo
   echo "| date | machine | fixture rows | exact extract | --sample-percent 1 (ratio) | seq scans per table, exact (sampled) |"
   echo "|---|---|---|---|---|---|"
