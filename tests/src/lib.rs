@@ -10,6 +10,7 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 mod cluster;
+pub mod plans;
 
 pub use cluster::OwnCluster;
 
