@@ -257,27 +257,22 @@ impl<'c, C: GenericClient> Reads<'c, C> {
             .collect();
         let sql = format!("{} {}", self.with(true), branches.join("\nUNION ALL\n"));
         let what = "the figures of every table, in one pass";
-        let session: String = self
+        // The session's timeout as set (restored after the read) and in milliseconds (0: none).
+        let setting = self
             .client
-            .query_one("SELECT current_setting('statement_timeout')", &[])
-            .map_err(Error::db(what))?
-            .get(0);
+            .query_one(
+                "SELECT current_setting('statement_timeout'), setting::bigint
+                   FROM pg_settings WHERE name = 'statement_timeout'",
+                &[],
+            )
+            .map_err(Error::db(what))?;
+        let (session, ms): (String, i64) = (setting.get(0), setting.get(1));
         let timeout = match &ahead.timeout {
             Some(t) => t.clone(),
-            None => {
-                // In milliseconds, whatever unit the session's was set in; 0 is none.
-                let ms: i64 = self
-                    .client
-                    .query_one(
-                        "SELECT setting::bigint FROM pg_settings WHERE name = 'statement_timeout'",
-                        &[],
-                    )
-                    .map_err(Error::db(what))?
-                    .get(0);
-                ms.saturating_mul(unique.len() as i64)
-                    .min(i32::MAX as i64)
-                    .to_string()
-            }
+            None => ms
+                .saturating_mul(unique.len() as i64)
+                .min(i32::MAX as i64)
+                .to_string(),
         };
         self.client
             .batch_execute("SAVEPOINT pgshape_read_ahead")
