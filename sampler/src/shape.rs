@@ -233,13 +233,9 @@ fn bin_sql(fine: bool) -> String {
     )
 }
 
-/// The last bin whose values a `bigint` holds.
+/// The last bin whose values a `bigint` holds: the bin of the largest one.
 fn last_bin(fine: bool) -> u32 {
-    if fine {
-        8 + 2 * (62 - 3) + 1
-    } else {
-        63
-    }
+    bin_index(i64::MAX as u64, fine)
 }
 
 /// The index of the bin of `x` ([`bin_sql`]).
